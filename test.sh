@@ -17,7 +17,7 @@ else
 fi
 export MPLBACKEND=Agg
 echo "test.sh: nbdev-test --flags '${flags# }'"
-nbdev-test --n_workers "${MELONPY_TEST_WORKERS:-2}" --timing --flags "${flags# }" || exit 1
+nbdev-test --n-workers "${MELONPY_TEST_WORKERS:-2}" --timing --flags "${flags# }" || exit 1
 pytest -ra "$@"
 rc=$?
 if [ $rc -eq 5 ]; then echo "test.sh: pytest collected no tests"; exit 0; fi
