@@ -1,0 +1,270 @@
+"Chapter 2 (melonpy.data): cover collections, bad images and indexes, the leak-free split, and `melonpy dataset`."
+import os, shutil, subprocess, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+import pytest
+from PIL import Image
+from melonpy.core import UserError
+from melonpy.data import (era_of, read_covers, split_covers, cover_groups, cover_hashes, hash_distances, load_covers,
+                          usable_covers, open_cover, BadImage, make_awkward, fake_scrape, synthetic_cover, reencode, _mem_cache)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def own_cache(tmp_path_factory):
+    "Keep the image cache of these tests (and of the commands they run) in a temporary folder."
+    old = os.environ.get('MELONPY_CACHE')
+    os.environ['MELONPY_CACHE'] = str(tmp_path_factory.getbasetemp()/'melonpy-cache')   # one per session, shared by test files
+    yield
+    if old is None: os.environ.pop('MELONPY_CACHE', None)
+    else: os.environ['MELONPY_CACHE'] = old
+
+
+MELONPY = shutil.which('melonpy', path=str(Path(sys.executable).parent)) or shutil.which('melonpy')
+
+def melonpy(*args, check=None):
+    "Run the real `melonpy` command; return the CompletedProcess."
+    r = subprocess.run([MELONPY, *map(str, args)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, 'MPLBACKEND': 'Agg'})
+    if check is not None: assert r.returncode == check, (r.returncode, r.stdout, r.stderr)
+    return r
+
+
+def melonpy_inproc(*args):
+    "Run the `melonpy` command in this process (same code path, no start-up cost): (exit status, stderr)."
+    import contextlib, io
+    from melonpy.cli import main
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try: code = main([str(a) for a in args])
+        except SystemExit as e: code = e.code
+    return code, err.getvalue()
+
+
+def one_line_error(r, *words):
+    "A user error: status 2, one line on stderr that names what is wrong, no traceback."
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = [l for l in r.stderr.strip().splitlines() if 'reading covers' not in l]
+    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
+    for w in words: assert w in lines[0], (w, lines[0])
+
+
+def test_dataset_help():
+    r = melonpy('dataset', '--help', check=0)
+    assert '--gray' in r.stdout and '--eras' in r.stdout
+
+
+def test_era_of():
+    assert [era_of(y) for y in (1989, 1990, 1999, 2000, 2019)] == ['1980s', '1990s', '1990s', '2000s', '2010s']
+    assert era_of(2008, bins=[2000, 2009, 2020]) == '2000-2008' and era_of(2009, bins=[2000, 2009, 2020]) == '2009-2019'
+    assert era_of(1999, bins=[2000, 2009, 2020]) is None
+    with pytest.raises(UserError): era_of('abc')
+
+
+# --- a fake `melonpy scrape` output
+def test_read_scrape_output(tmp_path):
+    d = fake_scrape(tmp_path, n=20)
+    charts = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    df = read_covers(d)
+    with_cover = charts[charts.cover_file != '']
+    assert len(df) == with_cover.album_id.nunique() and df.album_id.is_unique
+    first_year = with_cover.groupby('album_id').year.min()
+    assert (df.set_index('album_id').year == first_year[df.album_id].to_numpy()).all()
+    assert all(Path(f).is_absolute() and Path(f).is_file() for f in df.file)
+    assert set(df.era) == {era_of(y) for y in df.year}
+    assert {'title', 'artists', 'rank'} <= set(df.columns)
+
+
+def test_no_album_crosses_splits_scrape(tmp_path):
+    d = fake_scrape(tmp_path, n=60)
+    df = read_covers(d)
+    a = split_covers(df, seed=1, progress=False)
+    for seed in range(4):
+        s = split_covers(df, seed=seed, progress=False)
+        assert (s.groupby('group').split.nunique() == 1).all()
+        g = s.set_index('album_id').group
+        assert g['A005'] == g['A999'], 're-released cover (re-encoded copy under a new album id) must share a group'
+        assert s.attrs['near_duplicates'] >= 1
+        for era, part in s.groupby('era'): assert set(part.split) == {'train', 'valid', 'test'}, era
+    assert (split_covers(df, seed=1, progress=False).split == a.split).all(), 'same seed, same split'
+
+
+def test_near_duplicates_in_other_folders(tmp_path):
+    "Copies of one cover (resized, re-encoded, brighter) land in one group even without any album key."
+    base = [synthetic_cover(s, 120) for s in range(12)]
+    (tmp_path/'1990s').mkdir(); (tmp_path/'2000s').mkdir()
+    for i, im in enumerate(base): im.save(tmp_path/('1990s' if i % 2 else '2000s')/f'c{i}.jpg', quality=95)
+    base[0].resize((70, 70)).save(tmp_path/'1990s'/'copy_resized.jpg')
+    reencode(base[0], 25).save(tmp_path/'2000s'/'copy_jpeg.jpg', quality=25)
+    Image.eval(base[3], lambda v: min(255, v + 20)).save(tmp_path/'2000s'/'copy_bright.png')
+    df = read_covers(tmp_path)
+    assert set(df.era) == {'1990s', '2000s'} and df.year.dropna().astype(int).isin([1990, 2000]).all()
+    s = split_covers(df, valid_pct=0.3, test_pct=0.3, seed=3, progress=False).set_index(df.file.map(lambda f: Path(f).name))
+    assert s.group['c0.jpg'] == s.group['copy_resized.jpg'] == s.group['copy_jpeg.jpg']
+    assert s.group['c3.jpg'] == s.group['copy_bright.png']
+    assert s.group.nunique() == 12
+    assert (s.groupby('group').split.nunique() == 1).all()
+
+
+# --- bad images
+def test_bad_images(tmp_path):
+    fs = make_awkward(tmp_path/'imgs')
+    for k in ('good', 'grey', 'cmyk', 'alpha', 'palette'):
+        im = open_cover(fs[k], 48)
+        assert im.mode == 'RGB' and im.size == (48, 48), k
+    assert open_cover(fs['alpha']).getpixel((0, 0)) == (255, 255, 255)
+    for k in ('tiny', 'empty', 'corrupt', 'truncated', 'html'):
+        with pytest.raises(BadImage): open_cover(fs[k], 48)
+    x, why = load_covers(fs.values(), 32, progress=False)
+    why = dict(zip(fs, why))
+    assert {k for k, w in why.items() if w} == {'tiny', 'empty', 'corrupt', 'truncated', 'html'}
+    assert 'too small' in why['tiny'] and 'empty' in why['empty']
+
+
+def bad_collection(d):
+    fs = make_awkward(d/'imgs')
+    rows = [dict(file=f'imgs/{p.name}', year=1990 + 10 * (i % 2), label_quality='exact') for i, p in enumerate(fs.values())]
+    rows.append(dict(file='imgs/missing.jpg', year=1995, label_quality='exact'))
+    rows.append(dict(file='imgs/good.jpg', year='unknown', label_quality='exact'))
+    pd.DataFrame(rows).to_csv(d/'metadata.csv', index=False)
+    return fs
+
+
+def test_dataset_skips_bad_images(tmp_path):
+    fs = bad_collection(tmp_path)
+    df = read_covers(tmp_path)
+    assert df.attrs['dropped'] == {'no valid year': 1, 'file not found': 1}
+    ok, skipped = usable_covers(df, progress=False)
+    assert len(ok) == 5 and len(skipped) == 5 and skipped.reason.str.len().gt(0).all()
+    r = melonpy('dataset', tmp_path, '--size', 24, '--out', tmp_path/'x.npz', check=0)
+    out = r.stdout.strip().splitlines()
+    assert len(out) == 1 and '5 skipped' in out[0] and 'too small (1)' in out[0] and 'empty file (1)' in out[0]
+    assert 'file not found' in out[0] and 'no valid year' in out[0]
+    z = np.load(tmp_path/'x.npz')
+    assert z['x'].shape == (5, 24, 24, 3) and z['x'].dtype == np.float32
+    assert sorted(Path(p).stem for p in z['path']) == ['alpha', 'cmyk', 'good', 'grey', 'palette']
+
+
+# --- bad indexes
+@pytest.mark.parametrize('kind', ['no_index', 'no_year', 'no_file', 'empty_csv', 'binary_csv', 'no_covers', 'not_a_dir'])
+def test_bad_index(tmp_path, kind):
+    d = tmp_path/'c'; d.mkdir()
+    Image.new('RGB', (64, 64)).save(d/'a.jpg')
+    if kind == 'no_year': pd.DataFrame(dict(file=['a.jpg'], decade=['1990s'])).to_csv(d/'metadata.csv', index=False)
+    if kind == 'no_file': pd.DataFrame(dict(path=['a.jpg'], year=[1995])).to_csv(d/'metadata.csv', index=False)
+    if kind == 'empty_csv': (d/'charts.csv').write_text('')
+    if kind == 'binary_csv': (d/'metadata.csv').write_bytes(bytes(range(256)) * 20)
+    if kind == 'no_covers': pd.DataFrame(dict(year=[2001], album_id=[1], cover_file=[''])).to_csv(d/'charts.csv', index=False)
+    src = d if kind != 'not_a_dir' else d/'a.jpg'
+    with pytest.raises(UserError) as e: read_covers(src)
+    msg = str(e.value)
+    want = {'no_index': 'charts.csv', 'no_year': 'no year column', 'no_file': 'no file column', 'empty_csv': 'not a readable',
+            'binary_csv': 'metadata.csv', 'no_covers': 'no downloaded covers', 'not_a_dir': 'not a folder'}[kind]
+    assert want in msg, msg
+    one_line_error(melonpy('dataset', src, '--out', tmp_path/'x.npz'), want)
+    assert not (tmp_path/'x.npz').exists()
+
+
+def test_bad_options(tmp_path):
+    d = fake_scrape(tmp_path/'s', n=12)
+    one_line_error(melonpy('dataset', d, '--eras', '1890s', '--out', tmp_path/'x.npz'), '1890s')
+    for args, word in [(['--quality', 'exact'], 'label_quality'), (['--valid-pct', '0.6', '--test-pct', '0.5'], 'valid_pct'),
+                       (['--size', '3'], '--size')]:
+        code, err = melonpy_inproc('dataset', d, *args, '--out', tmp_path/'x.npz')
+        lines = [l for l in err.strip().splitlines() if 'reading covers' not in l]
+        assert code == 2 and len(lines) == 1 and word in lines[0], err
+    code, err = melonpy_inproc('dataset', d, '--out', tmp_path/'x.csv')
+    assert code == 2 and '.npz' in err
+    assert not (tmp_path/'x.npz').exists()
+
+
+def test_dataset_cli_scrape_output(tmp_path):
+    d = fake_scrape(tmp_path/'s', n=40)
+    melonpy('dataset', d, '--size', 48, '--gray', '--out', tmp_path/'g.npz', check=0)
+    z = np.load(tmp_path/'g.npz')
+    assert z['x'].shape == (41, 48, 48) and 0 <= z['x'].min() and z['x'].max() <= 1
+    assert list(z['classes']) == ['1990s', '2000s'] and set(z['split']) == {'train', 'valid', 'test'}
+    parts = pd.DataFrame(dict(g=z['group'], s=z['split']))
+    assert parts.groupby('g').s.nunique().max() == 1
+    # the grey values are the image's own, scaled to [0, 1]
+    i = 0
+    ref = np.asarray(open_cover(z['path'][i], 48).convert('L'), dtype=np.float32) / 255
+    assert np.abs(z['x'][i] - ref).mean() < 0.01
+
+
+def test_cache_notices_a_changed_file(tmp_path):
+    f = tmp_path/'c.png'
+    Image.new('RGB', (64, 64), (255, 0, 0)).save(f)
+    assert load_covers([f], 16, progress=False)[0][0, 0, 0].tolist() == [255, 0, 0]
+    Image.new('RGB', (64, 64), (0, 0, 255)).save(f)
+    os.utime(f, ns=(os.stat(f).st_atime_ns, os.stat(f).st_mtime_ns + 10**9))
+    _mem_cache.clear()
+    assert load_covers([f], 16, progress=False)[0][0, 0, 0].tolist() == [0, 0, 255]
+
+
+def test_cover_dls(tmp_path):
+    df = split_covers(read_covers(fake_scrape(tmp_path, n=40)), seed=0, progress=False)
+    from melonpy.data import cover_dls
+    dls = cover_dls(df, size=32, bs=4)
+    xb, yb = dls.one_batch()
+    assert tuple(xb.shape) == (4, 3, 32, 32) and list(dls.vocab) == ['1990s', '2000s']
+    train_files = {Path(f).name for f in df[df.split == 'train'].file}
+    assert {Path(r.file).name for r in dls.train_ds.items.itertuples()} == train_files
+    assert len(dls.valid_ds) == (df.split == 'valid').sum()
+
+
+# --- the shared collection
+@pytest.mark.covers
+def test_shared_collection_split(covers_dir):
+    df = read_covers(covers_dir, eras=['1990s', '2000s', '2010s'])
+    assert sorted(df.era.unique()) == ['1990s', '2000s', '2010s']
+    s = split_covers(df, progress=False)
+    assert (s.groupby('group').split.nunique() == 1).all()
+    x, why = load_covers(s.file, 48, progress=False)
+    ok = np.flatnonzero(np.array(why) == '')
+    D = hash_distances(cover_hashes(x[ok]))
+    i, j = np.nonzero(np.triu(D <= 8, 1))
+    assert len(i) >= 1, 'the shared collection holds known near-duplicates'
+    assert (s.split.to_numpy()[ok[i]] == s.split.to_numpy()[ok[j]]).all()
+    for era, part in s.groupby('era'):
+        share = part.split.value_counts(normalize=True)
+        assert abs(share['test'] - 0.15) < 0.03 and abs(share['valid'] - 0.15) < 0.03, (era, share)
+    exact = read_covers(covers_dir, quality='exact')
+    assert (exact.label_quality == 'exact').all() and len(exact) < len(read_covers(covers_dir))
+
+
+@pytest.mark.covers
+def test_dataset_cli_shared(covers_dir, tmp_path):
+    r = melonpy('dataset', covers_dir, '--size', 48, '--eras', '1990s', '2000s', '2010s', '--out', tmp_path/'c.npz', check=0)
+    assert 'near-duplicate and' in r.stdout and 'groups' in r.stdout
+    z = np.load(tmp_path/'c.npz')
+    n = len(read_covers(covers_dir, eras=['1990s', '2000s', '2010s']))
+    assert z['x'].shape == (n, 48, 48, 3) and list(z['classes']) == ['1990s', '2000s', '2010s']
+    assert pd.DataFrame(dict(g=z['group'], s=z['split'])).groupby('g').s.nunique().max() == 1
+    assert np.bincount(z['y']).min() > 100
+
+
+@pytest.fixture(scope='module')
+def practice_scrape(tmp_path_factory):
+    "A real `melonpy scrape` output, made against chapter 1's practice Melon on loopback."
+    scrape_mod = pytest.importorskip('melonpy.scrape')
+    if not hasattr(scrape_mod, 'PracticeMelon'): pytest.skip('melonpy.scrape has no PracticeMelon yet')
+    charts, covers = scrape_mod.practice_charts(range(1996, 2014), per_year=20)
+    out = tmp_path_factory.mktemp('scrape')/'melon'
+    with scrape_mod.PracticeMelon(charts, covers, missing=[next(iter(covers))]) as m:
+        scrape_mod.scrape(range(1996, 2014), out, base_url=m.url, delay=0, progress=False)
+    return out
+
+
+def test_dataset_on_practice_scrape(practice_scrape, tmp_path):
+    charts = pd.read_csv(practice_scrape/'charts.csv', keep_default_na=False)
+    albums = charts[charts.cover_file != ''].album_id.nunique()
+    assert (charts.cover_file == '').any(), 'one cover is missing on the practice server'
+    r = melonpy('dataset', practice_scrape, '--size', 32, '--eras', '1990s', '2000s', '2010s', '--out', tmp_path/'p.npz', check=0)
+    z = np.load(tmp_path/'p.npz')
+    assert len(z['x']) == albums and list(z['classes']) == ['1990s', '2000s', '2010s']
+    parts = pd.DataFrame(dict(g=z['group'], s=z['split'], y=z['y']))
+    assert parts.groupby('g').s.nunique().max() == 1
+    assert (pd.crosstab(parts.y, parts.s) > 0).all().all(), 'every era in every split'
+    first = charts[charts.cover_file != ''].groupby('album_id').year.min()
+    got = dict(zip([Path(p).stem for p in z['path']], z['year']))
+    assert all(got[str(a)] == y for a, y in first.items()), 'an album gets its earliest chart year'
