@@ -1,0 +1,221 @@
+"""Chapter 6's explorer in a real JupyterLab, driven by headless Chromium (Playwright).
+
+Trains a tiny model with `melonpy train` on 30 covers (from the shared collection when `$MELONPY_SHARED` is set,
+else synthetic ones made here, so the test needs nothing but Chromium), starts JupyterLab on loopback, opens
+`tests/explore_demo.ipynb`, runs it from the Run menu, changes a filter, selects a cover, opens a confusion-matrix
+cell, uploads an image and a non-image, and checks what the page shows each time. Saves screenshots to
+tests/artifacts/. Every wait is bounded; the server and its kernel are always stopped.
+"""
+import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import numpy as np, pandas as pd
+import pytest
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).parent
+ART = HERE/'artifacts'
+TOKEN = 'melonpy-browser-test'
+ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run']
+ERAS = ['1990s', '2000s', '2010s']
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def _synthetic_collection(dest, n_per_era=10, size=96):
+    "`n_per_era` synthetic covers per era in era subfolders: a colour and a stripe pattern per era, with noise."
+    rng = np.random.default_rng(0)
+    looks = {'1990s': ((190, 60, 50), 'h'), '2000s': ((60, 160, 80), 'v'), '2010s': ((50, 70, 190), 'd')}
+    for era, (rgb, kind) in looks.items():
+        (dest/era).mkdir(parents=True)
+        for i in range(n_per_era):
+            im = Image.new('RGB', (size, size), tuple(int(c + rng.integers(-30, 30)) for c in rgb)); d = ImageDraw.Draw(im)
+            for k in range(0, size, 16):
+                xy = {'h': (0, k, size, k + 5), 'v': (k, 0, k + 5, size), 'd': (k, k, k + 12, k + 12)}[kind]
+                d.rectangle(xy, fill=(240, 240, 230))
+            im.save(dest/era/f'synthetic_{era}_{i:02d}.jpg')
+    return dest
+
+
+def _tiny_collection(covers_dir, dest, n_per_era=10):
+    "Copy `n_per_era` exactly-dated covers of each era (and their index rows) into `dest`."
+    meta = pd.read_csv(covers_dir/'metadata.csv')
+    meta = meta[meta.decade.isin(ERAS) & (meta.label_quality == 'exact')]
+    meta = meta.groupby('decade', group_keys=False).apply(lambda g: g.sample(n_per_era, random_state=0))
+    for f in meta.file:
+        (dest/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy(covers_dir/f, dest/f)
+    meta.to_csv(dest/'metadata.csv', index=False)
+    return dest
+
+
+def _get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r: return json.loads(r.read() or b'null')
+
+
+def _start_lab(root, port, env, log):
+    cmd = [sys.executable, '-m', 'jupyterlab', '--allow-root', '--no-browser', '--ip', '127.0.0.1', '--port', str(port),
+           f'--IdentityProvider.token={TOKEN}', f'--ServerApp.root_dir={root}', '--ServerApp.port_retries=0']
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None: raise RuntimeError(f'jupyter lab exited with {proc.returncode}; see {log.name}')
+        try: _get(f'http://127.0.0.1:{port}/api/status?token={TOKEN}', 2); return proc
+        except OSError: time.sleep(0.5)
+    _stop_lab(proc, port)
+    raise RuntimeError(f'jupyter lab did not answer within 60 s; see {log.name}')
+
+
+def _stop_lab(proc, port):
+    "Shut the kernels down through the API, then stop the server (its whole process group)."
+    try:
+        for k in _get(f'http://127.0.0.1:{port}/api/kernels?token={TOKEN}', 5):
+            req = urllib.request.Request(f'http://127.0.0.1:{port}/api/kernels/{k["id"]}?token={TOKEN}', method='DELETE')
+            urllib.request.urlopen(req, timeout=10).close()
+    except Exception: pass
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        if proc.poll() is not None: break
+        try: os.killpg(proc.pid, sig)
+        except ProcessLookupError: break
+        try: proc.wait(wait)
+        except subprocess.TimeoutExpired: pass
+
+
+@pytest.fixture(scope='module')
+def lab_env(tmp_path_factory):
+    "A folder with the demo notebook, a tiny collection and a model exported by `melonpy train`, and the server's env."
+    root = tmp_path_factory.mktemp('lab')
+    shared = Path(os.environ.get('MELONPY_SHARED', '/nonexistent'))
+    covers_dir = shared/'data'/'covers'
+    if (covers_dir/'metadata.csv').exists():   # real covers, and SqueezeNet with the shared ImageNet weights
+        covers = _tiny_collection(covers_dir, root/'covers')
+        arch = ['--arch', 'squeezenet1_1', '--size', '64']
+    else:                                       # no shared material: synthetic covers, a small CNN from scratch
+        covers = _synthetic_collection(root/'covers')
+        arch = ['--arch', 'cnn_bn', '--no-pretrained', '--size', '48']
+    env = dict(os.environ, MELONPY_DATA=str(covers), MELONPY_MODEL=str(root/'model.pkl'), MPLBACKEND='Agg',
+               JUPYTER_CONFIG_DIR=str(root/'.jupyter'), JUPYTER_RUNTIME_DIR=str(root/'.runtime'),
+               JUPYTERLAB_SETTINGS_DIR=str(root/'.settings'), JUPYTERLAB_WORKSPACES_DIR=str(root/'.workspaces'),
+               PYTHONUNBUFFERED='1')
+    env.pop('MELONPY_SHARED', None)  # the kernel must use the tiny collection, through MELONPY_DATA
+    if (shared/'torch_home').is_dir(): env.setdefault('TORCH_HOME', str(shared/'torch_home'))
+    t = time.monotonic()
+    r = subprocess.run([str(Path(sys.executable).parent/'melonpy'), 'train', str(covers), '--out', str(root/'model.pkl'),
+                        *arch, '--epochs', '1', '--bs', '16'],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f'melonpy train failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}'
+    print(f'trained the tiny model in {time.monotonic() - t:.0f}s: {r.stdout.strip().splitlines()[-1]}')
+    shutil.copy(HERE/'explore_demo.ipynb', root/'explore_demo.ipynb')
+    # no news pop-ups over the screenshots, and no kernel dialog: start the notebook's kernel as a user would pick it
+    settings = {'apputils-extension/notification': {'fetchNews': 'false', 'checkForUpdates': False},
+                'notebook-extension/tracker': {'autoStartDefaultKernel': True}}
+    for k, v in settings.items():
+        f = root/'.settings'/'@jupyterlab'/f'{k}.jupyterlab-settings'
+        f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(v))
+    return root, env
+
+
+def _status(page):
+    return page.locator('.melonpy-status').inner_text(timeout=10_000)
+
+
+def test_explorer_in_jupyterlab(lab_env, chromium):
+    from playwright.sync_api import sync_playwright, expect, TimeoutError as PlaywrightTimeout
+    root, env = lab_env
+    ART.mkdir(exist_ok=True); (ART/'explore_failed.png').unlink(missing_ok=True)
+    port = _free_port()
+    log = open(root/'jupyterlab.log', 'w')
+    t0 = time.monotonic()
+    proc = _start_lab(root, port, env, log)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={'width': 1500, 'height': 1000})
+                page.set_default_timeout(30_000)
+                page.goto(f'http://127.0.0.1:{port}/lab/tree/explore_demo.ipynb?token={TOKEN}', timeout=60_000)
+                # the notebook is open and its kernel is ready
+                page.locator('.jp-NotebookPanel .jp-Cell').first.wait_for(timeout=60_000)
+                try: page.locator('.jp-Dialog .jp-mod-accept').click(timeout=3_000)  # a kernel dialog, if one still shows
+                except PlaywrightTimeout: pass
+                expect(page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_have_count(1, timeout=60_000)
+                # Run → Run All Cells, as a teacher would
+                page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
+                page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
+                explorer = page.locator('.melonpy-explorer')
+                try: explorer.wait_for(state='visible', timeout=120_000)
+                except PlaywrightTimeout:
+                    errs = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+                    raise AssertionError(f'the explorer did not render within 120 s; notebook stderr: {errs[-3:]}')
+                tiles = page.locator('.melonpy-tile')
+                expect(tiles.first).to_be_visible(timeout=30_000)
+                before = _status(page)
+                assert before.startswith('30 of 30 covers'), before
+                assert 'page 1 of 3' in before, before
+                expect(tiles).to_have_count(12)
+
+                # change a filter: true era 2000s keeps its 10 covers (whatever the model predicts)
+                era = '2000s'
+                page.locator('.melonpy-true-filter select').select_option(era)
+                expect(page.locator('.melonpy-status')).to_contain_text('10 of 30 covers', timeout=15_000)
+                after = _status(page)
+                assert 'page 1 of 1' in after, after
+                # the grid follows (widgets render asynchronously: wait for it): 10 tiles, all of true era 2000s
+                expect(tiles).to_have_count(10, timeout=15_000)
+                expect(page.locator(f'.melonpy-tile button:not([title$="true era {era}"])')).to_have_count(0, timeout=15_000)
+
+                # select a cover: the detail pane shows its name, eras, the probability chart and the heat-map
+                pick = page.locator('.melonpy-tile button').nth(1)
+                name = pick.get_attribute('title').split(':')[0]
+                predicted = pick.inner_text().split()[0]
+                pick.click()
+                expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(name, timeout=15_000)
+                expect(page.locator('.melonpy-title')).to_contain_text(f'predicted {predicted}, true era {era}')
+                bars = page.locator('.melonpy-probs .melonpy-bars > div')
+                expect(bars).to_have_count(3)
+                assert [b.split()[0] for b in bars.all_inner_texts()] == ERAS
+                expect(page.locator('img.melonpy-big')).to_be_visible()
+                expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
+                explorer.scroll_into_view_if_needed()
+                explorer.screenshot(path=str(ART/'explore_selected.png'))
+                page.screenshot(path=str(ART/'explore_page.png'))
+
+                # the confusion matrix: a cell selects the covers behind it
+                page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Confusion matrix').click()
+                cell = page.locator('.melonpy-cell:not([disabled])').first
+                expect(page.locator('.melonpy-cell')).to_have_count(9)
+                explorer.screenshot(path=str(ART/'explore_matrix.png'))
+                k = int(cell.inner_text())
+                cell.click()
+                expect(page.locator('.melonpy-status')).to_contain_text(f'{k} of 30 covers', timeout=15_000)
+                expect(page.locator('.melonpy-title .melonpy-name')).to_be_visible()
+                explorer.screenshot(path=str(ART/'explore_matrix_cell.png'))
+
+                # your own image: an upload is predicted and shown; a file that is not an image says so
+                page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Your image').click()
+                photo = sorted((root/'covers').rglob('*.jpg'))[0]
+                with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
+                chooser.value.set_files(str(photo))
+                expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(photo.name, timeout=30_000)
+                expect(page.locator('.melonpy-probs .melonpy-bars > div')).to_have_count(3)
+                expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
+                (root/'notes.txt').write_text('not a picture')
+                with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
+                chooser.value.set_files(str(root/'notes.txt'))
+                expect(page.locator('.melonpy-title .melonpy-error')).to_contain_text('notes.txt', timeout=30_000)
+                expect(page.locator('img.melonpy-big')).to_be_hidden()
+                explorer.screenshot(path=str(ART/'explore_upload_error.png'))
+                print(f'browser test: {time.monotonic() - t0:.0f}s; true era {era}: {after!r}; selected {name} (predicted {predicted})')
+            except Exception:
+                try: page.screenshot(path=str(ART/'explore_failed.png'))  # what the page showed when it failed
+                except Exception: pass
+                raise
+            finally: browser.close()
+    finally:
+        _stop_lab(proc, port)
+        log.close()
+    assert proc.poll() is not None, 'jupyter lab is still running'
