@@ -1,0 +1,111 @@
+"""Speed of chapter 7's style transfer (`melonpy.style.style_transfer`) against a plain implementation.
+
+Plain = the textbook recipe (PyTorch's "Neural Transfer" tutorial): VGG16, content conv4_2, style conv1_1…conv5_1,
+120 L-BFGS evaluations at full size starting from the content image, pixels clamped inside the closure, targets
+computed under `no_grad`. Fast = `style_transfer` with its defaults (coarse to fine). Both optimise the same objective
+(`style_weight`·relative Gram MSE + relative conv4_2 MSE, chapter 7's `style_loss`/`content_loss`) with the same
+VGG16 weights at the same size, and both outputs (saved as 8-bit images) are measured by ONE function,
+`transfer_distances`: style distance (relative Gram MSE to the target, mean over conv1_1…conv5_1) and content distance
+(relative conv4_2 MSE to the content image).
+
+The targets are eras of the shared collection (`$MELONPY_SHARED/data/covers`) or of `--data`; their statistics are
+computed (and cached) before timing, for both implementations. Runs alternate plain/fast per cover so that both see
+the same machine load; wall time and process CPU time are reported, with `uptime`'s load average.
+
+    MELONPY_SHARED=../shared nice python bench/style_speed.py            # 256 px, 3 covers
+    nice python bench/style_speed.py --size 128 --covers 2                # quicker
+"""
+import argparse, os, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd, torch
+from PIL import Image
+from melonpy.core import sample_covers
+from melonpy.data import read_covers
+from melonpy.style import (VGGFeatures, style_transfer, era_grams, load_image, to_image, transfer_distances,
+                           style_loss, content_loss, content_features)
+
+
+def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1.):
+    "The textbook recipe: L-BFGS (torch defaults, 20 iterations per call) on the full-size pixels from the content image, clamped in the closure."
+    with torch.no_grad(): cf = net(content)['conv4_2'].clone()
+    x = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x])
+    run = [0]
+    while run[0] < steps:
+        def closure():
+            with torch.no_grad(): x.clamp_(0, 1)
+            opt.zero_grad()
+            fs = net(x)
+            loss = style_weight * style_loss(fs, target) + content_weight * content_loss(fs, cf)
+            loss.backward()
+            run[0] += 1
+            return loss
+        opt.step(closure)
+    with torch.no_grad(): x.clamp_(0, 1)
+    return to_image(x), run[0]
+
+
+def timed(f):
+    w, c = time.perf_counter(), time.process_time()
+    out = f()
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+def load_avg(): return ' '.join(f'{x:.2f}' for x in os.getloadavg())
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
+    p.add_argument('--size', type=int, default=256)
+    p.add_argument('--covers', type=int, default=3, help='content covers (one per target era, cycling)')
+    p.add_argument('--eras', default='1990s,2000s,2010s', help='target eras')
+    p.add_argument('--content-eras', default='1970s,1980s', help='eras the content covers come from')
+    p.add_argument('--steps', default='80,120', help='fast: total steps, one run per comma-separated value (default: %(default)s)')
+    p.add_argument('--scales', type=int, default=None, help='fast: scales (default: style_transfer\'s)')
+    p.add_argument('--plain-steps', type=int, default=120)
+    p.add_argument('--threads', type=int, default=None, help='torch threads for both (default: torch\'s)')
+    p.add_argument('--out', default=None, help='folder to save the outputs (PNG) for a look')
+    a = p.parse_args(argv)
+    if a.threads: torch.set_num_threads(a.threads)
+    covers = Path(a.data) if a.data else sample_covers()
+    eras = a.eras.split(',')
+    df = read_covers(covers, eras=a.content_eras.split(','))
+    contents = df.sample(a.covers, random_state=1).file.tolist()
+    net = VGGFeatures()
+    kw = {k: v for k, v in dict(scales=a.scales).items() if v is not None}
+    fast_steps = [int(x) for x in a.steps.split(',')]
+    print(f'# size {a.size}px, {a.covers} covers, torch threads {torch.get_num_threads()}, load average before: {load_avg()}', flush=True)
+    rows = []
+    for i, f in enumerate(contents):
+        era = eras[i % len(eras)]
+        # era statistics at every size either implementation uses, computed and cached before timing
+        for s in {a.size, a.size // 2, a.size // 4}: era_grams(covers, era, s, net=net, progress=False)
+        target = era_grams(covers, era, a.size, net=net, progress=False)
+        c = load_image(f, a.size)
+        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(load_image(f, a.size), target, net, a.plain_steps))
+        dp, d0 = transfer_distances(load_image(plain), c, target, net), transfer_distances(c, c, target, net)
+        if a.out:
+            Path(a.out).mkdir(parents=True, exist_ok=True); plain.save(Path(a.out)/f'{i}_plain_{era}.png')
+        for st in fast_steps:
+            fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, steps=st, progress=False, **kw))
+            df_ = transfer_distances(load_image(fast), c, target, net)
+            if a.out: fast.save(Path(a.out)/f'{i}_fast{st}_{era}.png')
+            rows.append(dict(cover=Path(f).name, era=era, fast_steps=st, plain_s=pw, fast_s=fw, ratio=pw / fw, cpu_ratio=pc / fc,
+                             style_start=d0['style'], style_plain=dp['style'], style_fast=df_['style'],
+                             content_plain=dp['content'], content_fast=df_['content'], plain_evals=n_plain))
+            r = rows[-1]
+            print(f'{r["cover"]} -> {era}: plain {pw:.1f}s, fast({st} steps) {fw:.1f}s (x{r["ratio"]:.2f}, cpu x{r["cpu_ratio"]:.2f}); '
+                  f'style {r["style_start"]:.3f} -> plain {dp["style"]:.4f} / fast {df_["style"]:.4f}; '
+                  f'content plain {dp["content"]:.4f} / fast {df_["content"]:.4f}; load {load_avg()}', flush=True)
+    t = pd.DataFrame(rows)
+    print(t.round(4).to_string(index=False))
+    for st, g in t.groupby('fast_steps'):
+        better = ((g.style_fast <= g.style_plain) & (g.content_fast <= g.content_plain)).sum()
+        print(f'SUMMARY size {a.size}px, {len(g)} covers, fast {st} steps vs plain {a.plain_steps}: plain {g.plain_s.sum():.1f}s, '
+              f'fast {g.fast_s.sum():.1f}s, speed ratio {g.plain_s.sum() / g.fast_s.sum():.2f} (wall), {g.cpu_ratio.median():.2f} (median cpu); '
+              f'style distance plain {g.style_plain.mean():.4f} vs fast {g.style_fast.mean():.4f}; '
+              f'content distance plain {g.content_plain.mean():.4f} vs fast {g.content_fast.mean():.4f}; '
+              f'fast no worse on both for {better}/{len(g)}; load average after: {load_avg()}')
+
+if __name__ == '__main__': main()

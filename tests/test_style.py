@@ -1,0 +1,117 @@
+"Chapter 7 (`melonpy.style`): the `melonpy stylize` command end to end, its one-line errors, and the era-statistics cache."
+import os, subprocess, sys
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def stylize(*args, env=None, timeout=300):
+    "Run `melonpy stylize ARGS` in a fresh process; returns the CompletedProcess."
+    return subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def env(tmp_path, shared_dir):
+    "The test environment with a private, empty cache folder and the shared VGG16 weights."
+    e = dict(os.environ, MELONPY_CACHE=str(tmp_path/'cache'), MELONPY_SHARED=str(shared_dir), MPLBACKEND='Agg')
+    e.pop('MELONPY_DATA', None)
+    return e
+
+
+@pytest.fixture
+def photo(tmp_path):
+    "A small content picture that is not square."
+    rng = np.random.default_rng(0)
+    p = tmp_path/'photo.png'
+    Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize((80, 60), Image.Resampling.BICUBIC).save(p)
+    return p
+
+
+def _last_line(r):
+    return r.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.covers
+def test_stylize_with_style_images(tmp_path, env, photo, covers_dir):
+    styles = sorted((covers_dir/'1990s').glob('*.jpg'))[:2]
+    out = tmp_path/'out'/'styled.png'
+    r = stylize(photo, '--style', *styles, '--size', 48, '--steps', 6, '--out', out, env=env)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (48, 36)                       # longer side = --size, aspect kept
+    assert not np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(photo).resize((48, 36))))
+    line = _last_line(r)
+    assert line.startswith('stylized photo.png toward') and str(out) in line
+    # the style distance went down: "style A, content B -> style C, content D"
+    before, after = line.split(': ', 1)[1].split('; saved')[0].split(' -> ')
+    s0, s1 = (float(x.split('style ')[1].split(',')[0]) for x in (before, after))
+    assert s1 < s0
+
+
+@pytest.mark.covers
+def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir):
+    args = [photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--steps', 4, '--max-covers', 6]
+    r1 = stylize(*args, '--out', tmp_path/'a.png', env=env)
+    assert r1.returncode == 0, r1.stderr
+    assert 'toward era 1990s (6 covers)' in _last_line(r1)
+    cached = sorted((tmp_path/'cache'/'style').glob('1990s-*.pt'))
+    assert [p.name.split('-')[1] for p in cached] == ['24px', '48px']   # half size and full size
+    stamps = {p: p.stat().st_mtime_ns for p in cached}
+    r2 = stylize(*args, '--out', tmp_path/'b.png', env=env)
+    assert r2.returncode == 0, r2.stderr
+    assert sorted((tmp_path/'cache'/'style').glob('1990s-*.pt')) == cached
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())   # read, not written again
+    # same statistics and same start: the same picture
+    assert np.array_equal(np.asarray(Image.open(tmp_path/'a.png')), np.asarray(Image.open(tmp_path/'b.png')))
+
+
+@pytest.mark.covers
+@pytest.mark.parametrize('case, expect', [
+    ('missing', 'nope.jpg: file not found'),
+    ('unreadable', 'not an image'),
+    ('unknown_era', "era '1890s' is not in"),
+    ('empty_era', "era '2000s'"),
+    ('size', 'pixels between 32 and 2048'),
+    ('steps', '--steps 0'),
+    ('bad_style', 'style.jpg: file not found'),
+    ('no_style', 'one of the arguments --era --style is required'),
+    ('data_not_folder', 'is not a folder'),
+    ('bad_model', 'not a model'),
+])
+def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expect, monkeypatch, capsys):
+    "Bad input: exit status 2 and one line on stderr that names the problem (in-process: `melonpy.cli.main`, as the command runs it)."
+    from melonpy.cli import main
+    for k, v in env.items(): monkeypatch.setenv(k, v)
+    bad = tmp_path/'bad.jpg'; bad.write_bytes(b'<html>404</html>')
+    coll = tmp_path/'coll'
+    (coll/'1990s').mkdir(parents=True); Image.open(photo).save(coll/'1990s'/'a.jpg')
+    (coll/'2000s').mkdir(); (coll/'2000s'/'broken.jpg').write_bytes(b'oops')
+    model = tmp_path/'m.pkl'; model.write_text('junk')
+    out = tmp_path/'out.png'
+    args = {
+        'missing': [tmp_path/'nope.jpg', '--era', '1990s', '--data', coll],
+        'unreadable': [bad, '--era', '1990s', '--data', coll],
+        'unknown_era': [photo, '--era', '1890s', '--data', covers_dir],
+        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 32, '--steps', 2],
+        'size': [photo, '--era', '1990s', '--data', coll, '--size', 100000],
+        'steps': [photo, '--era', '1990s', '--data', coll, '--steps', 0],
+        'bad_style': [photo, '--style', tmp_path/'style.jpg'],
+        'no_style': [photo],
+        'data_not_folder': [photo, '--era', '1990s', '--data', tmp_path/'nowhere'],
+        'bad_model': [photo, '--era', '1990s', '--data', coll, '--check', model],
+    }[case]
+    with pytest.raises(SystemExit) as e: main(['stylize', *map(str, args), '--out', str(out), '--threads', '1'])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('melonpy stylize: error:') and expect in err[0], err
+    assert not out.exists()
+
+
+@pytest.mark.covers
+def test_stylize_missing_file_subprocess(tmp_path, env):
+    "The real command, for one bad input: one line, status 2, no traceback."
+    r = stylize(tmp_path/'nope.jpg', '--style', tmp_path/'nope.jpg', '--out', tmp_path/'o.png', env=env, timeout=120)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    lines = [l for l in r.stderr.strip().splitlines() if 'Warning' not in l and not l.startswith('  warnings.warn')]
+    assert lines == [f'melonpy stylize: error: {tmp_path/"nope.jpg"}: file not found; give a JPEG or PNG image file']
