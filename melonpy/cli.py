@@ -65,4 +65,4 @@ def main(argv=None):
     return _run(argv[0], argv[1:])
 
 # %% ../nbs/09_cli.ipynb #f32571a3
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__': sys.exit(main())  # `python -m melonpy.cli` (not run in the notebook, whose __name__ is also '__main__')

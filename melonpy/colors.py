@@ -381,7 +381,7 @@ def analyze_args(p):
     "Arguments of `melonpy analyze`."
     p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv, metadata.csv or one subfolder per era')
     p.add_argument('--out', required=True, metavar='REPORT_DIR', help='folder for the figures (PNG), stats.csv, measures.csv and verdict.md')
-    p.add_argument('--eras', nargs='+', metavar='ERA', help='compare only these eras, e.g. --eras 1990s 2000s 2010s')
+    p.add_argument('--eras', nargs='+', metavar='ERA', help='compare only these eras, e.g. --eras 1990s,2000s,2010s (commas or spaces)')
     p.add_argument('--quality', metavar='Q', help="keep only covers whose label_quality is Q (e.g. 'exact')")
     p.add_argument('--size', type=int, default=48, help='side in pixels the covers are analysed at (default 48)')
     p.add_argument('--colours', type=int, default=6, help='number of palette colours (default 6)')

@@ -108,7 +108,7 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
         if quality not in qs: raise UserError(f'quality={quality!r} is not in this collection; choose one of {qs}')
         df = df[df.label_quality == quality]
     if eras is not None:
-        eras = [eras] if isinstance(eras, str) else list(eras)
+        eras = [e.strip() for s in ([eras] if isinstance(eras, str) else eras) for e in str(s).split(',') if e.strip()]
         unknown = [e for e in eras if e not in set(df.era)]
         if unknown: raise UserError(f'eras {unknown} are not in {src}; it has {sorted(df.era.unique())}')
         df = df[df.era.isin(eras)]
@@ -431,7 +431,7 @@ def dataset_args(p):
     p.add_argument('--out', required=True, metavar='X.npz', help='file to write (arrays x, y, classes, split, group, path, year)')
     p.add_argument('--size', type=int, default=48, help='side of the square arrays in pixels (default 48)')
     p.add_argument('--gray', action='store_true', help='grey levels instead of RGB')
-    p.add_argument('--eras', nargs='+', metavar='ERA', help='keep only these eras, e.g. --eras 1990s 2000s 2010s')
+    p.add_argument('--eras', nargs='+', metavar='ERA', help='keep only these eras, e.g. --eras 1990s,2000s,2010s (commas or spaces)')
     p.add_argument('--quality', metavar='Q', help="keep only covers whose label_quality is Q (e.g. 'exact')")
     p.add_argument('--valid-pct', type=float, default=0.15, help='share of covers for validation (default 0.15)')
     p.add_argument('--test-pct', type=float, default=0.15, help='share of covers for the test set (default 0.15)')

@@ -27,3 +27,12 @@ def chromium():
     p = shutil.which('chromium') or ('/usr/bin/chromium' if Path('/usr/bin/chromium').exists() else None)
     if p is None: pytest.skip('Chromium is not installed (apt-get install -y chromium)')
     return p
+
+@pytest.fixture(autouse=True, scope='session')
+def own_cache(tmp_path_factory):
+    "Keep the caches of the tests (and of the commands they run) in a temporary folder, never the user's ~/.cache."
+    old = os.environ.get('MELONPY_CACHE')
+    os.environ['MELONPY_CACHE'] = str(tmp_path_factory.getbasetemp()/'melonpy-cache')
+    yield
+    if old is None: os.environ.pop('MELONPY_CACHE', None)
+    else: os.environ['MELONPY_CACHE'] = old

@@ -1,43 +1,12 @@
 "Chapter 3 (melonpy.colors): measures, statistics and `melonpy analyze` on fake and real collections."
-import os, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
+from cli import melonpy, melonpy_inproc
 from PIL import Image
 from melonpy.data import fake_scrape, read_covers, make_awkward
 from melonpy.colors import (cover_measures, colourfulness, pixel_mode, bootstrap_ci, permutation_test, era_stats,
                             palette, palette_shares, cover_stack, analyze, measure_names, hue_shares, verdict)
-
-MELONPY = shutil.which('melonpy', path=str(Path(sys.executable).parent)) or shutil.which('melonpy')
-
-
-@pytest.fixture(autouse=True, scope='module')
-def own_cache(tmp_path_factory):
-    "Keep the image cache of these tests (and of the commands they run) in a temporary folder."
-    old = os.environ.get('MELONPY_CACHE')
-    os.environ['MELONPY_CACHE'] = str(tmp_path_factory.getbasetemp()/'melonpy-cache')   # one per session, shared by test files
-    yield
-    if old is None: os.environ.pop('MELONPY_CACHE', None)
-    else: os.environ['MELONPY_CACHE'] = old
-
-
-def melonpy(*args, check=None):
-    r = subprocess.run([MELONPY, *map(str, args)], capture_output=True, text=True, timeout=180,
-                       env={**os.environ, 'MPLBACKEND': 'Agg'})
-    if check is not None: assert r.returncode == check, (r.returncode, r.stdout, r.stderr)
-    return r
-
-
-def melonpy_inproc(*args):
-    "Run the `melonpy` command in this process (same code path, no start-up cost): (exit status, stderr)."
-    import contextlib, io
-    from melonpy.cli import main
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try: code = main([str(a) for a in args])
-        except SystemExit as e: code = e.code
-    return code, err.getvalue()
-
 
 def solid(rgb, n=16): return np.full((n, n, 3), rgb, np.uint8)
 

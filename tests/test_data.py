@@ -1,51 +1,13 @@
 "Chapter 2 (melonpy.data): cover collections, bad images and indexes, the leak-free split, and `melonpy dataset`."
-import os, shutil, subprocess, sys
+import os
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
+from cli import melonpy, melonpy_inproc, one_line_error
 from PIL import Image
 from melonpy.core import UserError
 from melonpy.data import (era_of, read_covers, split_covers, cover_groups, cover_hashes, hash_distances, load_covers,
                           usable_covers, open_cover, BadImage, make_awkward, fake_scrape, synthetic_cover, reencode, _mem_cache)
-
-
-@pytest.fixture(autouse=True, scope='module')
-def own_cache(tmp_path_factory):
-    "Keep the image cache of these tests (and of the commands they run) in a temporary folder."
-    old = os.environ.get('MELONPY_CACHE')
-    os.environ['MELONPY_CACHE'] = str(tmp_path_factory.getbasetemp()/'melonpy-cache')   # one per session, shared by test files
-    yield
-    if old is None: os.environ.pop('MELONPY_CACHE', None)
-    else: os.environ['MELONPY_CACHE'] = old
-
-
-MELONPY = shutil.which('melonpy', path=str(Path(sys.executable).parent)) or shutil.which('melonpy')
-
-def melonpy(*args, check=None):
-    "Run the real `melonpy` command; return the CompletedProcess."
-    r = subprocess.run([MELONPY, *map(str, args)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, 'MPLBACKEND': 'Agg'})
-    if check is not None: assert r.returncode == check, (r.returncode, r.stdout, r.stderr)
-    return r
-
-
-def melonpy_inproc(*args):
-    "Run the `melonpy` command in this process (same code path, no start-up cost): (exit status, stderr)."
-    import contextlib, io
-    from melonpy.cli import main
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try: code = main([str(a) for a in args])
-        except SystemExit as e: code = e.code
-    return code, err.getvalue()
-
-
-def one_line_error(r, *words):
-    "A user error: status 2, one line on stderr that names what is wrong, no traceback."
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    lines = [l for l in r.stderr.strip().splitlines() if 'reading covers' not in l]
-    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
-    for w in words: assert w in lines[0], (w, lines[0])
 
 
 def test_dataset_help():
@@ -234,7 +196,7 @@ def test_shared_collection_split(covers_dir):
 
 @pytest.mark.covers
 def test_dataset_cli_shared(covers_dir, tmp_path):
-    r = melonpy('dataset', covers_dir, '--size', 48, '--eras', '1990s', '2000s', '2010s', '--out', tmp_path/'c.npz', check=0)
+    r = melonpy('dataset', covers_dir, '--size', 48, '--eras', '1990s,2000s,2010s', '--out', tmp_path/'c.npz', check=0)
     assert 'near-duplicate and' in r.stdout and 'groups' in r.stdout
     z = np.load(tmp_path/'c.npz')
     n = len(read_covers(covers_dir, eras=['1990s', '2000s', '2010s']))

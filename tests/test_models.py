@@ -1,31 +1,19 @@
 "`melonpy train` and `melonpy predict` as real processes on a small subset of the shared covers, and their bad-input errors."
-import contextlib, io, os, shutil, subprocess, sys
+import os, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
-from melonpy.cli import main
+from cli import melonpy, melonpy_inproc, one_line_error
 
 def _env(shared_dir):
     return {**os.environ, 'TORCH_HOME': str(shared_dir/'torch_home'), 'MELONPY_SHARED': str(shared_dir), 'MPLBACKEND': 'Agg'}
-
-def _melonpy(args, env, timeout=240):
-    return subprocess.run([sys.executable, '-c', 'import sys; from melonpy.cli import main; sys.exit(main())', *args],
-                          capture_output=True, text=True, env=env, timeout=timeout)
-
-def _inproc(args):
-    "Run `melonpy ARGS` in this process; return (exit code, stderr)."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: code = main(args)
-        except SystemExit as e: code = e.code
-    return code, err.getvalue()
 
 @pytest.fixture(scope='module')
 def trained(covers_dir, shared_dir, tmp_path_factory):
     "A squeezenet1_1 era model trained by `melonpy train` on 40 covers per era, in a real process."
     d = tmp_path_factory.mktemp('train')
-    r = _melonpy(['train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '40', '--size', '64',
-                  '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.pkl')], _env(shared_dir))
+    r = melonpy(*['train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '40', '--size', '64',
+                  '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.pkl')], env=_env(shared_dir))
     return d, r
 
 @pytest.mark.covers
@@ -49,7 +37,7 @@ def test_predict_end_to_end(trained, covers_dir, shared_dir, tmp_path):
     for f in picks: shutil.copy(covers_dir/f, imgs/Path(f).name)
     (imgs/'broken.jpg').write_bytes(b'\xff\xd8 this is not really a jpeg')
     lone = covers_dir/meta[meta.decade == '2000s'].file.iloc[0]
-    r = _melonpy(['predict', str(d/'era.pkl'), str(imgs), str(lone), '--csv', str(tmp_path/'out.csv')], _env(shared_dir))
+    r = melonpy(*['predict', str(d/'era.pkl'), str(imgs), str(lone), '--csv', str(tmp_path/'out.csv')], env=_env(shared_dir))
     assert r.returncode == 0, r.stderr[-2000:]
     p = pd.read_csv(tmp_path/'out.csv', keep_default_na=False)
     assert list(p.columns) == ['file', 'pred', 'prob_1990s', 'prob_2010s', 'error']
@@ -61,27 +49,22 @@ def test_predict_end_to_end(trained, covers_dir, shared_dir, tmp_path):
     assert ((good.prob_1990s.astype(float) + good.prob_2010s.astype(float)) - 1).abs().max() < 1e-3
     assert 'broken.jpg' in r.stdout and r.stdout.strip().splitlines()[-1].startswith('predicted 3 images')
 
-def _one_line_error(code, err, *words):
-    assert code == 2, (code, err)
-    assert len(err.strip().splitlines()) == 1, err
-    for w in words: assert w in err, err
-
 def test_train_bad_input(tmp_path):
-    _one_line_error(*_inproc(['train', str(tmp_path/'nope'), '--out', str(tmp_path/'m.pkl')]), 'not a folder')
-    _one_line_error(*_inproc(['train', str(tmp_path), '--eras', '1990s', '--out', str(tmp_path/'m.pkl')]), 'at least two eras')
-    _one_line_error(*_inproc(['train', str(tmp_path), '--arch', 'no_such_net', '--out', str(tmp_path/'m.pkl')]), 'unknown --arch')
-    _one_line_error(*_inproc(['train', str(tmp_path), '--epochs', '0', '--freeze-epochs', '0', '--out', str(tmp_path/'m.pkl')]), '--epochs')
-    _one_line_error(*_inproc(['train', str(tmp_path), '--arch', 'cnn', '--weights', 'w.pth', '--out', str(tmp_path/'m.pkl')]), '--weights')
-    _one_line_error(*_inproc(['train', str(tmp_path), '--size', 'big', '--out', 'm.pkl']), 'invalid int value')
-    _one_line_error(*_inproc(['train', str(tmp_path)]), '--out')
-    _one_line_error(*_inproc(['train', str(tmp_path), '--out', str(tmp_path/'m.pkl')]), 'cover collection')  # empty folder
+    one_line_error(melonpy_inproc('train', str(tmp_path/'nope'), '--out', str(tmp_path/'m.pkl')), 'not a folder')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--eras', '1990s', '--out', str(tmp_path/'m.pkl')), 'at least two eras')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'no_such_net', '--out', str(tmp_path/'m.pkl')), 'unknown --arch')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--epochs', '0', '--freeze-epochs', '0', '--out', str(tmp_path/'m.pkl')), '--epochs')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'cnn', '--weights', 'w.pth', '--out', str(tmp_path/'m.pkl')), '--weights')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--size', 'big', '--out', 'm.pkl'), 'invalid int value')
+    one_line_error(melonpy_inproc('train', str(tmp_path)), '--out')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--out', str(tmp_path/'m.pkl')), 'cover collection')  # empty folder
     assert not (tmp_path/'m.pkl').exists()
 
 def test_predict_bad_input(tmp_path):
     img = tmp_path/'a.jpg'; img.write_bytes(b'junk')
-    _one_line_error(*_inproc(['predict', str(tmp_path/'none.pkl'), str(img)]), 'no such model file')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'none.pkl'), str(img)), 'no such model file')
     (tmp_path/'junk.pkl').write_text('not a model')
-    _one_line_error(*_inproc(['predict', str(tmp_path/'junk.pkl'), str(img)]), 'not a model')
-    _one_line_error(*_inproc(['predict', str(tmp_path/'junk.pkl'), str(tmp_path/'missing.jpg')]), 'no such file or folder')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.pkl'), str(img)), 'not a model')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.pkl'), str(tmp_path/'missing.jpg')), 'no such file or folder')
     (tmp_path/'empty').mkdir()
-    _one_line_error(*_inproc(['predict', str(tmp_path/'junk.pkl'), str(tmp_path/'empty')]), 'no images found')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.pkl'), str(tmp_path/'empty')), 'no images found')

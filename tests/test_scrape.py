@@ -1,15 +1,11 @@
 "Chapter 1 against a real HTTP server on loopback: faults, resume, Ctrl-C, and the CLI convention."
-import os, signal, subprocess, sys, time
-from pathlib import Path
+import signal, subprocess, sys, time
 import pandas as pd, pytest, requests
 from PIL import Image
 from melonpy.scrape import (PracticeMelon, practice_charts, parse_chart, chart_markup, fetch, FetchError, as_jpeg,
-                            scrape, polite_session)
+                            polite_session)
 from melon_scenario import faulty_melon
-
-def melonpy(*args, **kw):
-    "Run the `melonpy` command; returns the CompletedProcess."
-    return subprocess.run([sys.executable, '-m', 'melonpy.cli', *map(str, args)], capture_output=True, text=True, timeout=300, **kw)
+from cli import melonpy
 
 def valid_jpeg(p):
     with Image.open(p) as im:

@@ -1,0 +1,31 @@
+"Helpers the test files share to run the `melonpy` command and check the CLI convention."
+import contextlib, io, os, shutil, subprocess, sys
+from pathlib import Path
+
+# the console script of the environment pytest runs in (tests the entry point too), else `python -m melonpy.cli`
+_SCRIPT = shutil.which('melonpy', path=str(Path(sys.executable).parent))
+COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, '-m', 'melonpy.cli']
+
+def melonpy(*args, check=None, timeout=300, env=None, **kw):
+    "Run the real `melonpy` command with `args`; assert its exit status is `check` if given; return the CompletedProcess."
+    env = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
+    r = subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, **kw)
+    if check is not None: assert r.returncode == check, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    return r
+
+def melonpy_inproc(*args):
+    "Run the `melonpy` command in this process (same code path, no start-up cost): (exit status, stderr)."
+    from melonpy.cli import main
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try: code = main([str(a) for a in args])
+        except SystemExit as e: code = e.code
+    return code, err.getvalue()
+
+def one_line_error(result, *words):
+    "`result` (a CompletedProcess or `(status, stderr)`) is a user error: status 2, one line naming `words`, no traceback."
+    code, err = (result.returncode, result.stderr) if hasattr(result, 'returncode') else result
+    assert code == 2, (code, err)
+    lines = [l for l in err.strip().splitlines() if 'reading covers' not in l]   # a progress bar may come first
+    assert len(lines) == 1 and 'Traceback' not in err, err
+    for w in words: assert w in lines[0], (w, lines[0])
