@@ -7,7 +7,7 @@ Docs: https://melonpy.github.io/melonpy/cli.html.md"""
 # %% ../nbs/09_cli.ipynb #3360cfee
 from __future__ import annotations
 import argparse, importlib, importlib.util, sys
-from .core import UserError
+from .core import UserError, torch_threads
 
 # %% auto #0
 __all__ = ['commands', 'available_commands', 'main']
@@ -39,11 +39,13 @@ def available_commands():
 def _run(name, argv):
     "Parse `argv` for subcommand `name` and run it."
     modname, helptext = commands[name]
-    mod = importlib.import_module(modname)
     p = _Parser(prog=f'melonpy {name}', description=helptext[0].upper() + helptext[1:] + '.')
-    getattr(mod, f'{name}_args')(p)
-    args = p.parse_args(argv)
-    try: return getattr(mod, f'{name}_main')(args) or 0
+    try:   # importing torch/fastai takes seconds: Ctrl-C then must not print a traceback either
+        mod = importlib.import_module(modname)
+        getattr(mod, f'{name}_args')(p)
+        args = p.parse_args(argv)
+        with torch_threads(getattr(args, 'threads', None)):   # one place applies --threads (`threads_arg`) for every command
+            return getattr(mod, f'{name}_main')(args) or 0
     except UserError as e: p.exit(2, f'{p.prog}: error: {e}\n')
     except KeyboardInterrupt: p.exit(130, f'\n{p.prog}: interrupted; finished work is saved, run the same command again to resume\n')
     except OSError as e: p.exit(2, f'{p.prog}: error: {e.strerror or e} ({e.filename or ""}); check the path and its permissions\n')

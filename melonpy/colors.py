@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import UserError, atomic_path, atomic_write
-from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary
+from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary, collection_args
 
 # %% auto #0
 __all__ = ['measure_names', 'cover_stack', 'channel_histograms', 'plot_channel_histograms', 'pixel_mode', 'era_images',
@@ -292,7 +292,7 @@ def verdict(stats:pd.DataFrame, m:pd.DataFrame|None=None, alpha:float=0.05) -> s
             sd = np.nanstd(m[meas].to_numpy(dtype=float))
             d = (hi['mean'] - lo['mean']) / sd if sd > 0 else 0
             size = f"; highest minus lowest = {d:.2f} standard deviations of single covers ({'large' if d >= 0.8 else 'medium' if d >= 0.5 else 'small' if d >= 0.2 else 'negligible'})"
-        ptxt = f'p < 0.001' if p < 0.001 else f'p = {p:.2g}'
+        ptxt = 'p < 0.001' if p < 0.001 else f'p = {p:.2g}'
         lines.append(f'- **{meas}** {sure} (permutation {ptxt}): {order}{size}.')
     for fam, what in (('hue', 'hue range'), ('palette', 'common colour')):
         members = [x for x in measures if _family(x) == fam]
@@ -379,10 +379,8 @@ def stats_table(stats:pd.DataFrame) -> str:
 
 def analyze_args(p):
     "Arguments of `melonpy analyze`."
-    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv, metadata.csv or one subfolder per era')
+    collection_args(p, eras_help='compare only these eras')
     p.add_argument('--out', required=True, metavar='REPORT_DIR', help='folder for the figures (PNG), stats.csv, measures.csv and verdict.md')
-    p.add_argument('--eras', nargs='+', metavar='ERA', help='compare only these eras, e.g. --eras 1990s,2000s,2010s (commas or spaces)')
-    p.add_argument('--quality', metavar='Q', help="keep only covers whose label_quality is Q (e.g. 'exact')")
     p.add_argument('--size', type=int, default=48, help='side in pixels the covers are analysed at (default 48)')
     p.add_argument('--colours', type=int, default=6, help='number of palette colours (default 6)')
     p.add_argument('--boot', type=int, default=2000, help='bootstrap resamples and permutations (default 2000)')

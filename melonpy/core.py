@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['UserError', 'atomic_path', 'atomic_write', 'shared_dir', 'sample_covers']
+__all__ = ['UserError', 'atomic_path', 'atomic_write', 'shared_dir', 'sample_covers', 'threads_arg', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -57,3 +57,19 @@ def sample_covers():
     if s and (s/'data'/'covers').is_dir(): return s/'data'/'covers'
     raise UserError('no cover collection found: run `melonpy scrape --years 1990-2019 --out covers` '
                     'and set MELONPY_DATA=covers (or MELONPY_SHARED to the project\'s shared folder)')
+
+# %% ../nbs/00_core.ipynb #dcbc46c8
+def threads_arg(p):
+    "Add `--threads` (PyTorch CPU threads) to the `argparse` parser `p`."
+    p.add_argument('--threads', type=int, default=None,
+                   help="PyTorch CPU threads (default: PyTorch's; 1 is much faster on a machine busy with other jobs)")
+
+@contextmanager
+def torch_threads(n:int|None):
+    "Use `n` PyTorch CPU threads inside the block (`None`: PyTorch's choice), then restore the number."
+    if n is None: yield; return
+    if not 1 <= n <= 256: raise UserError(f'--threads {n}: use a number of threads between 1 and 256')
+    import torch
+    old = torch.get_num_threads(); torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)

@@ -17,7 +17,7 @@ from .core import UserError, atomic_path, sample_covers
 __all__ = ['image_exts', 'era_of', 'read_covers', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
            'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode',
            'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'cover_dls', 'to_gray',
-           'cover_arrays', 'dataset_args', 'dataset_main']
+           'cover_arrays', 'collection_args', 'dataset_args', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 def _year(year) -> int:
@@ -425,14 +425,18 @@ def cover_arrays(df:pd.DataFrame, size:int=48, gray:bool=False, progress:bool=Tr
                 skipped=df[~ok].assign(reason=np.array(why, dtype=object)[~ok]))
 
 # %% ../nbs/02_data.ipynb #3f398f89
+def collection_args(p, eras_help:str='keep only these eras'):
+    "Add the arguments of every command that reads a cover collection to parser `p`: DIR, `--eras`, `--quality`."
+    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv, metadata.csv or one subfolder per era')
+    p.add_argument('--eras', nargs='+', metavar='ERA', help=f'{eras_help}, e.g. --eras 1990s,2000s,2010s (commas or spaces)')
+    p.add_argument('--quality', metavar='Q', help="keep only covers whose label_quality is Q (e.g. 'exact')")
+
 def dataset_args(p):
     "Arguments of `melonpy dataset`."
-    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv, metadata.csv or one subfolder per era')
+    collection_args(p)
     p.add_argument('--out', required=True, metavar='X.npz', help='file to write (arrays x, y, classes, split, group, path, year)')
     p.add_argument('--size', type=int, default=48, help='side of the square arrays in pixels (default 48)')
     p.add_argument('--gray', action='store_true', help='grey levels instead of RGB')
-    p.add_argument('--eras', nargs='+', metavar='ERA', help='keep only these eras, e.g. --eras 1990s,2000s,2010s (commas or spaces)')
-    p.add_argument('--quality', metavar='Q', help="keep only covers whose label_quality is Q (e.g. 'exact')")
     p.add_argument('--valid-pct', type=float, default=0.15, help='share of covers for validation (default 0.15)')
     p.add_argument('--test-pct', type=float, default=0.15, help='share of covers for the test set (default 0.15)')
     p.add_argument('--seed', type=int, default=42, help='seed of the split (default 42)')

@@ -16,7 +16,7 @@ from PIL import Image
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                PILImage, Normalize, aug_transforms, default_split, params, L)
-from .core import UserError, atomic_path, shared_dir
+from .core import UserError, atomic_path, shared_dir, threads_arg
 from .data import read_covers, split_covers, cover_dls, open_cover, image_exts
 
 # %% auto #0
@@ -368,6 +368,7 @@ def train_args(p):
     "Arguments of `melonpy train`."
     p.add_argument('covers', metavar='DIR', help='cover collection folder (charts.csv from `melonpy scrape`, metadata.csv, or one subfolder per era)')
     p.add_argument('--out', required=True, metavar='MODEL.pkl', help='where to save the trained model (fastai export)')
+    threads_arg(p)
     p.add_argument('--eras', default=','.join(default_eras), help='comma-separated eras to tell apart (default: %(default)s)')
     p.add_argument('--arch', default='squeezenet1_1', help=f'architecture: one of {", ".join(arch_names())}; '
                    'squeezenet1_1 and vgg16 work offline with the shared weights, others download theirs (default: %(default)s)')
@@ -423,6 +424,7 @@ def predict_args(p):
     p.add_argument('model', metavar='MODEL.pkl', help='a model saved by `melonpy train`')
     p.add_argument('images', nargs='+', metavar='IMAGE_OR_DIR', help='image files, or folders searched for images')
     p.add_argument('--csv', default=None, metavar='OUT.csv', help='also write the predictions to this CSV file')
+    threads_arg(p)
 
 def predict_main(a) -> int:
     "Run `melonpy predict`: print and optionally write one row per image; unreadable files are reported, not fatal."

@@ -212,6 +212,8 @@ def _charts_frame(parts, covers):
     return df.assign(cover_file=files)[charts_columns]
 
 # %% ../nbs/01_scrape.ipynb #43d45d43
+_unreachable = ('ConnectionError', 'ConnectTimeout', 'ReadTimeout', 'Timeout')   # the site cannot be reached at all
+
 def scrape(years, out, genre:str='KPOP', base_url:str=MELON, delay:float=0.3, size:int|None=500,
            session:requests.Session|None=None, tries:int=4, backoff:float=0.5, retry_missing:bool=False,
            progress:bool=True) -> dict:
@@ -228,7 +230,11 @@ def scrape(years, out, genre:str='KPOP', base_url:str=MELON, delay:float=0.3, si
             else:
                 try: html = fetch(url, s, decode=check_page, tries=tries, backoff=backoff)
                 except FetchError as e:
-                    problems.append(dict(year=y, item='chart page', problem=e.reason, url=url)); n['failed_years'] += 1; continue
+                    problems.append(dict(year=y, item='chart page', problem=e.reason, url=url)); n['failed_years'] += 1
+                    if not parts and n['failed_years'] >= 3 and all(q['problem'].startswith(_unreachable) for q in problems):
+                        raise UserError(f'cannot reach {base_url} ({e.reason} for the first {n["failed_years"]} years): '
+                                        'check the internet connection (or --base-url) and run the same command again') from None
+                    continue
                 finally: pause()
             df, bad = parse_chart(html, y)
             problems += bad; n['skipped_rows'] += len(bad)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math, os, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import UserError, atomic_path
+from .core import UserError, atomic_path, threads_arg
 from .data import read_covers, split_covers
 from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, aug_tfms, arch_names,
                             default_eras, _subset_train, metrics_table)
@@ -145,6 +145,7 @@ def tune_args(p):
     "Arguments of `melonpy tune`."
     p.add_argument('covers', metavar='DIR', help='cover collection folder')
     p.add_argument('--out', required=True, metavar='RESULTS.csv', help='table of trials (an optuna journal is kept beside it to resume)')
+    threads_arg(p)
     p.add_argument('--eras', default=','.join(default_eras), help='comma-separated eras (default: %(default)s)')
     p.add_argument('--trials', type=int, default=8, help='number of trials in total (default: %(default)s)')
     p.add_argument('--epochs', type=int, default=1, help='epochs of the whole network per trial (default: %(default)s)')

@@ -26,6 +26,6 @@ def one_line_error(result, *words):
     "`result` (a CompletedProcess or `(status, stderr)`) is a user error: status 2, one line naming `words`, no traceback."
     code, err = (result.returncode, result.stderr) if hasattr(result, 'returncode') else result
     assert code == 2, (code, err)
-    lines = [l for l in err.strip().splitlines() if 'reading covers' not in l]   # a progress bar may come first
+    lines = [l for l in err.strip().splitlines() if '%|' not in l and 'reading covers' not in l]   # a progress bar may come first
     assert len(lines) == 1 and 'Traceback' not in err, err
     for w in words: assert w in lines[0], (w, lines[0])

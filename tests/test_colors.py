@@ -127,7 +127,7 @@ def test_analyze_bad_index(tmp_path):
 
 @pytest.mark.covers
 def test_analyze_cli_shared(covers_dir, tmp_path):
-    r = melonpy('analyze', covers_dir, '--eras', '1990s', '2000s', '2010s', '--boot', 500, '--out', tmp_path/'rep', check=0)
+    melonpy('analyze', covers_dir, '--eras', '1990s', '2000s', '2010s', '--boot', 500, '--out', tmp_path/'rep', check=0)
     st = pd.read_csv(tmp_path/'rep'/'stats.csv')
     assert sorted(st.era.unique()) == ['1990s', '2000s', '2010s']
     n = st[st.measure == 'brightness'].set_index('era').n

@@ -6,7 +6,7 @@ import pytest
 from cli import melonpy, melonpy_inproc, one_line_error
 from PIL import Image
 from melonpy.core import UserError
-from melonpy.data import (era_of, read_covers, split_covers, cover_groups, cover_hashes, hash_distances, load_covers,
+from melonpy.data import (era_of, read_covers, split_covers, cover_hashes, hash_distances, load_covers,
                           usable_covers, open_cover, BadImage, make_awkward, fake_scrape, synthetic_cover, reencode, _mem_cache)
 
 
@@ -92,7 +92,7 @@ def bad_collection(d):
 
 
 def test_dataset_skips_bad_images(tmp_path):
-    fs = bad_collection(tmp_path)
+    bad_collection(tmp_path)
     df = read_covers(tmp_path)
     assert df.attrs['dropped'] == {'no valid year': 1, 'file not found': 1}
     ok, skipped = usable_covers(df, progress=False)
@@ -221,7 +221,7 @@ def test_dataset_on_practice_scrape(practice_scrape, tmp_path):
     charts = pd.read_csv(practice_scrape/'charts.csv', keep_default_na=False)
     albums = charts[charts.cover_file != ''].album_id.nunique()
     assert (charts.cover_file == '').any(), 'one cover is missing on the practice server'
-    r = melonpy('dataset', practice_scrape, '--size', 32, '--eras', '1990s', '2000s', '2010s', '--out', tmp_path/'p.npz', check=0)
+    melonpy('dataset', practice_scrape, '--size', 32, '--eras', '1990s', '2000s', '2010s', '--out', tmp_path/'p.npz', check=0)
     z = np.load(tmp_path/'p.npz')
     assert len(z['x']) == albums and list(z['classes']) == ['1990s', '2000s', '2010s']
     parts = pd.DataFrame(dict(g=z['group'], s=z['split'], y=z['y']))

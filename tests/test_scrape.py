@@ -5,7 +5,7 @@ from PIL import Image
 from melonpy.scrape import (PracticeMelon, practice_charts, parse_chart, chart_markup, fetch, FetchError, as_jpeg,
                             polite_session)
 from melon_scenario import faulty_melon
-from cli import melonpy
+from cli import melonpy, one_line_error
 
 def valid_jpeg(p):
     with Image.open(p) as im:
@@ -117,3 +117,10 @@ def test_help():
 def test_missing_required_out():
     r = melonpy('scrape', '--years', '1990')
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and '--out' in r.stderr
+
+
+def test_unreachable_site_fails_fast(tmp_path):
+    "No connection at all (here: a port nobody listens on) is one clear error after three years, not 30 years of retries."
+    r = melonpy('scrape', '--years', '1990-2019', '--out', tmp_path/'c', '--base-url', 'http://127.0.0.1:9', '--backoff', 0.01, '--delay', 0)
+    one_line_error(r, 'cannot reach http://127.0.0.1:9', 'first 3 years', 'internet connection')
+    assert len(pd.read_csv(tmp_path/'c'/'problems.csv')) == 3   # what it tried is reported
