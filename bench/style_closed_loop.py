@@ -27,7 +27,7 @@ def main(argv=None):
     p.add_argument('--covers', type=int, default=21, help='content covers (default: %(default)s)')
     p.add_argument('--content-eras', default='1970s,1980s,2020s')
     p.add_argument('--size', type=int, default=128)
-    p.add_argument('--steps', type=int, default=80)
+    p.add_argument('--steps', type=int, default=60, help='style_transfer steps (default: %(default)s, its default)')
     p.add_argument('--style-weight', type=float, default=5.)
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--csv', default=None, help='write the per-cover table here')

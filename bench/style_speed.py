@@ -1,8 +1,11 @@
 """Speed of chapter 7's style transfer (`melonpy.style.style_transfer`) against a plain implementation.
 
 Plain = the textbook recipe (PyTorch's "Neural Transfer" tutorial): VGG16, content conv4_2, style conv1_1…conv5_1,
-120 L-BFGS evaluations at full size starting from the content image, pixels clamped inside the closure, targets
-computed under `no_grad`. Fast = `style_transfer` with its defaults (coarse to fine). Both optimise the same objective
+120 L-BFGS steps at full size starting from the content image, pixels clamped inside the closure, targets computed
+under `no_grad`. One L-BFGS *step* here is one iteration, and without a line search every iteration costs exactly one
+evaluation (forward + backward) of the network: the plain run is ONE `LBFGS.step` call with `max_iter=max_eval=120`
+and tolerances 0, so it does exactly 120 evaluations (the tutorial's loop of 20-iteration calls can overshoot when a
+call stops early on a tolerance). Both implementations' evaluations are counted and printed. Fast = `style_transfer` with its defaults (coarse to fine). Both optimise the same objective
 (`style_weight`·relative Gram MSE + relative conv4_2 MSE, chapter 7's `style_loss`/`content_loss`) with the same
 VGG16 weights at the same size, and both outputs (saved as 8-bit images) are measured by ONE function,
 `transfer_distances`: style distance (relative Gram MSE to the target, mean over conv1_1…conv5_1) and content distance
@@ -21,26 +24,27 @@ import numpy as np, pandas as pd, torch
 from PIL import Image
 from melonpy.core import sample_covers
 from melonpy.data import read_covers
-from melonpy.style import (VGGFeatures, style_transfer, era_grams, load_image, to_image, transfer_distances,
+from melonpy.style import (VGGFeatures, style_transfer, era_grams, image_tensor, to_image, transfer_distances,
                            style_loss, content_loss, content_features)
 
 
-def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1.):
-    "The textbook recipe: L-BFGS (torch defaults, 20 iterations per call) on the full-size pixels from the content image, clamped in the closure."
+def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False):
+    "The textbook recipe: `steps` L-BFGS iterations (= evaluations; torch's defaults otherwise) on the full-size pixels from the content image, clamped in the closure. Returns (image, evaluations)."
     with torch.no_grad(): cf = net(content)['conv4_2'].clone()
     x = content.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x])
+    opt = torch.optim.LBFGS([x], max_iter=steps, max_eval=steps, tolerance_grad=0, tolerance_change=0)
     run = [0]
-    while run[0] < steps:
-        def closure():
-            with torch.no_grad(): x.clamp_(0, 1)
-            opt.zero_grad()
-            fs = net(x)
-            loss = style_weight * style_loss(fs, target) + content_weight * content_loss(fs, cf)
-            loss.backward()
-            run[0] += 1
-            return loss
-        opt.step(closure)
+    def closure():
+        with torch.no_grad(): x.clamp_(0, 1)
+        opt.zero_grad()
+        fs = net(x)
+        loss = style_weight * style_loss(fs, target) + content_weight * content_loss(fs, cf)
+        loss.backward()
+        run[0] += 1
+        return loss
+    torch.set_flush_denormal(flush_denormal)
+    try: opt.step(closure)
+    finally: torch.set_flush_denormal(False)
     with torch.no_grad(): x.clamp_(0, 1)
     return to_image(x), run[0]
 
@@ -61,11 +65,13 @@ def main(argv=None):
     p.add_argument('--covers', type=int, default=3, help='content covers (one per target era, cycling)')
     p.add_argument('--eras', default='1990s,2000s,2010s', help='target eras')
     p.add_argument('--content-eras', default='1970s,1980s', help='eras the content covers come from')
-    p.add_argument('--steps', default='80,120', help='fast: total steps, one run per comma-separated value (default: %(default)s)')
+    p.add_argument('--steps', default='60', help='fast: total evaluations, one run per comma-separated value (default: %(default)s, style_transfer\'s default)')
     p.add_argument('--scales', type=int, default=None, help='fast: scales (default: style_transfer\'s)')
     p.add_argument('--plain-steps', type=int, default=120)
+    p.add_argument('--plain-flush', action='store_true', help='give the plain recipe torch.set_flush_denormal(True) too (separates that CPU trick from the method)')
     p.add_argument('--threads', type=int, default=None, help='torch threads for both (default: torch\'s)')
     p.add_argument('--out', default=None, help='folder to save the outputs (PNG) for a look')
+    p.add_argument('--csv', default=None, help='write the per-cover table here')
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
     covers = Path(a.data) if a.data else sample_covers()
@@ -75,37 +81,45 @@ def main(argv=None):
     net = VGGFeatures()
     kw = {k: v for k, v in dict(scales=a.scales).items() if v is not None}
     fast_steps = [int(x) for x in a.steps.split(',')]
-    print(f'# size {a.size}px, {a.covers} covers, torch threads {torch.get_num_threads()}, load average before: {load_avg()}', flush=True)
+    print(f'# size {a.size}px, {a.covers} covers, plain flush_denormal {a.plain_flush}, torch threads {torch.get_num_threads()}, load average before: {load_avg()}', flush=True)
     rows = []
     for i, f in enumerate(contents):
         era = eras[i % len(eras)]
         # era statistics at every size either implementation uses, computed and cached before timing
         for s in {a.size, a.size // 2, a.size // 4}: era_grams(covers, era, s, net=net, progress=False)
         target = era_grams(covers, era, a.size, net=net, progress=False)
-        c = load_image(f, a.size)
-        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(load_image(f, a.size), target, net, a.plain_steps))
-        dp, d0 = transfer_distances(load_image(plain), c, target, net), transfer_distances(c, c, target, net)
+        c = image_tensor(f, a.size)
+        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(image_tensor(f, a.size), target, net, a.plain_steps, flush_denormal=a.plain_flush))
+        dp, d0 = transfer_distances(image_tensor(plain), c, target, net), transfer_distances(c, c, target, net)
         if a.out:
             Path(a.out).mkdir(parents=True, exist_ok=True); plain.save(Path(a.out)/f'{i}_plain_{era}.png')
         for st in fast_steps:
-            fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, steps=st, progress=False, **kw))
-            df_ = transfer_distances(load_image(fast), c, target, net)
+            evals = []   # style_transfer's callback is called once per evaluation
+            fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, steps=st, progress=False,
+                                                        callback=lambda k, s, i, x, l: evals.append(s), **kw))
+            df_ = transfer_distances(image_tensor(fast), c, target, net)
             if a.out: fast.save(Path(a.out)/f'{i}_fast{st}_{era}.png')
             rows.append(dict(cover=Path(f).name, era=era, fast_steps=st, plain_s=pw, fast_s=fw, ratio=pw / fw, cpu_ratio=pc / fc,
                              style_start=d0['style'], style_plain=dp['style'], style_fast=df_['style'],
-                             content_plain=dp['content'], content_fast=df_['content'], plain_evals=n_plain))
+                             content_plain=dp['content'], content_fast=df_['content'], plain_evals=n_plain,
+                             fast_evals=' + '.join(f'{evals.count(s)}@{s}px' for s in dict.fromkeys(evals))))
             r = rows[-1]
             print(f'{r["cover"]} -> {era}: plain {pw:.1f}s, fast({st} steps) {fw:.1f}s (x{r["ratio"]:.2f}, cpu x{r["cpu_ratio"]:.2f}); '
                   f'style {r["style_start"]:.3f} -> plain {dp["style"]:.4f} / fast {df_["style"]:.4f}; '
-                  f'content plain {dp["content"]:.4f} / fast {df_["content"]:.4f}; load {load_avg()}', flush=True)
+                  f'content plain {dp["content"]:.4f} / fast {df_["content"]:.4f}; evaluations plain {n_plain}@{a.size}px / fast {r["fast_evals"]}; '
+                  f'load {load_avg()}', flush=True)
     t = pd.DataFrame(rows)
     print(t.round(4).to_string(index=False))
+    if a.csv: t.to_csv(a.csv, index=False)
     for st, g in t.groupby('fast_steps'):
         better = ((g.style_fast <= g.style_plain) & (g.content_fast <= g.content_plain)).sum()
-        print(f'SUMMARY size {a.size}px, {len(g)} covers, fast {st} steps vs plain {a.plain_steps}: plain {g.plain_s.sum():.1f}s, '
-              f'fast {g.fast_s.sum():.1f}s, speed ratio {g.plain_s.sum() / g.fast_s.sum():.2f} (wall), {g.cpu_ratio.median():.2f} (median cpu); '
-              f'style distance plain {g.style_plain.mean():.4f} vs fast {g.style_fast.mean():.4f}; '
-              f'content distance plain {g.content_plain.mean():.4f} vs fast {g.content_fast.mean():.4f}; '
-              f'fast no worse on both for {better}/{len(g)}; load average after: {load_avg()}')
+        sp, sf, cp, cf_ = g.style_plain.mean(), g.style_fast.mean(), g.content_plain.mean(), g.content_fast.mean()
+        print(f'SUMMARY size {a.size}px, {len(g)} covers\n'
+              f'  wall time   plain {g.plain_s.sum():.1f}s, fast {g.fast_s.sum():.1f}s: speed ratio {g.plain_s.sum() / g.fast_s.sum():.2f} (wall), '
+              f'{g.cpu_ratio.median():.2f} (median cpu)\n'
+              f'  evaluations plain {g.plain_evals.iloc[0]}@{a.size}px, fast {g.fast_evals.iloc[0]}\n'
+              f'  style distance   plain {sp:.4f}, fast {sf:.4f} ({(sf / sp - 1) * 100:+.1f} %)\n'
+              f'  content distance plain {cp:.4f}, fast {cf_:.4f} ({(cf_ / cp - 1) * 100:+.1f} %)\n'
+              f'  fast no worse on both for {better}/{len(g)} covers; load average after: {load_avg()}')
 
 if __name__ == '__main__': main()

@@ -1,14 +1,13 @@
 "Chapter 7 (`melonpy.style`): the `melonpy stylize` command end to end, its one-line errors, and the era-statistics cache."
-import os, subprocess, sys
-from pathlib import Path
+import os, re, subprocess, sys
 import numpy as np
 import pytest
 from PIL import Image
 
 
 def stylize(*args, env=None, timeout=300):
-    "Run `melonpy stylize ARGS` in a fresh process; returns the CompletedProcess."
-    return subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', *map(str, args)],
+    "Run `melonpy stylize ARGS --threads 1` in a fresh process (one thread: the tests share the machine); returns the CompletedProcess."
+    return subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', *map(str, args), '--threads', '1'],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -49,8 +48,20 @@ def test_stylize_with_style_images(tmp_path, env, photo, covers_dir):
     assert s1 < s0
 
 
+@pytest.fixture(scope='module')
+def tiny_model(tmp_path_factory, covers_dir):
+    "A tiny era classifier (1990s vs 2000s, 32 px, random init, one epoch): enough to exercise `--check`, quickly."
+    import torch
+    from melonpy.models import train_era_model, export_era_model
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    try: learn = train_era_model(covers_dir, eras=('1990s', '2000s'), size=32, epochs=1, freeze_epochs=0, max_per_era=12,
+                                 pretrained=False, quiet=True, bs=8)
+    finally: torch.set_num_threads(n)
+    return export_era_model(learn, tmp_path_factory.mktemp('model')/'m.pkl')
+
+
 @pytest.mark.covers
-def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir):
+def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_model):
     args = [photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--steps', 4, '--max-covers', 6]
     r1 = stylize(*args, '--out', tmp_path/'a.png', env=env)
     assert r1.returncode == 0, r1.stderr
@@ -58,8 +69,10 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir):
     cached = sorted((tmp_path/'cache'/'style').glob('1990s-*.pt'))
     assert [p.name.split('-')[1] for p in cached] == ['24px', '48px']   # half size and full size
     stamps = {p: p.stat().st_mtime_ns for p in cached}
-    r2 = stylize(*args, '--out', tmp_path/'b.png', env=env)
+    r2 = stylize(*args, '--check', tiny_model, '--out', tmp_path/'b.png', env=env)   # and --check reads the classifier
     assert r2.returncode == 0, r2.stderr
+    m = re.search(r'; P\(1990s\) by m\.pkl: (\d\.\d{3}) -> (\d\.\d{3})$', _last_line(r2))
+    assert m and all(0 <= float(p) <= 1 for p in m.groups()), _last_line(r2)
     assert sorted((tmp_path/'cache'/'style').glob('1990s-*.pt')) == cached
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())   # read, not written again
     # same statistics and same start: the same picture
