@@ -1,0 +1,133 @@
+"""`melonpy run` (chapter 8) as a user runs it: bad input gives one clear line, a small run writes a report, a rerun
+skips the finished stages, and a run stopped with Ctrl-C resumes where it stopped."""
+import json, shutil, signal, subprocess, sys, threading, time
+import pytest
+from course_fixtures import small_run, melonpy, melonpy_env, covers, run_args  # noqa: F401  (small_run is a fixture)
+
+STAGES = ['scrape', 'dataset', 'colors', 'model', 'style', 'report']
+
+
+def one_line_error(r, after_bars=False):
+    "Assert `r` failed with exactly one line on stderr (after the progress bars, if `after_bars`), no traceback; return it."
+    err = r.stderr.strip()
+    assert r.returncode == 2, (r.returncode, r.stdout[-1000:], err[-2000:])
+    assert 'Traceback' not in err, err
+    lines = err.splitlines()
+    if after_bars: lines = [l for l in lines if 'error' in l]
+    assert len(lines) == 1 and err.endswith(lines[0]), err
+    return lines[0]
+
+
+@pytest.fixture(scope='module')
+def fake(tmp_path_factory):
+    "A tiny practice collection (chapter 2's `fake_scrape`), made without torch."
+    from melonpy.data import fake_scrape
+    return fake_scrape(tmp_path_factory.mktemp('fake')/'covers', n=20)
+
+
+def test_bad_inputs(tmp_path, fake):
+    a_file = tmp_path/'a-file'; a_file.write_text('not a folder')
+    no_covers = tmp_path/'empty'; no_covers.mkdir(); (no_covers/'notes.txt').write_text('no images here')
+    cases = {
+        'no such --data': (['--data', tmp_path/'nowhere'], 'no such folder'),
+        '--data without covers': (['--data', no_covers], 'no subfolder holds images'),
+        '--data that is a file': (['--data', a_file], 'no such folder'),
+        '--data without the eras': (['--data', fake, '--eras', '1990s,2010s'], "['2010s']"),
+        '--out is a file': (['--data', fake, '--out', a_file], 'is a file'),
+        '--out not writable': (['--data', fake, '--out', '/proc/melonpy-run'], 'cannot write'),
+        '--out under a file': (['--data', fake, '--out', a_file/'run'], ''),
+        'backwards years': (['--years', '2019-1990'], 'backwards'),
+        '--years with --data': (['--data', fake, '--years', '1990-1999'], '--years'),
+        'one era': (['--data', fake, '--eras', '1990s'], 'at least two eras'),
+        'too few per era': (['--data', fake, '--max-per-era', '2'], 'at least'),
+        'no --out': (['--data', fake], '--out'),
+    }
+    for name, (args, words) in cases.items():
+        if '--out' not in map(str, args) and name != 'no --out': args = [*args, '--out', tmp_path/'run']
+        if fake in args and '--eras' not in args: args = [*args, '--eras', '1990s,2000s']   # the practice collection's eras
+        t = time.monotonic()
+        err = one_line_error(melonpy('run', *args))
+        assert words in err, (name, err)
+        assert time.monotonic() - t < 30, (name, 'took too long to fail')
+        print(f'{name}: {err}')
+    assert not (tmp_path/'run').exists(), 'bad input must fail before making the run folder'
+
+
+def test_scrape_without_connection(tmp_path):
+    "No --data and no Melon (a closed port): the scrape fails with one line, and is not marked finished."
+    r = melonpy('run', '--years', '1995', '--base-url', 'http://127.0.0.1:9', '--delay', '0', '--out', tmp_path/'run', timeout=120)
+    err = one_line_error(r, after_bars=True)
+    assert 'no chart rows' in err and '--data' in err, err
+    assert 'scrape' not in json.loads((tmp_path/'run'/'stages.json').read_text())['stages'] \
+        if (tmp_path/'run'/'stages.json').exists() else True
+
+
+def _stages(run):
+    return json.loads((run/'stages.json').read_text())
+
+
+def test_small_run(small_run):
+    run, r, secs = small_run
+    book = _stages(run)
+    assert list(book['stages']) == STAGES, book['stages'].keys()
+    assert all(v['seconds'] >= 0 for v in book['stages'].values())
+    for f in ('dataset/split.csv', 'dataset/summary.json', 'colors/measures.png', 'colors/stats.csv', 'model.pkl',
+              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'model/curves.png', 'style/style.csv', 'report.html'):
+        assert (run/f).is_file() and (run/f).stat().st_size > 0, f
+    last = r.stdout.strip().splitlines()[-1]
+    assert 'stages: scrape' in last and 'report:' in last and str(run/'report.html') in last, last
+    assert not [p for p in run.rglob('.*') if p.is_file()], 'temporary files were left behind'
+    print(f'small run in {secs:.0f}s: {last}')
+
+
+def test_rerun_skips_finished_stages(small_run):
+    run, _, _ = small_run
+    if run_args(run) is None: pytest.skip('MELONPY_SHARED is not set: the rerun through the command needs the shared collection')
+    before = {f: f.stat().st_mtime_ns for f in (run/'model.pkl', run/'report.html', run/'dataset'/'split.csv')}
+    t = time.monotonic()
+    r = melonpy(*run_args(run), timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert time.monotonic() - t < 30
+    assert _stages(run)['resumed'] == STAGES
+    assert {f: f.stat().st_mtime_ns for f in before} == before, 'a finished stage was run again'
+    assert 'done before' in r.stdout and 'this run 0s' in r.stdout, r.stdout
+    # other settings in the same folder: refused, nothing touched
+    err = one_line_error(melonpy(*run_args(run)[:-2], '--seed', '1', '--out', run))
+    assert 'seed' in err and 'other settings' in err, err
+
+
+def test_ctrl_c_then_resume(small_run, tmp_path):
+    "Ctrl-C during the model stage: exit 130 with one line; the next run redoes only the model stage and after."
+    src, _, _ = small_run
+    if run_args(src) is None: pytest.skip('MELONPY_SHARED is not set: the resumed run needs the shared collection')
+    run = tmp_path/'run'
+    shutil.copytree(src, run)
+    book = _stages(run)
+    for s in ('model', 'style', 'report'): del book['stages'][s]
+    (run/'stages.json').write_text(json.dumps(book))
+    (run/'model.pkl').unlink()
+    split = (run/'dataset'/'split.csv').stat().st_mtime_ns
+    p = subprocess.Popen([sys.executable, '-m', 'melonpy.cli', *map(str, run_args(run))], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=melonpy_env())
+    err_parts = []
+    reader = threading.Thread(target=lambda: err_parts.extend(iter(lambda: p.stderr.read(1), '')), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while 'model]' not in ''.join(err_parts):   # the stage bar names the stage it is in
+            assert p.poll() is None and time.monotonic() < deadline, ('the run did not reach the model stage', ''.join(err_parts)[-2000:])
+            time.sleep(0.1)
+        time.sleep(1)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60); reader.join(10)
+    finally:
+        if p.poll() is None: p.kill(); p.wait()
+    err = ''.join(err_parts).split('\r')[-1]   # after the progress bar's last redraw
+    assert p.returncode == 130, (p.returncode, err[-2000:])
+    assert 'Traceback' not in err and 'interrupted' in err and 'run the same command again' in err, err[-2000:]
+    assert 'model' not in _stages(run)['stages'] and not (run/'model.pkl').exists()
+    r = melonpy(*run_args(run), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    book = _stages(run)
+    assert book['resumed'] == ['scrape', 'dataset', 'colors'] and list(book['stages']) == STAGES
+    assert (run/'model.pkl').is_file() and (run/'dataset'/'split.csv').stat().st_mtime_ns == split

@@ -1,0 +1,36 @@
+"The front pages agree: README.md and nbs/index.ipynb give the same commands and chapters, and the docs sidebar lists every notebook in order."
+import json, re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT/'README.md').read_text(encoding='utf-8')
+INDEX = '\n'.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown')
+
+def shell_blocks(md): return [b.strip() for b in re.findall(r'```sh\n(.*?)```', md, re.S)]
+def chapters(md): return re.findall(r'^\| \[(\d\. [^\]]+)\]\(([^)]+)\)', md, re.M)
+def links(md): return [l for l in re.findall(r'\]\(([^)#\s]+)\)', md) if not l.startswith(('http://', 'https://'))]
+
+def test_same_commands():
+    assert shell_blocks(README) and shell_blocks(README) == shell_blocks(INDEX)
+    assert any('melonpy run --out run' in b for b in shell_blocks(README))
+    assert any(b == './test.sh' for b in shell_blocks(README))
+
+def test_same_chapters_in_order():
+    r, i = chapters(README), chapters(INDEX)
+    assert [n for n, _ in r] == [n for n, _ in i] and len(r) == 8
+    assert [Path(l).name for _, l in r] == [l for _, l in i]
+    assert [int(n.split('.')[0]) for n, _ in r] == list(range(1, 9))
+
+def test_links_point_at_files():
+    for l in links(README): assert (ROOT/l).exists(), f'README links to missing {l}'
+    for l in links(INDEX): assert (ROOT/'nbs'/l).exists(), f'index.ipynb links to missing {l}'
+
+def test_sidebar_lists_every_notebook_in_order():
+    side = re.findall(r'- (\S+\.ipynb)', (ROOT/'nbs'/'sidebar.yml').read_text())
+    nbs = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb'))
+    assert sorted(side) == nbs
+    chs = [s for s in side if s[:2].isdigit() and 1 <= int(s[:2]) <= 8]
+    assert chs == sorted(chs) and len(chs) == 8
+
+def test_test_command_is_what_ci_runs():
+    assert './test.sh' in (ROOT/'.ci'/'run').read_text()
