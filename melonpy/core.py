@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['UserError', 'atomic_path', 'atomic_write', 'shared_dir', 'sample_covers', 'threads_arg', 'torch_threads']
+__all__ = ['UserError', 'atomic_path', 'atomic_write', 'shared_dir', 'sample_covers', 'threads_arg', 'check_threads',
+           'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -64,11 +65,15 @@ def threads_arg(p):
     p.add_argument('--threads', type=int, default=None,
                    help="PyTorch CPU threads (default: PyTorch's; 1 is much faster on a machine busy with other jobs)")
 
+def check_threads(n:int|None) -> int|None:
+    "`n` if it is a sensible number of threads (or `None`: PyTorch's choice), else a `UserError`."
+    if n is not None and not 1 <= n <= 256: raise UserError(f'--threads {n}: use a number of threads between 1 and 256')
+    return n
+
 @contextmanager
 def torch_threads(n:int|None):
     "Use `n` PyTorch CPU threads inside the block (`None`: PyTorch's choice), then restore the number."
-    if n is None: yield; return
-    if not 1 <= n <= 256: raise UserError(f'--threads {n}: use a number of threads between 1 and 256')
+    if check_threads(n) is None: yield; return
     import torch
     old = torch.get_num_threads(); torch.set_num_threads(n)
     try: yield

@@ -10,14 +10,14 @@ import html, json, re, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, atomic_write, threads_arg, torch_threads
-from .data import read_covers, split_covers, usable_covers, skipped_summary
+from .core import UserError, atomic_path, atomic_write, threads_arg, torch_threads, check_threads
+from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era
 
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'save_stages', 'check_settings',
-           'collection_dir', 'scrape_stage', 'sample_per_era', 'dataset_stage', 'read_split', 'colors_stage',
-           'plot_confusion', 'gradcam_picks', 'plot_gradcams', 'model_stage', 'style_pairs', 'style_stage',
-           'report_html', 'report_stage', 'run_course', 'course_summary', 'run_args', 'run_main']
+           'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'plot_confusion',
+           'gradcam_picks', 'plot_gradcams', 'model_stage', 'style_pairs', 'style_stage', 'report_html', 'report_stage',
+           'run_course', 'course_summary', 'run_args', 'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -37,16 +37,10 @@ def course_settings(quick:bool=False, **overrides) -> dict:
     unknown = sorted(set(overrides) - set(default_settings))
     if unknown: raise UserError(f'unknown course settings {unknown}: choose among {", ".join(default_settings)}')
     s = {**default_settings, **(quick_settings if quick else {}), **overrides}
-    s['eras'] = _era_list(s['eras'])
+    s['eras'] = era_list(s['eras'], at_least_two=True)
     if s['max_per_era'] is not None and s['max_per_era'] < 4:
         raise UserError(f'--max-per-era {s["max_per_era"]}: use at least 4 covers per era, so that train, valid and test all get some')
     return s
-
-def _era_list(eras) -> list:
-    "Eras from `'1990s,2000s'` or a list, at least two."
-    eras = [e.strip() for x in ([eras] if isinstance(eras, str) else eras) for e in str(x).split(',') if e.strip()]
-    if len(eras) < 2: raise UserError(f'--eras {",".join(eras) or "(none)"}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s')
-    return eras
 
 # %% ../nbs/08_course.ipynb #5babb94f
 def load_stages(run) -> dict:
@@ -96,12 +90,6 @@ def scrape_stage(run, data=None, years='1990-2019', base_url=None, delay:float=0
                 **{k: r[k] for k in ('rows', 'albums', 'downloaded', 'failed')})
 
 # %% ../nbs/08_course.ipynb #40ae10b9
-def sample_per_era(df:pd.DataFrame, n:int|None, seed:int=42) -> pd.DataFrame:
-    "At most `n` random rows of each era of `df` (all of them if `n` is `None`)."
-    if not n: return df
-    keep = [i for _, g in df.groupby('era') for i in g.sample(min(len(g), n), random_state=seed).index]
-    return df.loc[sorted(keep)]
-
 def dataset_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     "Stage 2: read `collection` for the eras of `settings`, split it (chapter 2) and write `run/dataset/split.csv` and `summary.json`."
     s, out = settings, Path(run)/'dataset'
@@ -370,7 +358,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
     "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests), with `threads` PyTorch threads. Returns `stages.json`'s content."
     settings = course_settings(quick, **overrides)
     if delay < 0: raise UserError(f'--delay {delay} is negative: give seconds to wait between requests, e.g. 0.3')
-    if threads is not None and not 1 <= threads <= 256: raise UserError(f'--threads {threads}: use a number of threads between 1 and 256')
+    check_threads(threads)
     if data is not None:
         data = Path(data)
         if not data.is_dir(): raise UserError(f'--data {data}: no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)')

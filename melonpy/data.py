@@ -14,10 +14,10 @@ from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers
 
 # %% auto #0
-__all__ = ['image_exts', 'era_of', 'read_covers', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
-           'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode',
-           'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'cover_dls', 'to_gray',
-           'cover_arrays', 'collection_args', 'dataset_args', 'dataset_main']
+__all__ = ['image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'BadImage', 'open_cover', 'make_awkward',
+           'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances',
+           'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups', 'split_covers',
+           'fake_scrape', 'cover_dls', 'to_gray', 'cover_arrays', 'collection_args', 'dataset_args', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 def _year(year) -> int:
@@ -42,6 +42,14 @@ def era_of(year, bins=None) -> str|None:
     for a, b in zip(edges[:-1], edges[1:]):
         if a <= y < b: return f'{a}-{b-1}'
     return None
+
+# %% ../nbs/02_data.ipynb #c979703d
+def era_list(eras, at_least_two:bool=False) -> list:
+    "Era names from `'1990s,2000s'` or a list (whose items may hold commas too); a `UserError` if `at_least_two` and there are fewer."
+    eras = [e.strip() for x in ([eras] if isinstance(eras, str) else eras) for e in str(x).split(',') if e.strip()]
+    if at_least_two and len(eras) < 2:
+        raise UserError(f'--eras {",".join(eras) or "(none)"}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s')
+    return eras
 
 # %% ../nbs/02_data.ipynb #a89c2dcd
 image_exts = ('.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff')
@@ -108,7 +116,7 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
         if quality not in qs: raise UserError(f'quality={quality!r} is not in this collection; choose one of {qs}')
         df = df[df.label_quality == quality]
     if eras is not None:
-        eras = [e.strip() for s in ([eras] if isinstance(eras, str) else eras) for e in str(s).split(',') if e.strip()]
+        eras = era_list(eras)
         unknown = [e for e in eras if e not in set(df.era)]
         if unknown: raise UserError(f'eras {unknown} are not in {src}; it has {sorted(df.era.unique())}')
         df = df[df.era.isin(eras)]
@@ -118,6 +126,13 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
     df.attrs['dropped'] = dropped
     df.attrs['src'] = str(src.resolve())
     return df
+
+# %% ../nbs/02_data.ipynb #893c14b0
+def sample_per_era(df:pd.DataFrame, n:int|None, seed:int=42) -> pd.DataFrame:
+    "At most `n` random rows of each era of `df` (all of them if `n` is `None`)."
+    if not n: return df
+    keep = [i for _, g in df.groupby('era') for i in g.sample(min(len(g), n), random_state=seed).index]
+    return df.loc[sorted(keep)]
 
 # %% ../nbs/02_data.ipynb #8c384264
 class BadImage(ValueError):

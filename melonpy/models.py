@@ -17,7 +17,7 @@ from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, im
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                PILImage, Normalize, aug_transforms, default_split, params, L)
 from .core import UserError, atomic_path, shared_dir, threads_arg
-from .data import read_covers, split_covers, cover_dls, open_cover, image_exts
+from .data import read_covers, split_covers, cover_dls, open_cover, image_exts, era_list, sample_per_era
 
 # %% auto #0
 __all__ = ['scratch_archs', 'offline_archs', 'default_eras', 'aug_levels', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
@@ -142,12 +142,6 @@ def aug_tfms(aug=True) -> list|None:
     if aug not in aug_levels: raise UserError(f'augmentation {aug!r}: choose one of {", ".join(aug_levels)}')
     return None if aug_levels[aug] is None else aug_transforms(**aug_levels[aug])
 
-def _subset(df, max_per_era, seed):
-    "At most `max_per_era` random rows of each era."
-    if not max_per_era: return df
-    keep = [i for _, g in df.groupby('era') for i in g.sample(min(len(g), max_per_era), random_state=seed).index]
-    return df.loc[sorted(keep)]
-
 def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, epochs=2, freeze_epochs=3,
                     lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
                     max_per_era=None, seed=42, quiet=False, **kwargs) -> Learner:
@@ -156,7 +150,7 @@ def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, e
         df = covers if eras is None else covers[covers.era.isin(list(eras))]
         if not len(df): raise UserError(f'none of the covers is in eras {list(eras)}')
     else: df = read_covers(covers, eras=None if eras is None else list(eras), quality=quality)
-    df = _subset(df, max_per_era, seed)
+    df = sample_per_era(df, max_per_era, seed)
     if 'split' not in df.columns: df = split_covers(df, seed=seed, progress=not quiet)
     n_eras = df.era.nunique()
     if n_eras < 2: raise UserError(f'only one era ({df.era.iloc[0]}) in the covers: a classifier needs at least two')
@@ -359,11 +353,6 @@ def load_era_model(path):
     return learn
 
 # %% ../nbs/04_models.ipynb #7ed868e8
-def _eras_arg(s):
-    eras = [e.strip() for e in s.split(',') if e.strip()]
-    if len(eras) < 2: raise UserError(f'--eras {s!r}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s')
-    return eras
-
 def train_args(p):
     "Arguments of `melonpy train`."
     p.add_argument('covers', metavar='DIR', help='cover collection folder (charts.csv from `melonpy scrape`, metadata.csv, or one subfolder per era)')
@@ -405,7 +394,7 @@ def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
     _check_train_args(a)
     t = time.time()
-    learn = train_era_model(a.covers, eras=_eras_arg(a.eras), arch=a.arch, size=a.size, epochs=a.epochs,
+    learn = train_era_model(a.covers, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
                             quality=None if a.quality == 'all' else a.quality, pretrained=not a.no_pretrained,
                             weights=a.weights, max_per_era=a.max_per_era, seed=a.seed)
@@ -451,7 +440,7 @@ def predict_main(a) -> int:
 def _subset_train(df, max_per_era, seed=42, splits=('train',)):
     "Keep at most `max_per_era` rows per era of the `splits` (default: training rows only); the other rows stay whole."
     part = df.split.isin(list(splits))
-    return pd.concat([_subset(df[part], max_per_era, seed), df[~part]]).sort_index()
+    return pd.concat([sample_per_era(df[part], max_per_era, seed), df[~part]]).sort_index()
 
 # %% ../nbs/04_models.ipynb #12fa1101
 def test_interpretation(learn, df=None, split='test'):

@@ -10,7 +10,7 @@ import math, os, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import UserError, atomic_path, threads_arg
-from .data import read_covers, split_covers
+from .data import read_covers, split_covers, era_list
 from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, aug_tfms, arch_names,
                             default_eras, _subset_train, metrics_table)
 
@@ -162,8 +162,7 @@ def tune_main(a) -> int:
         raise UserError('--trials must be at least 1, and each trial needs at least 1 epoch (--epochs + --freeze-epochs)')
     try: sizes = _csv_list(a.sizes, int)
     except ValueError: raise UserError(f'--sizes {a.sizes!r}: give whole numbers separated by commas, e.g. 64,96,128') from None
-    eras = _csv_list(a.eras)
-    if len(eras) < 2: raise UserError(f'--eras {a.eras!r}: give at least two eras separated by commas')
+    eras = era_list(a.eras, at_least_two=True)
     space = dict(arch=_csv_list(a.archs), size=sizes)
     check_space(space)
     covers = read_covers(a.covers, eras=eras)

@@ -8,6 +8,7 @@ the report test still has a report to open.
 import os, subprocess, sys, time
 from pathlib import Path
 import pytest
+import cli
 
 _runs = {}   # one small run per session, whichever test module asks first
 
@@ -28,9 +29,8 @@ def melonpy_env(**extra):
 
 
 def melonpy(*args, timeout=60, **kw):
-    "Run `python -m melonpy.cli ARGS` and return the `CompletedProcess` (text)."
-    return subprocess.run([sys.executable, '-m', 'melonpy.cli', *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=melonpy_env(), **kw)
+    "Run the real `melonpy ARGS` (tests/cli.py) in `melonpy_env()` and return the `CompletedProcess` (text)."
+    return cli.melonpy(*args, timeout=timeout, env=melonpy_env(), **kw)
 
 
 _synthetic = """
