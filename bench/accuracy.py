@@ -8,7 +8,8 @@ macro-F1, mean era error, the majority baseline and wall time as a Markdown tabl
     MELONPY_SHARED=../shared TORCH_HOME=../shared/torch_home nice python bench/accuracy.py
     ... python bench/accuracy.py --archs dnn,cnn,cnn_bn,squeezenet1_1,vgg16 --csv bench/accuracy.csv
 
-Goal: test accuracy well above the majority baseline with <= 5 minutes of CPU training. `train_s` is wall time,
+Goal: test accuracy well above the majority baseline with <= 5 minutes of CPU training. `p_vs_baseline` is the
+one-sided paired (McNemar) p-value of beating the baseline on the same test covers: below 0.05 is beyond chance. `train_s` is wall time,
 `train_cpu_s` the CPU time of all the process's threads (on a machine shared with other jobs, wall time grows
 with the load average shown in `load`; 2 threads busy for 150 s = 300 CPU-seconds).
 """
@@ -35,7 +36,7 @@ def main():
     import pandas as pd, torch
     if a.threads: torch.set_num_threads(a.threads)
     from melonpy.data import read_covers, split_covers
-    from melonpy.models import train_era_model, evaluate_era_model
+    from melonpy.models import train_era_model, evaluate_era_model, baseline_verdict
     t0 = time.time()
     covers = split_covers(read_covers(Path(shared)/'data'/'covers', eras=a.eras.split(','), quality=a.quality), seed=a.seed, progress=False)
     t_data = time.time() - t0
@@ -51,10 +52,10 @@ def main():
         r = evaluate_era_model(learn)
         rows.append(dict(model=arch, accuracy=r['accuracy'], macro_f1=r['macro_f1'], era_mae=r['era_mae'],
                          baseline_accuracy=r['baseline_accuracy'], baseline_macro_f1=r['baseline_macro_f1'],
-                         baseline_era_mae=r['baseline_era_mae'], train_s=round(t_train), train_cpu_s=round(c_train), eval_s=round(time.time() - t - t_train),
+                         baseline_era_mae=r['baseline_era_mae'], p_vs_baseline=r['p_vs_baseline'], train_s=round(t_train), train_cpu_s=round(c_train), eval_s=round(time.time() - t - t_train),
                          load=round((load0 + os.getloadavg()[0])/2, 1)))
         print(f'{arch}: accuracy {r["accuracy"]:.3f} (baseline {r["baseline_accuracy"]:.3f}), macro-F1 {r["macro_f1"]:.3f}, '
-              f'era error {r["era_mae"]:.3f}, trained in {t_train:.0f}s wall ({c_train:.0f}s CPU)', flush=True)
+              f'era error {r["era_mae"]:.3f}, {baseline_verdict(r["p_vs_baseline"])}, trained in {t_train:.0f}s wall ({c_train:.0f}s CPU)', flush=True)
     df = pd.DataFrame(rows).set_index('model').round(3)
     print(f'\nsize {a.size}, {a.freeze_epochs} head + {a.epochs} full epochs, test n={n.get("test", 0)}, majority era {r["majority"]}')
     cols = ['model', *df.columns]

@@ -177,18 +177,19 @@ def _savefig(fig, path):
 
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.pkl`, write metrics, test predictions and figures to `run/model`."
-    from melonpy.models import (train_era_model, evaluate_era_model, metrics_table, export_era_model, predict_covers,
+    from melonpy.models import (train_era_model, evaluate_era_model, evaluation_covers, baseline_verdict, metrics_table, export_era_model, predict_covers,
                                 plot_curves, era_order)
     s, run = settings, Path(run)
     df = read_split(run)
     learn = train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'], size=s['size'], epochs=s['epochs'],
                             freeze_epochs=s['freeze_epochs'], bs=s['bs'], seed=s['seed'], quiet=True)
-    res = evaluate_era_model(learn)
+    test = evaluation_covers(learn)
+    pr = predict_covers(learn, test.file.tolist())
+    res = evaluate_era_model(learn, preds=pr)
+    pr = pr.assign(era=test.era.to_numpy())
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out/'metrics.csv') as tmp: metrics_table(res).to_csv(tmp, index_label='measure')
     atomic_write(out/'metrics.json', json.dumps(_json(res), indent=1))
-    test = df[df.split == 'test']
-    pr = predict_covers(learn, test.file.tolist()).assign(era=test.era.to_numpy())
     with atomic_path(out/'predictions.csv') as tmp: pr.to_csv(tmp, index=False)
     eras = [e for e in era_order(df) if e in list(learn.dls.vocab)]
     ok = pr[pr.error == '']
@@ -197,7 +198,8 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     _savefig(fig, out/'curves.png')
     _savefig(plot_gradcams(learn, gradcam_picks(ok, eras, s['gradcam_per_era'])), out/'gradcam.png')
     export_era_model(learn, run/'model.pkl')
-    return dict(accuracy=res['accuracy'], macro_f1=res['macro_f1'], baseline_accuracy=res['baseline_accuracy'], n_test=res['n_test'])
+    return dict({k: res[k] for k in ('accuracy', 'macro_f1', 'baseline_accuracy', 'p_vs_baseline', 'n_test')},
+                verdict=baseline_verdict(res['p_vs_baseline']))
 
 # %% ../nbs/08_course.ipynb #76199407
 def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
@@ -287,7 +289,8 @@ def report_html(run) -> str:
         parts.append(f'<p class="lead">{ds["covers"]} covers in {len(ds["eras"])} eras ({", ".join(ds["eras"])}) from '
                      f'<code>{html.escape(ds["collection"])}</code> ({html.escape(ds["skipped"])})'
                      + (f'; the era classifier is right on {mod["accuracy"]:.1%} of {mod["n_test"]} test covers, against '
-                        f'{mod["baseline_accuracy"]:.1%} for always answering the commonest era' if mod else '') + '.</p>')
+                        f'{mod["baseline_accuracy"]:.1%} for always answering the commonest era'
+                        + (f' ({html.escape(mod["verdict"])})' if 'verdict' in mod else '') if mod else '') + '.</p>')
     parts += ['<h2 id="stages">Stages</h2>', _table(_stage_table(book), index=False) if book['stages'] else '<p>none finished yet</p>']
     if ds:
         counts = pd.DataFrame(ds['counts']).T.reindex(columns=['train', 'valid', 'test'])
@@ -395,7 +398,10 @@ def course_summary(book:dict, run) -> str:
     st = book['stages']
     parts = []
     if 'dataset' in st: parts.append(f"{st['dataset']['covers']} covers")
-    if 'model' in st: parts.append(f"test accuracy {st['model']['accuracy']:.3f} (baseline {st['model']['baseline_accuracy']:.3f})")
+    if 'model' in st:
+        m = st['model']
+        parts.append(f"test accuracy {m['accuracy']:.3f} (baseline {m['baseline_accuracy']:.3f}"
+                     + (f", paired test p = {m['p_vs_baseline']:.2g})" if 'p_vs_baseline' in m else ')'))
     if 'style' in st: parts.append(f"P(era) rose for {st['style']['raised']} of {st['style']['covers']} stylised covers")
     def took(n):
         if n == 'scrape' and not st[n].get('scraped', True): return 'skipped (--data)'

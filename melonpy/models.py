@@ -22,9 +22,10 @@ from .data import read_covers, split_covers, cover_dls, open_cover, image_exts, 
 # %% auto #0
 __all__ = ['scratch_archs', 'offline_archs', 'default_eras', 'aug_levels', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
            'EpochHistory', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics',
-           'majority_baseline', 'image_files', 'predict_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam',
-           'plot_curves', 'compare_era_models', 'plot_comparison', 'export_era_model', 'load_era_model', 'train_args',
-           'metrics_table', 'train_main', 'predict_args', 'predict_main', 'test_interpretation']
+           'majority_baseline', 'beats_baseline', 'baseline_verdict', 'image_files', 'predict_covers',
+           'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves', 'compare_era_models',
+           'plot_comparison', 'export_era_model', 'load_era_model', 'train_args', 'metrics_table', 'train_main',
+           'predict_args', 'predict_main', 'test_interpretation']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -189,6 +190,19 @@ def majority_baseline(train_eras, test_eras, eras) -> dict:
     major = pd.Series(list(train_eras)).value_counts().index[0]
     return dict(era_metrics(test_eras, [major]*len(test_eras), eras), majority=major)
 
+def beats_baseline(true, pred, majority) -> float:
+    "One-sided exact McNemar p-value: the chance that a model no better than always answering `majority` wins this often on the covers where the two disagree."
+    from scipy.stats import binomtest
+    true, pred = np.asarray(true, dtype=object), np.asarray(pred, dtype=object)
+    ok, base = true == pred, true == majority
+    wins, losses = int((ok & ~base).sum()), int((~ok & base).sum())
+    return 1.0 if wins + losses == 0 else float(binomtest(wins, wins + losses, 0.5, alternative='greater').pvalue)
+
+def baseline_verdict(p:float) -> str:
+    "`beats_baseline`'s p-value `p` in words, for reports and the command line."
+    return f'paired test p = {p:.2g}: ' + ('better than the baseline beyond chance' if p < 0.05 else
+                                           'could be chance' if p < 0.5 else 'no better than the baseline')
+
 # %% ../nbs/04_models.ipynb #a1ec9ba9
 def _open_rgb(f):
     "The image at path `f` (or a PIL image) as RGB (chapter 2's `open_cover`), or raise `BadImage` with the reason."
@@ -230,20 +244,27 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     return df[['file', 'pred', *[f'prob_{e}' for e in vocab], 'error']]
 
 # %% ../nbs/04_models.ipynb #d8dd9ac5
-def evaluate_era_model(learn, df=None, split='test') -> dict:
-    "Test metrics of `learn` on the `split` rows of `df` (default `learn.covers`), with the majority baseline's."
+def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
+    "The `split` rows of `df` (default `learn.covers`) whose era the model knows."
     df = learn.covers if df is None else df
-    test = df[df.split == split]
     vocab = list(learn.dls.vocab)
-    test = test[test.era.isin(vocab)]
+    test = df[(df.split == split) & df.era.isin(vocab)]
     if not len(test): raise UserError(f'no {split} covers in eras {vocab}')
-    pr = predict_covers(learn, test.file.tolist())
+    return test
+
+def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
+    "Test metrics of `learn` on the `split` rows of `df` (default `learn.covers`), with the majority baseline's and `p_vs_baseline`; `preds`: `predict_covers` of those rows, if made already."
+    df = learn.covers if df is None else df
+    test = evaluation_covers(learn, df, split)
+    pr = predict_covers(learn, test.file.tolist()) if preds is None else preds
+    if len(pr) != len(test): raise UserError(f'preds has {len(pr)} rows for {len(test)} {split} covers: give predict_covers of exactly those')
     ok = pr.error.eq('').to_numpy()
-    eras = [e for e in era_order(df) if e in vocab]
-    res = dict(model=getattr(learn, 'era_arch', '?'), n_test=int(ok.sum()),
-               **era_metrics(test.era[ok], pr.pred[ok], eras))
-    base = majority_baseline(df[df.split == 'train'].era, test.era[ok], eras)
-    return dict(res, **{f'baseline_{k}': v for k, v in base.items() if k != 'majority'}, majority=base['majority'])
+    eras = [e for e in era_order(df) if e in list(learn.dls.vocab)]
+    true, pred = test.era.to_numpy()[ok], pr.pred.to_numpy()[ok]
+    res = dict(model=getattr(learn, 'era_arch', '?'), n_test=int(ok.sum()), **era_metrics(true, pred, eras))
+    base = majority_baseline(df[df.split == 'train'].era, true, eras)
+    return dict(res, **{f'baseline_{k}': v for k, v in base.items() if k != 'majority'}, majority=base['majority'],
+                p_vs_baseline=beats_baseline(true, pred, base['majority']))
 
 # %% ../nbs/04_models.ipynb #27028bd5
 def _body(learn):
@@ -312,7 +333,7 @@ def compare_era_models(covers, archs=('dnn', 'cnn', 'cnn_bn', 'squeezenet1_1'), 
         t = time.time()
         learners[a] = learn = train_era_model(covers, arch=a, epochs=epochs, eras=None, **kwargs)
         rows.append(dict(evaluate_era_model(learn), train_s=round(time.time() - t, 1)))
-    cols = ['model', 'n_test', 'accuracy', 'macro_f1', 'era_mae', 'baseline_accuracy', 'baseline_macro_f1', 'baseline_era_mae', 'train_s']
+    cols = ['model', 'n_test', 'accuracy', 'macro_f1', 'era_mae', 'baseline_accuracy', 'baseline_macro_f1', 'baseline_era_mae', 'p_vs_baseline', 'train_s']
     return pd.DataFrame(rows)[cols].set_index('model'), learners
 
 def plot_comparison(table, ax=None):
@@ -404,7 +425,8 @@ def train_main(a) -> int:
     print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
     print(metrics_table(res).to_string())
     print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
-          f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}), macro-F1 {res["macro_f1"]:.3f}; saved {a.out}')
+          f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
+          f'macro-F1 {res["macro_f1"]:.3f}; saved {a.out}')
     return 0
 
 # %% ../nbs/04_models.ipynb #e1a52a8f

@@ -1,5 +1,5 @@
 "`melonpy train` and `melonpy predict` as real processes on a small subset of the shared covers, and their bad-input errors."
-import os, shutil
+import os, re, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -22,6 +22,7 @@ def test_train_end_to_end(trained):
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.strip().splitlines()
     assert lines[-1].startswith('trained squeezenet1_1 on') and 'baseline' in lines[-1] and str(d/'era.pkl') in lines[-1]
+    assert re.search(r'paired test p = [0-9.e-]+: (better than the baseline beyond chance|could be chance|no better than the baseline)', lines[-1]), lines[-1]
     table = '\n'.join(lines)
     for k in ('accuracy', 'macro_f1', 'era_mae', 'baseline ('): assert k in table
     assert (d/'era.pkl').stat().st_size > 1e6
