@@ -36,6 +36,10 @@ def available_commands():
     return {k: h for k, (m, h) in commands.items() if importlib.util.find_spec(m) is not None}
 
 # %% ../nbs/09_cli.ipynb #a6643f05
+def _forget_interrupt():
+    "Keep `python -m melonpy.cli` from dying by SIGINT after a Ctrl-C we handled (a CPython quirk explained above)."
+    exec('None')   # a string exec resets the flag that a Ctrl-C inside an earlier string exec left set
+
 def _run(name, argv):
     "Parse `argv` for subcommand `name` and run it."
     modname, helptext = commands[name]
@@ -47,7 +51,9 @@ def _run(name, argv):
         with torch_threads(getattr(args, 'threads', None)):   # one place applies --threads (`threads_arg`) for every command
             return getattr(mod, f'{name}_main')(args) or 0
     except UserError as e: p.exit(2, f'{p.prog}: error: {e}\n')
-    except KeyboardInterrupt: p.exit(130, f'\n{p.prog}: interrupted; finished work is saved, run the same command again to resume\n')
+    except KeyboardInterrupt:
+        _forget_interrupt()
+        p.exit(130, f'\n{p.prog}: interrupted; finished work is saved, run the same command again to resume\n')
     except OSError as e: p.exit(2, f'{p.prog}: error: {e.strerror or e} ({e.filename or ""}); check the path and its permissions\n')
 
 # %% ../nbs/09_cli.ipynb #5bd7b48b
