@@ -1,7 +1,8 @@
 """`melonpy run` (chapter 8) as a user runs it: bad input gives one clear line, a small run writes a report, a rerun
 skips the finished stages, and a run stopped with Ctrl-C resumes where it stopped."""
-import json, shutil, signal, subprocess, sys, threading, time
-import pytest
+import html, json, shutil, signal, subprocess, sys, threading, time
+import pandas as pd, pytest
+from scipy.stats import binomtest
 from course_fixtures import small_run, melonpy, melonpy_env, covers, run_args  # noqa: F401  (small_run is a fixture)
 
 STAGES = ['scrape', 'dataset', 'colors', 'model', 'style', 'report']
@@ -78,6 +79,21 @@ def test_small_run(small_run):
     assert 'stages: scrape' in last and 'report:' in last and str(run/'report.html') in last, last
     assert not [p for p in run.rglob('.*') if p.is_file()], 'temporary files were left behind'
     print(f'small run in {secs:.0f}s: {last}')
+
+
+def test_model_verdict_matches_predictions(small_run):
+    "The model stage's accuracy and paired p-value against the baseline agree with its own predictions.csv, and the summary and report say them."
+    run, r, _ = small_run
+    m = _stages(run)['stages']['model']
+    pr = pd.read_csv(run/'model'/'predictions.csv')
+    pr = pr[pr.error.isna()]   # '' (read back as NaN) = the image was readable
+    major = json.loads((run/'model'/'metrics.json').read_text())['majority']
+    ok, base = pr.pred == pr.era, pr.era == major
+    wins, losses = int((ok & ~base).sum()), int((~ok & base).sum())
+    p = binomtest(wins, wins + losses, 0.5, alternative='greater').pvalue if wins + losses else 1.0
+    assert m['n_test'] == len(pr) and m['accuracy'] == pytest.approx(ok.mean()) and m['p_vs_baseline'] == pytest.approx(p), (m, wins, losses)
+    assert f'paired test p = {p:.2g})' in r.stdout.strip().splitlines()[-1]
+    assert m['verdict'].startswith(f'paired test p = {p:.2g}: ') and html.escape(m['verdict']) in (run/'report.html').read_text()
 
 
 def test_rerun_skips_finished_stages(small_run):
