@@ -16,7 +16,6 @@ def test_ctrl_c_while_importing_is_one_line():
     assert 'usage' not in out   # interrupted before --help printed anything
 
 
-
 def test_ctrl_c_inside_a_string_exec_is_status_130(tmp_path):
     "A Ctrl-C that lands inside a library's string `exec` (dataclasses, named tuples) still ends in status 130 under `python -m`, not in death by SIGINT."
     (tmp_path/'boom_cmd.py').write_text("def boom_args(p): pass\ndef boom_main(a): exec('raise KeyboardInterrupt')\n")
@@ -26,6 +25,7 @@ def test_ctrl_c_inside_a_string_exec_is_status_130(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'boom_cli'], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, (r.returncode, r.stderr)   # -2 (killed by SIGINT) without `_forget_interrupt`
     assert r.stderr.strip().splitlines() == ['melonpy boom: interrupted; finished work is saved, run the same command again to resume'], r.stderr
+
 
 @pytest.mark.parametrize('args', [['train', 'covers', '--out', 'm.pkl'], ['predict', 'm.pkl', 'a.jpg'], ['tune', 'covers', '--out', 't.csv'],
                                   ['stylize', 'a.jpg', '--era', '1990s', '--out', 'o.png'], ['run', '--out', 'run']])
