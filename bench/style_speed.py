@@ -5,7 +5,7 @@ Plain = the textbook recipe (PyTorch's "Neural Transfer" tutorial): VGG16, conte
 under `no_grad`. One L-BFGS *step* here is one iteration, and without a line search every iteration costs exactly one
 evaluation (forward + backward) of the network: the plain run is ONE `LBFGS.step` call with `max_iter=max_eval=120`
 and tolerances 0, so it does exactly 120 evaluations (the tutorial's loop of 20-iteration calls can overshoot when a
-call stops early on a tolerance). Both implementations' evaluations are counted and printed. Fast = `style_transfer` with its defaults (coarse to fine). Both optimise the same objective
+call stops early on a tolerance). Both implementations' evaluations are counted and printed. Fast = `style_transfer` with its defaults (coarse to fine, on a Laplacian pyramid of the image). Both optimise the same objective
 (`style_weight`·relative Gram MSE + relative conv4_2 MSE, chapter 7's `style_loss`/`content_loss`) with the same
 VGG16 weights at the same size, and both outputs (saved as 8-bit images) are measured by ONE function,
 `transfer_distances`: style distance (relative Gram MSE to the target, mean over conv1_1…conv5_1) and content distance
@@ -18,14 +18,13 @@ the same machine load; wall time and process CPU time are reported, with `uptime
     MELONPY_SHARED=../shared nice python bench/style_speed.py            # 256 px, 3 covers
     nice python bench/style_speed.py --size 128 --covers 2                # quicker
 """
-import argparse, os, subprocess, sys, time
+import argparse, os, time
 from pathlib import Path
-import numpy as np, pandas as pd, torch
-from PIL import Image
+import pandas as pd, torch
 from melonpy.core import sample_covers
 from melonpy.data import read_covers
 from melonpy.style import (VGGFeatures, style_transfer, era_grams, image_tensor, to_image, transfer_distances,
-                           style_loss, content_loss, content_features)
+                           style_loss, content_loss)
 
 
 def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False):
@@ -67,6 +66,7 @@ def main(argv=None):
     p.add_argument('--content-eras', default='1970s,1980s', help='eras the content covers come from')
     p.add_argument('--steps', default='60', help='fast: total evaluations, one run per comma-separated value (default: %(default)s, style_transfer\'s default)')
     p.add_argument('--scales', type=int, default=None, help='fast: scales (default: style_transfer\'s)')
+    p.add_argument('--levels', type=int, default=None, help='fast: Laplacian-pyramid levels, 1 = pixels (default: style_transfer\'s)')
     p.add_argument('--plain-steps', type=int, default=120)
     p.add_argument('--plain-flush', action='store_true', help='give the plain recipe torch.set_flush_denormal(True) too (separates that CPU trick from the method)')
     p.add_argument('--threads', type=int, default=None, help='torch threads for both (default: torch\'s)')
@@ -79,7 +79,7 @@ def main(argv=None):
     df = read_covers(covers, eras=a.content_eras.split(','))
     contents = df.sample(a.covers, random_state=1).file.tolist()
     net = VGGFeatures()
-    kw = {k: v for k, v in dict(scales=a.scales).items() if v is not None}
+    kw = {k: v for k, v in dict(scales=a.scales, levels=a.levels).items() if v is not None}
     fast_steps = [int(x) for x in a.steps.split(',')]
     print(f'# size {a.size}px, {a.covers} covers, plain flush_denormal {a.plain_flush}, torch threads {torch.get_num_threads()}, load average before: {load_avg()}', flush=True)
     rows = []
