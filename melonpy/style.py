@@ -248,6 +248,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     check_size(size)
     if steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
     if init not in ('colour', 'content'): raise UserError(f"init={init!r}: choose 'colour' or 'content'")
+    if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
     net = net or VGGFeatures(weights=weights)
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales)
