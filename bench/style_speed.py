@@ -5,7 +5,9 @@ Plain = the textbook recipe (PyTorch's "Neural Transfer" tutorial): VGG16, conte
 under `no_grad`. One L-BFGS *step* here is one iteration, and without a line search every iteration costs exactly one
 evaluation (forward + backward) of the network: the plain run is ONE `LBFGS.step` call with `max_iter=max_eval=120`
 and tolerances 0, so it does exactly 120 evaluations (the tutorial's loop of 20-iteration calls can overshoot when a
-call stops early on a tolerance). Both implementations' evaluations are counted and printed. Fast = `style_transfer` with its defaults (coarse to fine, on a Laplacian pyramid of the image). Both optimise the same objective
+call stops early on a tolerance). Both implementations' evaluations are counted and printed, and the plain recipe's objective is recorded after each
+of its evaluations, which tells how many of them it needed to get as low as the fast result on the same objective
+(measured on the saved 8-bit output): the fast method's worth in plain evaluations. Fast = `style_transfer` with its defaults (coarse to fine, on a Laplacian pyramid of the image). Both optimise the same objective
 (`style_weight`·relative Gram MSE + relative conv4_2 MSE, chapter 7's `style_loss`/`content_loss`) with the same
 VGG16 weights at the same size, and both outputs (saved as 8-bit images) are measured by ONE function,
 `transfer_distances`: style distance (relative Gram MSE to the target, mean over conv1_1…conv5_1) and content distance
@@ -27,8 +29,8 @@ from melonpy.style import (VGGFeatures, style_transfer, era_grams, image_tensor,
                            style_loss, content_loss)
 
 
-def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False):
-    "The textbook recipe: `steps` L-BFGS iterations (= evaluations; torch's defaults otherwise) on the full-size pixels from the content image, clamped in the closure. Returns (image, evaluations)."
+def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False, objective=None):
+    "The textbook recipe: `steps` L-BFGS iterations (= evaluations; torch's defaults otherwise) on the full-size pixels from the content image, clamped in the closure. Returns (image, evaluations); appends each evaluation's objective to the list `objective` if given."
     with torch.no_grad(): cf = net(content)['conv4_2'].clone()
     x = content.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], max_iter=steps, max_eval=steps, tolerance_grad=0, tolerance_change=0)
@@ -40,6 +42,7 @@ def plain_transfer(content, target, net, steps=120, style_weight=5., content_wei
         loss = style_weight * style_loss(fs, target) + content_weight * content_loss(fs, cf)
         loss.backward()
         run[0] += 1
+        if objective is not None: objective.append(loss.item())
         return loss
     torch.set_flush_denormal(flush_denormal)
     try: opt.step(closure)
@@ -89,7 +92,8 @@ def main(argv=None):
         for s in {a.size, a.size // 2, a.size // 4}: era_grams(covers, era, s, net=net, progress=False)
         target = era_grams(covers, era, a.size, net=net, progress=False)
         c = image_tensor(f, a.size)
-        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(image_tensor(f, a.size), target, net, a.plain_steps, flush_denormal=a.plain_flush))
+        trace = []   # plain's objective after each evaluation
+        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(image_tensor(f, a.size), target, net, a.plain_steps, flush_denormal=a.plain_flush, objective=trace))
         dp, d0 = transfer_distances(image_tensor(plain), c, target, net), transfer_distances(c, c, target, net)
         if a.out:
             Path(a.out).mkdir(parents=True, exist_ok=True); plain.save(Path(a.out)/f'{i}_plain_{era}.png')
@@ -98,15 +102,22 @@ def main(argv=None):
             fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, steps=st, progress=False,
                                                         callback=lambda k, s, i, x, l: evals.append(s), **kw))
             df_ = transfer_distances(image_tensor(fast), c, target, net)
+            # how many of its evaluations the plain recipe needed to get as low on the same objective (5 style + content)
+            goal = 5 * df_['style'] + df_['content']
+            match = next((k + 1 for k, v in enumerate(trace) if v <= goal), None)
             if a.out: fast.save(Path(a.out)/f'{i}_fast{st}_{era}.png')
             rows.append(dict(cover=Path(f).name, era=era, fast_steps=st, plain_s=pw, fast_s=fw, ratio=pw / fw, cpu_ratio=pc / fc,
                              style_start=d0['style'], style_plain=dp['style'], style_fast=df_['style'],
                              content_plain=dp['content'], content_fast=df_['content'], plain_evals=n_plain,
+                             objective_plain=5 * dp['style'] + dp['content'], objective_fast=goal,
+                             plain_evals_to_match=match if match else float('nan'),
+                             matched_ratio=(match / n_plain) * pw / fw if match else float('nan'),
                              fast_evals=' + '.join(f'{evals.count(s)}@{s}px' for s in dict.fromkeys(evals))))
             r = rows[-1]
             print(f'{r["cover"]} -> {era}: plain {pw:.1f}s, fast({st} steps) {fw:.1f}s (x{r["ratio"]:.2f}, cpu x{r["cpu_ratio"]:.2f}); '
                   f'style {r["style_start"]:.3f} -> plain {dp["style"]:.4f} / fast {df_["style"]:.4f}; '
                   f'content plain {dp["content"]:.4f} / fast {df_["content"]:.4f}; evaluations plain {n_plain}@{a.size}px / fast {r["fast_evals"]}; '
+                  f'plain reached fast\'s objective ({goal:.4f}) after {match or f"more than {n_plain}"} evaluations; '
                   f'load {load_avg()}', flush=True)
     t = pd.DataFrame(rows)
     print(t.round(4).to_string(index=False))
@@ -120,6 +131,9 @@ def main(argv=None):
               f'  evaluations plain {g.plain_evals.iloc[0]}@{a.size}px, fast {g.fast_evals.iloc[0]}\n'
               f'  style distance   plain {sp:.4f}, fast {sf:.4f} ({(sf / sp - 1) * 100:+.1f} %)\n'
               f'  content distance plain {cp:.4f}, fast {cf_:.4f} ({(cf_ / cp - 1) * 100:+.1f} %)\n'
+              f'  objective (5 style + content) plain {g.objective_plain.mean():.4f}, fast {g.objective_fast.mean():.4f}: the plain recipe got as low after '
+              f'{", ".join("more than %d" % n if pd.isna(m) else "%d" % m for m, n in zip(g.plain_evals_to_match, g.plain_evals))} of its '
+              f'{g.plain_evals.iloc[0]} evaluations, so fast is worth x{g.matched_ratio.mean():.2f} (mean; plain time scaled to those evaluations, over fast time)\n'
               f'  fast no worse on both for {better}/{len(g)} covers; load average after: {load_avg()}')
 
 if __name__ == '__main__': main()
