@@ -1,10 +1,14 @@
 "Helpers the test files share to run the `melonpy` command and check the CLI convention."
-import contextlib, io, os, shutil, subprocess, sys
+import contextlib, io, os, shutil, signal, subprocess, sys
 from pathlib import Path
 
 # the console script of the environment pytest runs in (tests the entry point too), else `python -m melonpy.cli`
 _SCRIPT = shutil.which('melonpy', path=str(Path(sys.executable).parent))
 COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, '-m', 'melonpy.cli']
+
+def interruptible():
+    "`preexec_fn` for a child process a test will Ctrl-C: SIGINT back to its default, as a child started from a shell's background job (`nohup … &`) inherits it ignored and would never see the interrupt."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 def melonpy(*args, check=None, timeout=300, env=None, **kw):
     "Run the real `melonpy` command with `args`; assert its exit status is `check` if given; return the CompletedProcess."

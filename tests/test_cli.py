@@ -1,11 +1,12 @@
 "The one CLI convention, for what the chapter tests do not cover: Ctrl-C before a command has started its work."
 import signal, subprocess, sys, time
 import pytest
-from cli import COMMAND, melonpy_inproc, one_line_error
+from cli import COMMAND, interruptible, melonpy_inproc, one_line_error
 
 def test_ctrl_c_while_importing_is_one_line():
     "Importing torch and fastai takes seconds; Ctrl-C then gives exit status 130 and one line, not a traceback."
-    p = subprocess.Popen([*COMMAND, 'train', '--help'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([*COMMAND, 'train', '--help'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=interruptible)
     time.sleep(1.5)   # `melonpy.cli` itself imports in ~0.1 s; `melonpy.models` (fastai, torch) takes several seconds
     if p.poll() is not None: pytest.skip('melonpy.models imported in under 1.5 s here: no time to interrupt it')
     p.send_signal(signal.SIGINT)

@@ -3,6 +3,7 @@ skips the finished stages, and a run stopped with Ctrl-C resumes where it stoppe
 import html, json, shutil, signal, subprocess, sys, threading, time
 import pandas as pd, pytest
 from scipy.stats import binomtest
+from cli import interruptible
 from course_fixtures import small_run, melonpy, melonpy_env, covers, run_args  # noqa: F401  (small_run is a fixture)
 
 STAGES = ['scrape', 'dataset', 'colors', 'model', 'style', 'report']
@@ -124,7 +125,7 @@ def test_ctrl_c_then_resume(small_run, tmp_path):
     (run/'model.pkl').unlink()
     split = (run/'dataset'/'split.csv').stat().st_mtime_ns
     p = subprocess.Popen([sys.executable, '-m', 'melonpy.cli', *map(str, run_args(run))], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=melonpy_env())
+                         stderr=subprocess.PIPE, text=True, env=melonpy_env(), preexec_fn=interruptible)
     err_parts = []
     reader = threading.Thread(target=lambda: err_parts.extend(iter(lambda: p.stderr.read(1), '')), daemon=True)
     reader.start()

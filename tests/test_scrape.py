@@ -5,7 +5,7 @@ from PIL import Image
 from melonpy.scrape import (PracticeMelon, practice_charts, parse_chart, chart_markup, fetch, FetchError, as_jpeg,
                             polite_session)
 from melon_scenario import faulty_melon
-from cli import melonpy, one_line_error
+from cli import interruptible, melonpy, one_line_error
 
 def valid_jpeg(p):
     with Image.open(p) as im:
@@ -71,7 +71,8 @@ def test_ctrl_c_keeps_work_and_resumes(tmp_path):
     out = tmp_path/'c'
     with PracticeMelon(charts, covers) as m:
         p = subprocess.Popen([sys.executable, '-m', 'melonpy.cli', 'scrape', '--years', '2000-2003', '--out', str(out),
-                              '--base-url', m.url, '--delay', '0.05'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              '--base-url', m.url, '--delay', '0.05'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=interruptible)
         deadline = time.time() + 60
         while time.time() < deadline and len(list((out/'covers').glob('*.jpg'))) < 10: time.sleep(0.05)
         p.send_signal(signal.SIGINT)
