@@ -185,12 +185,12 @@ def transfer_steps(x:torch.Tensor, net:VGGFeatures, target:dict, content_feats:t
                             tolerance_grad=0, tolerance_change=0)
     n = [0]
     def closure():
-        with torch.no_grad():   # stay a real image (what is saved is clipped to [0, 1]): clip it, and move the variables there
-            img = image()
-            if img.min() < 0 or img.max() > 1:
-                for p, d, g in zip(ps, split(img.clamp(0, 1)), gains): p.copy_(d / g)
-        opt.zero_grad()
         img = image()
+        if img.min() < 0 or img.max() > 1:   # stay a real image (what is saved is clipped to [0, 1]): clip it, and move the variables there
+            with torch.no_grad():
+                for p, d, g in zip(ps, split(img.detach().clamp(0, 1)), gains): p.copy_(d / g)
+            img = image()
+        opt.zero_grad()
         fs = net(img)
         s, c = style_loss(fs, target), content_loss(fs, content_feats)
         loss = style_weight * s + content_weight * c
