@@ -29,8 +29,8 @@ from melonpy.style import (VGGFeatures, style_transfer, era_grams, image_tensor,
                            style_loss, content_loss)
 
 
-def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False, objective=None):
-    "The textbook recipe: `steps` L-BFGS iterations (= evaluations; torch's defaults otherwise) on the full-size pixels from the content image, clamped in the closure. Returns (image, evaluations); appends each evaluation's objective to the list `objective` if given."
+def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False, trace=None):
+    "The textbook recipe: `steps` L-BFGS iterations (= evaluations; torch's defaults otherwise) on the full-size pixels from the content image, clamped in the closure. Returns (image, evaluations); appends each evaluation's objective to the list `trace` if given."
     with torch.no_grad(): cf = net(content)['conv4_2'].clone()
     x = content.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], max_iter=steps, max_eval=steps, tolerance_grad=0, tolerance_change=0)
@@ -42,13 +42,18 @@ def plain_transfer(content, target, net, steps=120, style_weight=5., content_wei
         loss = style_weight * style_loss(fs, target) + content_weight * content_loss(fs, cf)
         loss.backward()
         run[0] += 1
-        if objective is not None: objective.append(loss.item())
+        if trace is not None: trace.append(loss.item())
         return loss
     torch.set_flush_denormal(flush_denormal)
     try: opt.step(closure)
     finally: torch.set_flush_denormal(False)
     with torch.no_grad(): x.clamp_(0, 1)
     return to_image(x), run[0]
+
+
+def objective(d, style_weight=5., content_weight=1.):
+    "The objective both implementations minimise, from `transfer_distances`' result `d` (plain_transfer's weights)."
+    return style_weight * d['style'] + content_weight * d['content']
 
 
 def timed(f):
@@ -93,7 +98,7 @@ def main(argv=None):
         target = era_grams(covers, era, a.size, net=net, progress=False)
         c = image_tensor(f, a.size)
         trace = []   # plain's objective after each evaluation
-        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(image_tensor(f, a.size), target, net, a.plain_steps, flush_denormal=a.plain_flush, objective=trace))
+        (plain, n_plain), pw, pc = timed(lambda: plain_transfer(image_tensor(f, a.size), target, net, a.plain_steps, flush_denormal=a.plain_flush, trace=trace))
         dp, d0 = transfer_distances(image_tensor(plain), c, target, net), transfer_distances(c, c, target, net)
         if a.out:
             Path(a.out).mkdir(parents=True, exist_ok=True); plain.save(Path(a.out)/f'{i}_plain_{era}.png')
@@ -102,14 +107,14 @@ def main(argv=None):
             fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, steps=st, progress=False,
                                                         callback=lambda k, s, i, x, l: evals.append(s), **kw))
             df_ = transfer_distances(image_tensor(fast), c, target, net)
-            # how many of its evaluations the plain recipe needed to get as low on the same objective (5 style + content)
-            goal = 5 * df_['style'] + df_['content']
+            # how many of its evaluations the plain recipe needed to get as low on the same objective
+            goal = objective(df_)
             match = next((k + 1 for k, v in enumerate(trace) if v <= goal), None)
             if a.out: fast.save(Path(a.out)/f'{i}_fast{st}_{era}.png')
             rows.append(dict(cover=Path(f).name, era=era, fast_steps=st, plain_s=pw, fast_s=fw, ratio=pw / fw, cpu_ratio=pc / fc,
                              style_start=d0['style'], style_plain=dp['style'], style_fast=df_['style'],
                              content_plain=dp['content'], content_fast=df_['content'], plain_evals=n_plain,
-                             objective_plain=5 * dp['style'] + dp['content'], objective_fast=goal,
+                             objective_plain=objective(dp), objective_fast=goal,
                              plain_evals_to_match=match if match else float('nan'),
                              matched_ratio=(match / n_plain) * pw / fw if match else float('nan'),
                              fast_evals=' + '.join(f'{evals.count(s)}@{s}px' for s in dict.fromkeys(evals))))

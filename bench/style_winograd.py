@@ -48,12 +48,17 @@ def winograd_features():
     return net
 
 
+def probe_loss(net, x):
+    "A loss that reaches every layer `net` returns: the sum of the mean squares of its features."
+    return sum(v.pow(2).mean() for v in net(x).values())
+
+
 def evaluation_time(net, size, reps=10):
     "Median wall time of one forward + backward pass to the pixels at `size`x`size` (after 2 warm-up passes)."
     ts = []
     for _ in range(reps + 2):
         x = torch.rand(1, 3, size, size, requires_grad=True)
-        (_, t, _) = timed(lambda: sum(v.pow(2).mean() for v in net(x).values()).backward())
+        (_, t, _) = timed(lambda: probe_loss(net, x).backward())
         ts.append(t)
     return sorted(ts[2:])[reps // 2]
 
@@ -71,7 +76,7 @@ def main(argv=None):
     print(f'# {a.size}px, torch threads {torch.get_num_threads()}, OMP_WAIT_POLICY={os.environ.get("OMP_WAIT_POLICY", "")}', flush=True)
     x, grads = torch.rand(1, 3, a.size, a.size), []
     for n in (net, wnet):   # same loss and gradient, up to rounding (Winograd rounds more than direct convolution)
-        xx = x.clone().requires_grad_(True); sum(v.pow(2).mean() for v in n(xx).values()).backward(); grads.append(xx.grad)
+        xx = x.clone().requires_grad_(True); probe_loss(n, xx).backward(); grads.append(xx.grad)
     print(f'gradient to the pixels, NNPACK vs oneDNN: max relative difference {((grads[1] - grads[0]).abs().max() / grads[0].abs().max()).item():.1e}')
     for name, n in [('oneDNN', net), ('NNPACK', wnet)]: print(f'one evaluation at {a.size}px, {name}: {evaluation_time(n, a.size):.3f}s', flush=True)
     for i, f in enumerate(contents):
