@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import UserError, atomic_path, atomic_write
+from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir
 from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary, collection_args
 
 # %% auto #0
@@ -327,11 +327,6 @@ def plot_measures(m:pd.DataFrame, eras, stats:pd.DataFrame, measures=None):
     np.atleast_1d(axs)[0].legend(fontsize=7, loc='best'); fig.tight_layout()
     return fig
 
-def _savefig(fig, path):
-    import matplotlib.pyplot as plt
-    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=110, format='png')
-    plt.close(fig)
-
 def analyze(src=None, out=None, eras=None, quality=None, bins=None, size:int=48, k:int=6, n_boot:int=2000, seed:int=0,
             dedupe:bool=True, progress:bool=True, df:pd.DataFrame|None=None) -> pd.DataFrame:
     "Compare the colours of the eras of collection `src` (or table `df`); write figures, stats.csv, measures.csv and verdict.md to `out` if given."
@@ -354,13 +349,13 @@ def analyze(src=None, out=None, eras=None, quality=None, bins=None, size:int=48,
     if out is not None:
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
         with matplotlib.rc_context({'figure.max_open_warning': 0}):
-            _savefig(plot_channel_histograms(channel_histograms(x, e), counts), out/'rgb_histograms.png')
-            _savefig(plot_era_images(era_images(x, e), counts), out/'era_images.png')
-            _savefig(plot_hue(hue_ci(stats)), out/'hue.png')
-            _savefig(plot_measures(m, e, stats), out/'measures.png')
+            save_figure(plot_channel_histograms(channel_histograms(x, e), counts), out/'rgb_histograms.png', dpi=110)
+            save_figure(plot_era_images(era_images(x, e), counts), out/'era_images.png', dpi=110)
+            save_figure(plot_hue(hue_ci(stats)), out/'hue.png', dpi=110)
+            save_figure(plot_measures(m, e, stats), out/'measures.png', dpi=110)
             pals = {era: palette(x[e == era], k=k, seed=seed) for era in sorted(counts)}
             pals['all (common)'] = (centres, shares.mean().to_numpy())
-            _savefig(plot_palettes(pals), out/'palettes.png')
+            save_figure(plot_palettes(pals), out/'palettes.png', dpi=110)
         with atomic_path(out/'stats.csv') as tmp: stats.to_csv(tmp, index=False)
         keep = [c for c in ('file', 'year', 'era', 'title', 'artist', 'artists', 'album_id') if c in rows.columns]
         with atomic_path(out/'measures.csv') as tmp: pd.concat([rows[keep], m, shares], axis=1).to_csv(tmp, index=False)
@@ -392,8 +387,7 @@ def analyze_main(a) -> int:
     if not 8 <= a.size <= 512: raise UserError(f'--size {a.size}: choose a side between 8 and 512 pixels')
     if not 2 <= a.colours <= 24: raise UserError(f'--colours {a.colours}: choose between 2 and 24 palette colours')
     if not 100 <= a.boot <= 100000: raise UserError(f'--boot {a.boot}: choose between 100 and 100000 resamples')
-    out = Path(a.out)
-    if out.exists() and not out.is_dir(): raise UserError(f'--out {out} is a file: give a folder for the report')
+    out = writable_dir(a.out, '--out folder')
     st = analyze(a.dir, out, eras=a.eras, quality=a.quality, size=a.size, k=a.colours, n_boot=a.boot, seed=a.seed,
                  dedupe=not a.keep_duplicates)
     print(stats_table(st))

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['UserError', 'atomic_path', 'atomic_write', 'shared_dir', 'sample_covers', 'threads_arg', 'check_threads',
-           'torch_threads']
+__all__ = ['UserError', 'atomic_path', 'atomic_write', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers',
+           'threads_arg', 'check_threads', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -41,6 +41,27 @@ def atomic_write(path, data):
     with atomic_path(path) as tmp:
         if isinstance(data, str): tmp.write_text(data, encoding='utf-8')
         else: tmp.write_bytes(data)
+    return Path(path)
+
+# %% ../nbs/00_core.ipynb #874ce894
+def writable_dir(path, what:str='output folder') -> Path:
+    "Folder `path`, created if needed; a `UserError` naming `what` if it is a file or cannot be written to."
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir(): raise UserError(f'{p} is a file, not a folder: choose another {what}')
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        atomic_write(p/'.melonpy-write-test', b'')
+        (p/'.melonpy-write-test').unlink()
+    except OSError as e:
+        raise UserError(f'cannot write to {p} ({e.strerror or e}): choose another {what}') from None
+    return p
+
+# %% ../nbs/00_core.ipynb #5a5d66ae
+def save_figure(fig, path, dpi:int=100) -> Path:
+    "Save matplotlib figure `fig` as a PNG at `path` (atomically, at `dpi`) and close it."
+    import matplotlib.pyplot as plt   # matplotlib only when a figure is saved: `melonpy` starts faster
+    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi, format='png')
+    plt.close(fig)
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #3368920b

@@ -6,24 +6,31 @@ Docs: https://melonpy.github.io/melonpy/course.html.md"""
 
 # %% ../nbs/08_course.ipynb #bc125cae
 from __future__ import annotations
-import html, json, re, time
+import json, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, atomic_write, threads_arg, torch_threads, check_threads
-from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era
+from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, threads_arg
+from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, default_eras
+from .scrape import scrape, scrape_summary, parse_years, MELON
+from .colors import analyze, measure_names
+from .report import report_html
+
+def _torch_chapters():
+    "Chapters 4 and 7 (`melonpy.models`, `melonpy.style`), imported when a stage first needs them: they load PyTorch and fastai (seconds), which `melonpy run --help` and a mistyped option should not wait for."
+    from melonpy import models, style
+    return models, style
 
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'save_stages', 'check_settings',
-           'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'plot_confusion',
-           'gradcam_picks', 'plot_gradcams', 'model_stage', 'style_pairs', 'style_stage', 'report_html', 'report_stage',
-           'run_course', 'course_summary', 'run_args', 'run_main']
+           'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
+           'style_pairs', 'style_stage', 'report_stage', 'run_course', 'course_summary', 'run_args', 'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
 
 default_settings = dict(
-    eras=['1990s', '2000s', '2010s'], max_per_era=None, seed=42,                       # dataset (chapter 2)
+    eras=list(default_eras), max_per_era=None, seed=42,                                  # dataset (chapter 2)
     colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
     arch='squeezenet1_1', pretrained=True, size=128, epochs=2, freeze_epochs=3, bs=32,    # model (chapter 4)
     gradcam_per_era=2,
@@ -78,10 +85,9 @@ def collection_dir(run, data=None) -> Path:
     "The cover collection of a run: `data` if given, else the run's own scrape."
     return Path(data).resolve() if data is not None else Path(run).resolve()/'scrape'
 
-def scrape_stage(run, data=None, years='1990-2019', base_url=None, delay:float=0.3, progress:bool=True) -> dict:
+def scrape_stage(run, data=None, years=(1990, 2019), base_url=None, delay:float=0.3, progress:bool=True) -> dict:
     "Stage 1: scrape `years` into `run/scrape` (chapter 1), unless collection `data` is given; returns facts for `stages.json`."
     if data is not None: return dict(collection=str(collection_dir(run, data)), scraped=False)
-    from melonpy.scrape import scrape, scrape_summary, MELON
     r = scrape(years, Path(run)/'scrape', base_url=base_url or MELON, delay=delay, progress=progress)
     if not r['rows']:
         raise UserError(f'the scrape got no chart rows ({r["failed_years"]} of {r["years"]} years failed; see {Path(run)/"scrape"/"problems.csv"}): '
@@ -90,10 +96,10 @@ def scrape_stage(run, data=None, years='1990-2019', base_url=None, delay:float=0
                 **{k: r[k] for k in ('rows', 'albums', 'downloaded', 'failed')})
 
 # %% ../nbs/08_course.ipynb #40ae10b9
-def dataset_stage(run, collection, settings:dict, progress:bool=True) -> dict:
-    "Stage 2: read `collection` for the eras of `settings`, split it (chapter 2) and write `run/dataset/split.csv` and `summary.json`."
+def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.DataFrame|None=None) -> dict:
+    "Stage 2: read `collection` for the eras of `settings` (unless `covers` is its table, read already), split it (chapter 2) and write `run/dataset/split.csv` and `summary.json`."
     s, out = settings, Path(run)/'dataset'
-    df = read_covers(collection, eras=s['eras'])
+    df = read_covers(collection, eras=s['eras']) if covers is None else covers
     dropped = df.attrs.get('dropped', {})
     df = sample_per_era(df, s['max_per_era'], s['seed'])
     df = split_covers(df, seed=s['seed'], progress=progress)
@@ -121,7 +127,6 @@ def read_split(run) -> pd.DataFrame:
 # %% ../nbs/08_course.ipynb #cccaf0d8
 def colors_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 3: compare the colours of the eras (chapter 3's `analyze`) into `run/colors`."
-    from melonpy.colors import analyze, measure_names
     s = settings
     st = analyze(df=read_split(run), out=Path(run)/'colors', size=s['colour_size'], n_boot=s['n_boot'], seed=s['seed'], progress=progress)
     n = len(measure_names)
@@ -129,77 +134,30 @@ def colors_stage(run, settings:dict, progress:bool=True) -> dict:
     return dict(covers=int(sum(st.attrs['counts'].values())), different=differ)
 
 # %% ../nbs/08_course.ipynb #846dbd06
-def plot_confusion(true, pred, eras, ax=None):
-    "Confusion matrix of eras `true` against `pred` (rows: true era), with counts in the cells."
-    import matplotlib.pyplot as plt
-    idx = {e: i for i, e in enumerate(eras)}
-    m = np.zeros((len(eras), len(eras)), int)
-    for t, p in zip(true, pred):
-        if t in idx and p in idx: m[idx[t], idx[p]] += 1
-    fig, ax = (plt.subplots(figsize=(1.1 * len(eras) + 1.6, 1.1 * len(eras) + 1.2)) if ax is None else (ax.figure, ax))
-    ax.imshow(m, cmap='Blues')
-    for (i, j), v in np.ndenumerate(m):
-        ax.text(j, i, v, ha='center', va='center', color='white' if v > m.max() / 2 else 'black')
-    ax.set_xticks(range(len(eras)), eras); ax.set_yticks(range(len(eras)), eras)
-    ax.set(xlabel='predicted era', ylabel='true era', title=f'test covers (n={m.sum()})')
-    fig.tight_layout()
-    return fig
-
-def gradcam_picks(preds:pd.DataFrame, eras, per_era:int=2) -> pd.DataFrame:
-    "Test covers to show with Grad-CAM: per true era, the surest right prediction, then the surest wrong one(s)."
-    picks = []
-    for e in eras:
-        g = preds[preds.era == e].assign(conf=lambda d: d.filter(like='prob_').max(axis=1))
-        right, wrong = g[g.pred == e].sort_values('conf', ascending=False), g[g.pred != e].sort_values('conf', ascending=False)
-        k = 1 if len(wrong) else per_era
-        picks.append(pd.concat([right.head(k), wrong.head(per_era - k) if k < per_era else wrong.head(0)]))
-    return pd.concat(picks, ignore_index=True)
-
-def plot_gradcams(learn, picks:pd.DataFrame, cols:int=None):
-    "Grad-CAM heat-maps (chapter 4's `show_gradcam`) of the `picks` covers, titled with prediction and true era."
-    import matplotlib.pyplot as plt
-    from melonpy.models import show_gradcam
-    cols = cols or min(len(picks), 6)
-    rows = -(-len(picks) // cols)
-    fig, axs = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.8 * rows), squeeze=False)
-    for ax, r in zip(axs.flat, picks.itertuples()):
-        show_gradcam(learn, r.file, ax=ax)
-        ax.set_title(f'true {r.era}: {"right" if r.pred == r.era else "wrong"}\npredicted {r.pred} ({getattr(r, "prob_" + r.pred):.0%})', fontsize=9)
-    for ax in list(axs.flat)[len(picks):]: ax.axis('off')
-    fig.tight_layout()
-    return fig
-
-def _savefig(fig, path):
-    "Save `fig` as PNG at `path` atomically and close it."
-    import matplotlib.pyplot as plt
-    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=100, format='png')
-    plt.close(fig)
-
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.pkl`, write metrics, test predictions and figures to `run/model`."
-    from melonpy.models import (train_era_model, evaluate_era_model, evaluation_covers, baseline_verdict, metrics_table, export_era_model, predict_covers,
-                                plot_curves, era_order)
+    models, _ = _torch_chapters()
     s, run = settings, Path(run)
     df = read_split(run)
-    learn = train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'], size=s['size'], epochs=s['epochs'],
-                            freeze_epochs=s['freeze_epochs'], bs=s['bs'], seed=s['seed'], quiet=True)
-    test = evaluation_covers(learn)
-    pr = predict_covers(learn, test.file.tolist())
-    res = evaluate_era_model(learn, preds=pr)
+    learn = models.train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'], size=s['size'], epochs=s['epochs'],
+                                   freeze_epochs=s['freeze_epochs'], bs=s['bs'], seed=s['seed'], quiet=True)
+    test = models.evaluation_covers(learn)
+    pr = models.predict_covers(learn, test.file.tolist())
+    res = models.evaluate_era_model(learn, preds=pr)
     pr = pr.assign(era=test.era.to_numpy())
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out/'metrics.csv') as tmp: metrics_table(res).to_csv(tmp, index_label='measure')
+    with atomic_path(out/'metrics.csv') as tmp: models.metrics_table(res).to_csv(tmp, index_label='measure')
     atomic_write(out/'metrics.json', json.dumps(_json(res), indent=1))
     with atomic_path(out/'predictions.csv') as tmp: pr.to_csv(tmp, index=False)
-    eras = [e for e in era_order(df) if e in list(learn.dls.vocab)]
+    eras = [e for e in models.era_order(df) if e in list(learn.dls.vocab)]
     ok = pr[pr.error == '']
-    _savefig(plot_confusion(ok.era, ok.pred, eras), out/'confusion.png')
-    fig = plot_curves(learn)[0].figure; fig.tight_layout()
-    _savefig(fig, out/'curves.png')
-    _savefig(plot_gradcams(learn, gradcam_picks(ok, eras, s['gradcam_per_era'])), out/'gradcam.png')
-    export_era_model(learn, run/'model.pkl')
+    save_figure(models.plot_confusion(models.confusion_table(ok.era, ok.pred, eras)), out/'confusion.png')
+    fig = models.plot_curves(learn)[0].figure; fig.tight_layout()
+    save_figure(fig, out/'curves.png')
+    save_figure(models.plot_gradcams(learn, models.gradcam_picks(ok, eras, s['gradcam_per_era'])), out/'gradcam.png')
+    models.export_era_model(learn, run/'model.pkl')
     return dict({k: res[k] for k in ('accuracy', 'macro_f1', 'baseline_accuracy', 'p_vs_baseline', 'n_test')},
-                verdict=baseline_verdict(res['p_vs_baseline']))
+                verdict=models.baseline_verdict(res['p_vs_baseline']))
 
 # %% ../nbs/08_course.ipynb #76199407
 def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
@@ -215,24 +173,23 @@ def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
 
 def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     "Stage 5: stylise test covers toward each era (chapter 7), write before/after PNGs and `style.csv` with the classifier's P(era)."
-    from melonpy.style import VGGFeatures, style_transfer, image_tensor, to_image, era_probabilities
-    from melonpy.models import load_era_model
+    models, style = _torch_chapters()
     s, run = settings, Path(run)
     out = run/'style'; out.mkdir(parents=True, exist_ok=True)
-    learn = load_era_model(run/'model.pkl')
+    learn = models.load_era_model(run/'model.pkl')
     df = read_split(run)
     pairs = style_pairs(df, s['eras'], s['style_per_era'], s['seed'])
     net, rows, made = None, [], 0
     for k, (era, f) in enumerate(tqdm(pairs, desc='style', unit='cover', disable=not progress, leave=False)):
         before, after = out/f'{k:02d}_{era}_before.png', out/f'{k:02d}_{era}_after.png'
         if not (before.exists() and after.exists()):
-            if net is None: net = VGGFeatures(weights=s['vgg_weights'])
-            with atomic_path(before) as tmp: to_image(image_tensor(f, s['style_size'])).save(tmp, format='PNG')
-            im = style_transfer(f, era=era, covers=collection, size=s['style_size'], steps=s['style_steps'], net=net,
-                                max_covers=s['style_covers'], progress=progress)
+            if net is None: net = style.VGGFeatures(weights=s['vgg_weights'])
+            with atomic_path(before) as tmp: style.to_image(style.image_tensor(f, s['style_size'])).save(tmp, format='PNG')
+            im = style.style_transfer(f, era=era, covers=collection, size=s['style_size'], steps=s['style_steps'], net=net,
+                                      max_covers=s['style_covers'], progress=progress)
             with atomic_path(after) as tmp: im.save(tmp, format='PNG')
             made += 1
-        p0, p1 = era_probabilities(learn, [before, after], era)
+        p0, p1 = style.era_probabilities(learn, [before, after], era)
         src = df[df.file == f].iloc[0]
         rows.append(dict(target=era, content=f, content_era=src.era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     t = pd.DataFrame(rows)
@@ -240,157 +197,45 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
 
 # %% ../nbs/08_course.ipynb #8b30721e
-_css = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{margin-bottom:.2em}h2{border-bottom:2px solid #2b8a3e;padding-bottom:.2em;margin-top:2em}.lead{color:#555}
-table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f1f3f5}
-td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
-.pairs{display:flex;flex-wrap:wrap;gap:1em}.pair{border:1px solid #ddd;border-radius:6px;padding:.5em;font-size:.85em}
-.pair img{height:170px;width:auto}.up{color:#2b8a3e;font-weight:bold}.down{color:#c92a2a;font-weight:bold}
-.verdict{background:#f8f9fa;border-left:4px solid #2b8a3e;padding:.1em 1em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-end}"""
-
-def _table(df:pd.DataFrame, index:bool=True) -> str:
-    "A DataFrame as a plain HTML table (escaped)."
-    return df.to_html(index=index, border=0, escape=True, float_format=lambda v: f'{v:.3f}')
-
-def _figure(run:Path, rel:str, caption:str) -> str:
-    "An `<img>` of `run/rel` with a caption, or nothing if the file is missing."
-    if not (run/rel).is_file(): return ''
-    return f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
-
-def _stage_table(book:dict) -> pd.DataFrame:
-    "Wall time of each finished stage, as a table."
-    st = book['stages']
-    rows = [dict(stage=n, **{'wall time': 'skipped (--data)' if n == 'scrape' and not st[n].get('scraped', True)
-                             else f"{st[n]['seconds']:.1f} s", 'finished': st[n].get('finished', '')}) for n in stage_names if n in st]
-    return pd.DataFrame(rows)
-
-def _markdown(text:str) -> str:
-    "The little Markdown of chapter 3's verdict (paragraphs, `- ` lists, `**bold**`) as HTML, escaped."
-    out, items = [], []
-    def flush():
-        if items: out.append('<ul>' + ''.join(f'<li>{i}</li>' for i in items) + '</ul>'); items.clear()
-    for line in text.strip().splitlines():
-        h = re.sub(r'\*\*(.+?)\*\*', r'<b>\1</b>', html.escape(line.strip()))
-        if line.startswith('- '): items.append(h[2:])
-        else:
-            flush()
-            if h: out.append(f'<p>{h}</p>')
-    flush()
-    return '\n'.join(out)
-
-def report_html(run) -> str:
-    "The HTML of the report of run folder `run`, from the files its stages wrote (relative links only)."
-    run = Path(run)
-    book = load_stages(run)
-    parts = [f'<h1>melonpy run: {html.escape(run.name)}</h1>']
-    ds = json.loads((run/'dataset'/'summary.json').read_text()) if (run/'dataset'/'summary.json').exists() else None
-    if ds:
-        mod = book['stages'].get('model')
-        parts.append(f'<p class="lead">{ds["covers"]} covers in {len(ds["eras"])} eras ({", ".join(ds["eras"])}) from '
-                     f'<code>{html.escape(ds["collection"])}</code> ({html.escape(ds["skipped"])})'
-                     + (f'; the era classifier is right on {mod["accuracy"]:.1%} of {mod["n_test"]} test covers, against '
-                        f'{mod["baseline_accuracy"]:.1%} for always answering the commonest era'
-                        + (f' ({html.escape(mod["verdict"])})' if 'verdict' in mod else '') if mod else '') + '.</p>')
-    parts += ['<h2 id="stages">Stages</h2>', _table(_stage_table(book), index=False) if book['stages'] else '<p>none finished yet</p>']
-    if ds:
-        counts = pd.DataFrame(ds['counts']).T.reindex(columns=['train', 'valid', 'test'])
-        counts.loc['all'] = counts.sum()
-        parts += ['<h2 id="dataset">Dataset (chapter 2)</h2>',
-                  f'<p>Split with no album and no near-duplicate group on two sides: {ds["same_album"]} same-album and '
-                  f'{ds["near_duplicates"]} near-duplicate merges left {ds["groups"]} groups.</p>', _table(counts)]
-    c = run/'colors'
-    if c.is_dir():
-        parts.append('<h2 id="colors">Colours of the eras (chapter 3)</h2>')
-        if (c/'verdict.md').exists():
-            text = (c/'verdict.md').read_text(encoding='utf-8').split('\n\n', 2)[-1]
-            parts.append(f'<div class="verdict">{_markdown(text)}</div>')
-        for f, cap in (('measures.png', 'Measures per era: boxes of covers, means with 95% bootstrap intervals, permutation p-values'),
-                       ('era_images.png', 'Mean, median and mode cover of each era'), ('rgb_histograms.png', 'R, G, B densities per era'),
-                       ('hue.png', 'Hue of coloured pixels per era'), ('palettes.png', 'Dominant colours (k-means) per era')):
-            parts.append(_figure(run, f'colors/{f}', cap))
-    m = run/'model'
-    if m.is_dir():
-        parts.append('<h2 id="model">Era classifier (chapter 4)</h2>')
-        if (m/'metrics.csv').exists():
-            res = json.loads((m/'metrics.json').read_text()) if (m/'metrics.json').exists() else {}
-            parts.append(f'<p>Measured once on the {res.get("n_test", "?")} test covers the model never saw while training, '
-                         'beside always answering the most common era of the training covers.</p>')
-            parts.append(_table(pd.read_csv(m/'metrics.csv', index_col=0).rename_axis(None)))
-        parts += ['<div class="row">', _figure(run, 'model/confusion.png', 'Confusion matrix of the test covers (rows: true era)'),
-                  _figure(run, 'model/curves.png', 'Loss and accuracy per epoch, train and valid'), '</div>',
-                  _figure(run, 'model/gradcam.png', 'Grad-CAM: where the model looks, for its surest right and wrong test covers of each era')]
-    st = run/'style'/'style.csv'
-    if st.exists():
-        t = pd.read_csv(st)
-        parts += ['<h2 id="style">Covers in the style of another era (chapter 7)</h2>',
-                  f'<p>Test covers given the look of another era by neural style transfer; under each pair, the classifier\'s '
-                  f'probability of the target era before and after. It rose for {(t.p_after > t.p_before).sum()} of {len(t)}.</p>',
-                  '<div class="pairs">']
-        for r in t.itertuples():
-            if not ((run/'style'/r.before).is_file() and (run/'style'/r.after).is_file()): continue
-            cls = 'up' if r.p_after > r.p_before else 'down'
-            parts.append(f'<div class="pair"><img src="style/{html.escape(r.before)}" alt="before"> '
-                         f'<img src="style/{html.escape(r.after)}" alt="after"><br>a {html.escape(str(r.content_era))} cover '
-                         f'toward <b>{html.escape(r.target)}</b>: P({html.escape(r.target)}) {r.p_before:.2f} → '
-                         f'<span class="{cls}">{r.p_after:.2f}</span></div>')
-        parts.append('</div>')
-    body = '\n'.join(p for p in parts if p)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>melonpy run {html.escape(run.name)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_css}</style></head>\n<body>\n{body}\n'
-            f'<p class="lead" style="margin-top:3em">Made by <code>melonpy run</code>. All figures are files in this folder.</p>\n</body></html>\n')
-
 def report_stage(run, settings:dict=None, progress:bool=True) -> dict:
-    "Stage 6: write `run/report.html`."
+    "Stage 6: write `run/report.html` (`melonpy.report.report_html`)."
     page = report_html(run)
     atomic_write(Path(run)/'report.html', page)
     return dict(images=page.count('<img '))
 
 # %% ../nbs/08_course.ipynb #067b4a5a
-def _writable(run) -> Path:
-    "Run folder `run`, created if needed; a `UserError` if it is a file or cannot be written."
-    run = Path(run).expanduser()
-    if run.exists() and not run.is_dir(): raise UserError(f'--out {run} is a file: give a folder for the run')
-    try:
-        run.mkdir(parents=True, exist_ok=True)
-        atomic_write(run/'.melonpy-write-test', b''); (run/'.melonpy-write-test').unlink()
-    except OSError as e: raise UserError(f'cannot write to {run} ({e.strerror or e}): choose another --out folder') from None
-    return run
-
 def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str|None=None, delay:float=0.3,
-               threads:int|None=None, progress:bool=True, stages=stage_names, **overrides) -> dict:
-    "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests), with `threads` PyTorch threads. Returns `stages.json`'s content."
+               progress:bool=True, stages=stage_names, **overrides) -> dict:
+    "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests). Returns `stages.json`'s content."
     settings = course_settings(quick, **overrides)
     if delay < 0: raise UserError(f'--delay {delay} is negative: give seconds to wait between requests, e.g. 0.3')
-    check_threads(threads)
+    covers = None
     if data is not None:
         data = Path(data)
         if not data.is_dir(): raise UserError(f'--data {data}: no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)')
-        read_covers(data, eras=settings['eras'])              # not a collection, or without these eras: fail now
-    elif years is not None:
-        from melonpy.scrape import parse_years
-        parse_years(years)
-    run = _writable(out)
+        covers = read_covers(data, eras=settings['eras'])     # not a collection, or without these eras: fail now (the dataset stage uses this table)
+    year_list = parse_years(years) if data is None else None
+    run = writable_dir(out, '--out folder')
     key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
                quick=quick, base_url=base_url)
     book = check_settings(load_stages(run), key)
     collection = collection_dir(run, data)
-    steps = dict(scrape=lambda: scrape_stage(run, data, years, base_url, delay, progress),
-                 dataset=lambda: dataset_stage(run, collection, settings, progress),
+    steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
+                 dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
                  colors=lambda: colors_stage(run, settings, progress),
                  model=lambda: model_stage(run, settings, progress),
                  style=lambda: style_stage(run, collection, settings, progress),
                  report=lambda: report_stage(run, settings, progress))
     book['resumed'] = [n for n in stages if n in book['stages']]
     save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
-    with torch_threads(threads):
-        bar = tqdm(stages, desc='melonpy run', unit='stage', disable=not progress)
-        for name in bar:
-            if name in book['stages']: continue
-            bar.set_postfix_str(name)
-            t = time.time()
-            info = steps[name]()
-            book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
-            save_stages(run, book)
+    bar = tqdm(stages, desc='melonpy run', unit='stage', disable=not progress)
+    for name in bar:
+        if name in book['stages']: continue
+        bar.set_postfix_str(name)
+        t = time.time()
+        info = steps[name]()
+        book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
+        save_stages(run, book)
     return book
 
 def course_summary(book:dict, run) -> str:
@@ -431,6 +276,6 @@ def run_main(a) -> int:
     over = dict(eras=a.eras, seed=a.seed)
     if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
     book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
-                      threads=a.threads, **over)
+                      **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
     print(course_summary(book, a.out))
     return 0

@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #4f9a3674
 from __future__ import annotations
-import hashlib, os, re, warnings
+import hashlib, io, os, re, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -14,10 +14,11 @@ from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers
 
 # %% auto #0
-__all__ = ['image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'BadImage', 'open_cover', 'make_awkward',
-           'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances',
-           'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups', 'split_covers',
-           'fake_scrape', 'cover_dls', 'to_gray', 'cover_arrays', 'collection_args', 'dataset_args', 'dataset_main']
+__all__ = ['default_eras', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files', 'BadImage',
+           'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes',
+           'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups',
+           'split_covers', 'fake_scrape', 'subset_train', 'cover_dls', 'to_gray', 'cover_arrays', 'collection_args',
+           'dataset_args', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 def _year(year) -> int:
@@ -44,6 +45,8 @@ def era_of(year, bins=None) -> str|None:
     return None
 
 # %% ../nbs/02_data.ipynb #c979703d
+default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
+
 def era_list(eras, at_least_two:bool=False) -> list:
     "Era names from `'1990s,2000s'` or a list (whose items may hold commas too); a `UserError` if `at_least_two` and there are fewer."
     eras = [e.strip() for x in ([eras] if isinstance(eras, str) else eras) for e in str(x).split(',') if e.strip()]
@@ -134,27 +137,49 @@ def sample_per_era(df:pd.DataFrame, n:int|None, seed:int=42) -> pd.DataFrame:
     keep = [i for _, g in df.groupby('era') for i in g.sample(min(len(g), n), random_state=seed).index]
     return df.loc[sorted(keep)]
 
+# %% ../nbs/02_data.ipynb #a3735132
+def image_files(paths) -> list:
+    "The image files in `paths` (files as given, folders searched recursively for image extensions)."
+    out = []
+    for p in ([paths] if isinstance(paths, (str, Path)) else paths):
+        p = Path(p)
+        if p.is_dir(): out += sorted(f for f in p.rglob('*') if f.suffix.lower() in image_exts and not f.name.startswith('.'))
+        else: out.append(p)
+    return out
+
 # %% ../nbs/02_data.ipynb #8c384264
 class BadImage(ValueError):
     "An image file that cannot be used; the message is the reason."
 
-def open_cover(path, size:int|None=None, min_side:int=32) -> Image.Image:
-    "Open `path` as an RGB image (transparency on white), resized to `size`×`size` if given; raise `BadImage` with the reason if unusable."
-    path = Path(path)
-    if not path.is_file(): raise BadImage('file not found')
-    if path.stat().st_size == 0: raise BadImage('empty file')
+def _decode(src, size, min_side) -> Image.Image:
+    "Decode `src` (path or bytes) with PIL, checking its size before the pixels are read; `BadImage` with the reason."
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        if not len(src): raise BadImage('empty file')
+        src = io.BytesIO(bytes(src))
+    else:
+        src = Path(src)
+        if not src.is_file(): raise BadImage('file not found')
+        if src.stat().st_size == 0: raise BadImage('empty file')
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im = Image.open(src)
             w, h = im.size
             if min(w, h) < min_side: raise BadImage(f'too small ({w}x{h} px, need at least {min_side} on each side)')
             if size and im.format == 'JPEG': im.draft(im.mode if im.mode in ('RGB', 'L') else None, (2*size, 2*size))
             im.load()
+            return im
     except BadImage: raise
     except (UnidentifiedImageError, SyntaxError): raise BadImage('not an image (corrupt file or unknown format)') from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning): raise BadImage('too many pixels (possible decompression bomb)') from None
     except (OSError, ValueError) as e: raise BadImage(f'corrupt or truncated image data ({e})') from None
+
+def open_cover(src, size:int|None=None, min_side:int=32) -> Image.Image:
+    "Open `src` (a path, the bytes of an image file, or a PIL image) as an RGB image (transparency on white), resized to `size`×`size` if given; raise `BadImage` with the reason if unusable."
+    if isinstance(src, Image.Image):
+        im = src
+        if min(im.size) < min_side: raise BadImage(f'too small ({im.width}x{im.height} px, need at least {min_side} on each side)')
+    else: im = _decode(src, size, min_side)
     try: im = ImageOps.exif_transpose(im)
     except Exception: pass
     if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
@@ -267,7 +292,6 @@ def synthetic_cover(seed:int, size:int=96) -> Image.Image:
 
 def reencode(im:Image.Image, quality:int) -> Image.Image:
     "`im` after a round trip through JPEG at `quality`, as a re-upload would leave it."
-    import io
     b = io.BytesIO(); im.convert('RGB').save(b, 'JPEG', quality=quality); return Image.open(b).convert('RGB')
 
 # %% ../nbs/02_data.ipynb #e21b5b58
@@ -389,6 +413,12 @@ def fake_scrape(d, n:int=40, seed:int=0, size:int=64) -> Path:
     rows.append({**rows[6], 'song_id': 997, 'album_id': 'A998', 'cover_file': ''})     # no cover
     pd.DataFrame(rows).to_csv(d/'charts.csv', index=False)
     return d
+
+# %% ../nbs/02_data.ipynb #c1b44b03
+def subset_train(df:pd.DataFrame, max_per_era:int|None, seed:int=42, splits=('train',)) -> pd.DataFrame:
+    "At most `max_per_era` rows per era of the `splits` of split table `df` (default: training rows only); the other rows stay whole."
+    part = df.split.isin(list(splits))
+    return pd.concat([sample_per_era(df[part], max_per_era, seed), df[~part]]).sort_index()
 
 # %% ../nbs/02_data.ipynb #41a0802e
 def _fastai():

@@ -10,9 +10,11 @@ import html, io, weakref
 from pathlib import Path
 import numpy as np, pandas as pd
 import ipywidgets as W
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError
+from .data import read_covers, image_files, open_cover, BadImage
+from .models import predict_covers, gradcam, load_era_model, confusion_table
 
 # %% auto #0
 __all__ = ['era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
@@ -59,39 +61,26 @@ def filter_predictions(preds, true='all', pred='all', outcome='all', conf=(0., 1
 
 # %% ../nbs/06_explore.ipynb #3452dd26
 def era_confusion(preds):
-    "Confusion matrix of a prediction table as a `DataFrame`: rows the true eras (and the model's), columns the model's eras."
-    from sklearn.metrics import confusion_matrix
+    "Chapter 4's `confusion_table` of a prediction table: rows the true eras (the model's, then others), columns the model's eras; unlabelled rows left out."
     df = preds[preds['era'].notna()] if 'era' in preds.columns else preds.iloc[:0]
-    cols = era_columns(preds)
-    rows = sorted(set(cols) | set(df['era']))
-    labels = rows + [c for c in cols if c not in rows]
-    cm = confusion_matrix(df['era'], df['pred'], labels=labels) if len(df) else np.zeros((len(labels),)*2, int)
-    cm = pd.DataFrame(cm, index=pd.Index(labels, name='true'), columns=pd.Index(labels, name='predicted'))
-    return cm.loc[rows, cols]
+    return confusion_table(df['era'], df['pred'], era_columns(preds))
 
 # %% ../nbs/06_explore.ipynb #77ae9c3b
 def load_image(src, timeout=10):
-    "An RGB `PIL.Image` from a path, an http(s) URL, bytes or a PIL image; `UserError` when it cannot be read."
+    "An RGB `PIL.Image` from a path, an http(s) URL, bytes or a PIL image (read by chapter 2's `open_cover`); `UserError` when it cannot be read."
     name = getattr(src, 'name', None) or (str(src)[:80] if isinstance(src, (str, Path)) else 'the upload')
-    try:
-        if isinstance(src, Image.Image): im = src
-        elif isinstance(src, (bytes, bytearray, memoryview)): im = Image.open(io.BytesIO(bytes(src)))
-        elif isinstance(src, str) and src.strip().lower().startswith(('http://', 'https://')):
-            import requests
-            try: r = requests.get(src.strip(), timeout=timeout); r.raise_for_status()
-            except requests.RequestException as e:
-                raise UserError(f'could not download {name} ({e.__class__.__name__}{f" {e.response.status_code}" if e.response is not None else ""}): '
-                                'check the URL and your connection') from None
-            im = Image.open(io.BytesIO(r.content))
-        else:
-            p = Path(str(src).strip()).expanduser()
-            if not p.is_file(): raise UserError(f'{p} is not a file: check the path (relative paths start at {Path.cwd()})')
-            im = Image.open(p)
-        im.load()
-        return im.convert('RGB')
-    except UserError: raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise UserError(f'could not read {name} as an image ({type(e).__name__}): use a JPEG, PNG or WebP picture') from None
+    if isinstance(src, str) and src.strip().lower().startswith(('http://', 'https://')):
+        import requests
+        try: r = requests.get(src.strip(), timeout=timeout); r.raise_for_status()
+        except requests.RequestException as e:
+            raise UserError(f'could not download {name} ({e.__class__.__name__}{f" {e.response.status_code}" if e.response is not None else ""}): '
+                            'check the URL and your connection') from None
+        src = r.content
+    elif isinstance(src, (str, Path)):
+        src = Path(str(src).strip()).expanduser()
+        if not src.is_file(): raise UserError(f'{src} is not a file: check the path (relative paths start at {Path.cwd()})')
+    try: return open_cover(src, min_side=1)
+    except BadImage as e: raise UserError(f'could not read {name} as an image ({e}): use a JPEG, PNG or WebP picture') from None
 
 # %% ../nbs/06_explore.ipynb #37a0c144
 def image_bytes(img, size=None, fmt='jpeg'):
@@ -348,7 +337,7 @@ _pred_cache = weakref.WeakKeyDictionary()
 
 def cached_predictions(learn, files, chunk=64, refresh=False, predict=None):
     "`predict(learn, files)` (default `melonpy.models.predict_covers`), computed once per learner and file list, with a progress bar."
-    if predict is None: from melonpy.models import predict_covers as predict
+    predict = predict or predict_covers
     files = [str(f) for f in files]
     key, cache = tuple(files), _pred_cache.setdefault(learn, {})
     if refresh or key not in cache:
@@ -362,8 +351,6 @@ def cached_predictions(learn, files, chunk=64, refresh=False, predict=None):
 # %% ../nbs/06_explore.ipynb #259865c9
 def _covers_frame(covers):
     "A `DataFrame` with `file` (and `era` when known) from a covers DataFrame, folder or list of files."
-    from melonpy.data import read_covers
-    from melonpy.models import image_files
     if isinstance(covers, pd.DataFrame):
         if 'file' not in covers.columns: raise UserError('the covers table needs a `file` column: use `melonpy.data.read_covers(folder)`')
         return covers
@@ -378,7 +365,6 @@ def _covers_frame(covers):
 # %% ../nbs/06_explore.ipynb #345ba619
 def explore(learn, covers, page_size=24, refresh=False, **kwargs):
     "Open a `CoverExplorer` on the predictions of `learn` (a `Learner`, or the path of a model `melonpy train` saved) for `covers`."
-    from melonpy.models import predict_covers, gradcam, load_era_model
     if isinstance(learn, (str, Path)): learn = load_era_model(learn)
     df = _covers_frame(covers)
     if not len(df): raise UserError('the cover collection is empty: check the folder, or the filters you passed to read_covers')

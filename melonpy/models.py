@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #be1c50c4
 from __future__ import annotations
-import os, time, warnings
+import dataclasses, os, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -17,15 +17,16 @@ from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, im
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                PILImage, Normalize, aug_transforms, default_split, params, L)
 from .core import UserError, atomic_path, shared_dir, threads_arg
-from .data import read_covers, split_covers, cover_dls, open_cover, image_exts, era_list, sample_per_era
+from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
+                          default_eras, subset_train)
 
 # %% auto #0
-__all__ = ['scratch_archs', 'offline_archs', 'default_eras', 'aug_levels', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
-           'EpochHistory', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics',
-           'majority_baseline', 'beats_baseline', 'baseline_verdict', 'image_files', 'predict_covers',
-           'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves', 'compare_era_models',
-           'plot_comparison', 'export_era_model', 'load_era_model', 'train_args', 'metrics_table', 'train_main',
-           'predict_args', 'predict_main', 'test_interpretation']
+__all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names', 'EpochHistory',
+           'ModelCard', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics', 'majority_baseline',
+           'beats_baseline', 'baseline_verdict', 'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam',
+           'show_gradcam', 'plot_curves', 'compare_era_models', 'plot_comparison', 'export_era_model', 'load_era_model',
+           'train_args', 'metrics_table', 'train_main', 'predict_args', 'predict_main', 'confusion_table',
+           'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -102,6 +103,15 @@ class EpochHistory(Callback):
         if not getattr(self, 'fitting', False) or hasattr(self.learn, 'lr_finder') or len(self.recorder.values[-1]) != len(names): return
         self.learn.history.append(dict(epoch=len(self.learn.history), **dict(zip(names, self.recorder.values[-1]))))
 
+@dataclasses.dataclass
+class ModelCard:
+    "What an era classifier is: its architecture `arch`, image `size` and `eras`; `covers` is the split table it was trained on (not saved with it)."
+    arch: str
+    eras: list
+    size: int|None = None
+    pretrained: bool = False
+    covers: pd.DataFrame|None = dataclasses.field(default=None, repr=False, compare=False)
+
 def _download_help(arch, e):
     return UserError(f'could not get ImageNet weights for {arch} ({type(e).__name__}: {str(e)[:80]}); when offline, use '
                      f'{" or ".join(offline_archs)} with TORCH_HOME/MELONPY_SHARED set, or pretrained=False (--no-pretrained)')
@@ -128,11 +138,10 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
             if not pretrained or isinstance(e, UserError): raise
             raise _download_help(name, e) from None
     learn.recorder.train_metrics = True
-    learn.era_arch = name
+    learn.card = ModelCard(arch=name, eras=[str(v) for v in dls.vocab], pretrained=bool(pretrained) and name not in scratch_archs)
     return learn
 
 # %% ../nbs/04_models.ipynb #58354081
-default_eras = ('1990s', '2000s', '2010s')
 aug_levels = dict(none=None, light=dict(max_rotate=5, max_zoom=1.05, max_lighting=0.1, max_warp=0.05),
                   default={}, strong=dict(max_rotate=20, max_zoom=1.3, max_lighting=0.4, max_warp=0.3, p_lighting=0.9))
 
@@ -156,10 +165,11 @@ def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, e
     n_eras = df.era.nunique()
     if n_eras < 2: raise UserError(f'only one era ({df.era.iloc[0]}) in the covers: a classifier needs at least two')
     set_seed(seed, reproducible=True)
-    dls = cover_dls(df, size=size, bs=bs, aug=aug_tfms(aug) is not None, batch_tfms=aug_tfms(aug), seed=seed)
+    tfms = aug_tfms(aug)
+    dls = cover_dls(df, size=size, bs=bs, aug=tfms is not None, batch_tfms=tfms, seed=seed)
     learn = era_learner(dls, arch, pretrained=pretrained, weights=weights, ps=ps, wd=wd, **kwargs)
-    learn.covers, learn.era_size = df, size
-    scratch = learn.era_arch in scratch_archs or not pretrained
+    learn.card.size, learn.card.covers = size, df
+    scratch = not learn.card.pretrained
     if lr is None: lr = 3e-3 if scratch else 2e-3
     with (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
         if scratch: learn.fit_one_cycle(epochs + freeze_epochs, lr)
@@ -204,24 +214,11 @@ def baseline_verdict(p:float) -> str:
                                            'could be chance' if p < 0.5 else 'no better than the baseline')
 
 # %% ../nbs/04_models.ipynb #a1ec9ba9
-def _open_rgb(f):
-    "The image at path `f` (or a PIL image) as RGB (chapter 2's `open_cover`), or raise `BadImage` with the reason."
-    return f.convert('RGB') if isinstance(f, Image.Image) else open_cover(f, min_side=1)
-
 def _test_dl(learn, imgs, **kwargs):
     "A test `DataLoader` of PIL images through the learner's validation transforms (skipping its own file reading)."
     tfms = learn.dls.valid_ds.tls[0].tfms.fs
     i = next((i for i, t in enumerate(tfms) if str(getattr(t, 'name', '')).endswith('.create')), None)
     return learn.dls.test_dl(imgs, rm_type_tfms=i, **kwargs)
-
-def image_files(paths) -> list:
-    "The image files in `paths` (files as given, folders searched recursively for image extensions)."
-    out = []
-    for p in ([paths] if isinstance(paths, (str, Path)) else paths):
-        p = Path(p)
-        if p.is_dir(): out += sorted(f for f in p.rglob('*') if f.suffix.lower() in image_exts and not f.name.startswith('.'))
-        else: out.append(p)
-    return out
 
 def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     "One row per image in `files` (paths, folders or PIL images): `file, pred, prob_<era>…, error` ('' when fine)."
@@ -231,7 +228,7 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     rows, imgs, where = [], [], []
     for i, f in enumerate(items):
         name = f'<image {i}>' if isinstance(f, Image.Image) else str(f)
-        try: imgs.append(_open_rgb(f)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
+        try: imgs.append(open_cover(f, min_side=1)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
         except Exception as e: rows.append(dict(file=name, pred=None, error=f'unreadable: {e}'))
     probs = np.full((len(items), len(vocab)), np.nan, dtype=np.float32)
     if imgs:
@@ -244,24 +241,31 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     return df[['file', 'pred', *[f'prob_{e}' for e in vocab], 'error']]
 
 # %% ../nbs/04_models.ipynb #d8dd9ac5
+def _covers(learn, df=None) -> pd.DataFrame:
+    "`df`, else the split table `learn` was trained on (`learn.card.covers`); a saved and loaded model does not carry one."
+    if df is not None: return df
+    c = getattr(getattr(learn, 'card', None), 'covers', None)
+    if c is None: raise UserError('this model carries no split table (a saved model does not): pass the covers table as df')
+    return c
+
 def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
-    "The `split` rows of `df` (default `learn.covers`) whose era the model knows."
-    df = learn.covers if df is None else df
+    "The `split` rows of `df` (default: the covers `learn` was trained on) whose era the model knows."
+    df = _covers(learn, df)
     vocab = list(learn.dls.vocab)
     test = df[(df.split == split) & df.era.isin(vocab)]
     if not len(test): raise UserError(f'no {split} covers in eras {vocab}')
     return test
 
 def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
-    "Test metrics of `learn` on the `split` rows of `df` (default `learn.covers`), with the majority baseline's and `p_vs_baseline`; `preds`: `predict_covers` of those rows, if made already."
-    df = learn.covers if df is None else df
+    "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on), with the majority baseline's and `p_vs_baseline`; `preds`: `predict_covers` of those rows, if made already."
+    df = _covers(learn, df)
     test = evaluation_covers(learn, df, split)
     pr = predict_covers(learn, test.file.tolist()) if preds is None else preds
     if len(pr) != len(test): raise UserError(f'preds has {len(pr)} rows for {len(test)} {split} covers: give predict_covers of exactly those')
     ok = pr.error.eq('').to_numpy()
     eras = [e for e in era_order(df) if e in list(learn.dls.vocab)]
     true, pred = test.era.to_numpy()[ok], pr.pred.to_numpy()[ok]
-    res = dict(model=getattr(learn, 'era_arch', '?'), n_test=int(ok.sum()), **era_metrics(true, pred, eras))
+    res = dict(model=learn.card.arch if hasattr(learn, 'card') else '?', n_test=int(ok.sum()), **era_metrics(true, pred, eras))
     base = majority_baseline(df[df.split == 'train'].era, true, eras)
     return dict(res, **{f'baseline_{k}': v for k, v in base.items() if k != 'majority'}, majority=base['majority'],
                 p_vs_baseline=beats_baseline(true, pred, base['majority']))
@@ -270,13 +274,13 @@ def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
 def _body(learn):
     "The convolutional body of an era model (`nn.Sequential(body, head)`)."
     m = learn.model
-    if getattr(learn, 'era_arch', None) == 'dnn' or not isinstance(m, nn.Sequential) or len(m) < 2:
+    if getattr(getattr(learn, 'card', None), 'arch', None) == 'dnn' or not isinstance(m, nn.Sequential) or len(m) < 2:
         raise UserError('Grad-CAM needs a convolutional model: a dense network has no feature maps; use cnn, cnn_bn or a pretrained architecture')
     return m[0]
 
 def gradcam(learn, img, layer=None, cls=None) -> np.ndarray:
     "Grad-CAM heat-map (H×W of `img`, values in [0, 1]) for era `cls` (name or index; default the predicted era); `img` a path or PIL image."
-    im = _open_rgb(img)
+    im = open_cover(img, min_side=1)
     layer = _body(learn) if layer is None else layer
     xb = _test_dl(learn, [im]).one_batch()[0].detach().requires_grad_()
     model, store = learn.model.eval(), {}
@@ -297,7 +301,7 @@ def gradcam(learn, img, layer=None, cls=None) -> np.ndarray:
 def show_gradcam(learn, img, cls=None, ax=None, alpha=0.5, cmap='jet'):
     "Plot the Grad-CAM heat-map of `img` over it, titled with the era and its probability."
     import matplotlib.pyplot as plt
-    im = _open_rgb(img)
+    im = open_cover(img, min_side=1)
     pr = predict_covers(learn, [im]).iloc[0]
     era = pr.pred if cls is None else (cls if isinstance(cls, str) else learn.dls.vocab[cls])
     cam = gradcam(learn, im, cls=era)
@@ -318,7 +322,7 @@ def plot_curves(learn, title=None, axs=None):
         for part, st in (('train', 'o-'), ('valid', 's-')):
             if f'{part}_{what}' in h: ax.plot(x, h[f'{part}_{what}'].astype(float), st, label=part, ms=4)
         ax.set_xlabel('epoch'); ax.set_ylabel(what); ax.legend(); ax.grid(alpha=.3)
-    axs[0].set_title(title or getattr(learn, 'era_arch', ''), fontsize=10)
+    axs[0].set_title(title or getattr(getattr(learn, 'card', None), 'arch', ''), fontsize=10)
     return axs
 
 # %% ../nbs/04_models.ipynb #90baddb8
@@ -349,14 +353,14 @@ def plot_comparison(table, ax=None):
 
 # %% ../nbs/04_models.ipynb #6ce8b1ed
 def export_era_model(learn, path) -> Path:
-    "Export `learn` to `path` (fastai `export`, written atomically) without its training table."
+    "Export `learn` to `path` (fastai `export`, written atomically) with its card but without its training table."
     path = Path(path)
-    covers = getattr(learn, 'covers', None)
-    if hasattr(learn, 'covers'): del learn.covers
+    card = getattr(learn, 'card', None)
+    if card is not None: learn.card = dataclasses.replace(card, covers=None)
     try:
         with atomic_path(path) as tmp: learn.export(tmp.resolve())
     finally:
-        if covers is not None: learn.covers = covers
+        if card is not None: learn.card = card
     return path
 
 def load_era_model(path):
@@ -371,6 +375,7 @@ def load_era_model(path):
         raise UserError(f'{path} is not a model exported by melonpy/fastai ({type(e).__name__}); train one with `melonpy train`') from None
     if not hasattr(learn, 'dls') or not hasattr(learn.dls, 'vocab'):
         raise UserError(f'{path} is a fastai learner without an era vocabulary; train one with `melonpy train`')
+    if not hasattr(learn, 'card'): learn.card = ModelCard(arch=getattr(learn, 'era_arch', '?'), eras=[str(v) for v in learn.dls.vocab])
     return learn
 
 # %% ../nbs/04_models.ipynb #7ed868e8
@@ -421,7 +426,7 @@ def train_main(a) -> int:
                             weights=a.weights, max_per_era=a.max_per_era, seed=a.seed)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
-    n = learn.covers.split.value_counts()
+    n = learn.card.covers.split.value_counts()
     print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
     print(metrics_table(res).to_string())
     print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
@@ -458,16 +463,60 @@ def predict_main(a) -> int:
           + (f', {len(bad)} unreadable' if len(bad) else '') + (f'; wrote {a.csv}' if a.csv else ''))
     return 0
 
-# %% ../nbs/04_models.ipynb #3cc34803
-def _subset_train(df, max_per_era, seed=42, splits=('train',)):
-    "Keep at most `max_per_era` rows per era of the `splits` (default: training rows only); the other rows stay whole."
-    part = df.split.isin(list(splits))
-    return pd.concat([sample_per_era(df[part], max_per_era, seed), df[~part]]).sort_index()
+# %% ../nbs/04_models.ipynb #d4667ccd
+def confusion_table(true, pred, eras) -> pd.DataFrame:
+    "Counts of covers per true era (rows: `eras`, then any other true era) and predicted era (columns: `eras`)."
+    eras = [str(e) for e in eras]
+    true, pred = pd.Series(list(true), dtype=object).astype(str), pd.Series(list(pred), dtype=object).astype(str)
+    rows = eras + sorted(set(true) - set(eras))
+    cm = pd.crosstab(pd.Categorical(true, categories=rows), pd.Categorical(pred, categories=eras), dropna=False)
+    return cm.rename_axis(index='true', columns='predicted')
+
+def plot_confusion(cm:pd.DataFrame, ax=None, title:str|None=None):
+    "Draw `confusion_table` `cm` with the counts in the cells; returns the figure."
+    import matplotlib.pyplot as plt
+    m = cm.to_numpy()
+    fig, ax = (plt.subplots(figsize=(1.1 * m.shape[1] + 1.6, 1.1 * m.shape[0] + 1.2)) if ax is None else (ax.figure, ax))
+    ax.imshow(m, cmap='Blues', vmin=0, vmax=max(m.max(), 1))
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(j, i, v, ha='center', va='center', color='white' if v > m.max() / 2 else 'black')
+    ax.set_xticks(range(m.shape[1]), cm.columns); ax.set_yticks(range(m.shape[0]), cm.index)
+    ax.set(xlabel='predicted era', ylabel='true era', title=title or f'test covers (n={m.sum()})')
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/04_models.ipynb #12fa1101
 def test_interpretation(learn, df=None, split='test'):
-    "fastai `ClassificationInterpretation` of `learn` on the labelled `split` rows of `df` (default `learn.covers`)."
-    df = learn.covers if df is None else df
+    "fastai `ClassificationInterpretation` of `learn` on the labelled `split` rows of `df` (default: the covers it was trained on)."
+    df = _covers(learn, df)
     rows = df[(df.split == split) & df.era.isin(list(learn.dls.vocab))].reset_index(drop=True)
     if not len(rows): raise UserError(f'no {split} covers to interpret')
     return ClassificationInterpretation.from_learner(learn, dl=learn.dls.test_dl(rows, with_labels=True))
+
+# %% ../nbs/04_models.ipynb #a46a051d
+def gradcam_picks(preds:pd.DataFrame, eras, per_era:int=2) -> pd.DataFrame:
+    "Covers to show with Grad-CAM from `predict_covers` rows with a true `era`: per era, the surest right prediction, then the surest wrong one(s)."
+    picks = []
+    for e in eras:
+        g = preds[preds.era == e].assign(conf=lambda d: d.filter(like='prob_').max(axis=1))
+        right, wrong = g[g.pred == e].sort_values('conf', ascending=False), g[g.pred != e].sort_values('conf', ascending=False)
+        k = 1 if len(wrong) else per_era
+        picks.append(pd.concat([right.head(k), wrong.head(per_era - k) if k < per_era else wrong.head(0)]))
+    return pd.concat(picks, ignore_index=True) if picks else preds.iloc[:0]
+
+def plot_gradcams(learn, picks:pd.DataFrame, cols:int|None=None):
+    "Grad-CAM heat-maps (`show_gradcam`) of the `picks` covers, titled with prediction and true era; returns the figure."
+    import matplotlib.pyplot as plt
+    if not len(picks):
+        fig, ax = plt.subplots(figsize=(4, 1)); ax.axis('off')
+        ax.text(0.5, 0.5, 'no test covers to show', ha='center', va='center')
+        return fig
+    cols = cols or min(len(picks), 6)
+    rows = -(-len(picks) // cols)
+    fig, axs = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.8 * rows), squeeze=False)
+    for ax, r in zip(axs.flat, picks.itertuples()):
+        show_gradcam(learn, r.file, ax=ax)
+        ax.set_title(f'true {r.era}: {"right" if r.pred == r.era else "wrong"}\npredicted {r.pred} ({getattr(r, "prob_" + r.pred):.0%})', fontsize=9)
+    for ax in list(axs.flat)[len(picks):]: ax.axis('off')
+    fig.tight_layout()
+    return fig

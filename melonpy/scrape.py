@@ -18,13 +18,13 @@ from bs4 import BeautifulSoup
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import UserError, atomic_path, atomic_write
+from .core import UserError, atomic_path, atomic_write, writable_dir
 
 # %% auto #0
 __all__ = ['MELON', 'CDN', 'GENRES', 'chart_columns', 'HEADERS', 'charts_columns', 'problem_columns', 'chart_url', 'parse_row',
            'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'fetch', 'as_jpeg', 'check_page',
-           'parse_years', 'writable_dir', 'scrape', 'scrape_summary', 'chart_markup', 'practice_charts',
-           'PracticeMelon', 'scrape_args', 'scrape_main']
+           'parse_years', 'scrape', 'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_args',
+           'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
 MELON = 'https://www.melon.com'
@@ -177,18 +177,6 @@ def parse_years(spec) -> list[int]:
         if lo < 1960 or hi > this: raise UserError(f'--years {part.strip()} is outside the charts Melon has: use years from 1960 to {this}')
         years.update(range(lo, hi + 1))
     return sorted(years)
-
-# %% ../nbs/01_scrape.ipynb #6ced77d8
-def writable_dir(path) -> Path:
-    "Folder `path`, created if needed; `UserError` if it cannot be written to."
-    p = Path(path).expanduser()
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        atomic_write(p/'.melonpy-write-test', b'')
-        (p/'.melonpy-write-test').unlink()
-    except OSError as e:
-        raise UserError(f'cannot write to {p} ({e.strerror or e}): choose another output folder') from None
-    return p
 
 # %% ../nbs/01_scrape.ipynb #858abffc
 def _save_table(df, path):

@@ -12,8 +12,9 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, threads_arg
+from .core import UserError, atomic_path, threads_arg, sample_covers
 from .data import read_covers, open_cover, BadImage, cache_dir, image_exts
+from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg16_features', 'VGGFeatures',
@@ -36,7 +37,6 @@ def vgg16_features(weights='DEFAULT') -> nn.Sequential:
     "VGG16's 13 conv layers, frozen, in eval mode, with ImageNet weights from `weights` (as `melonpy.models.vgg16_imagenet`; `None` = random)."
     key = (str(weights), os.environ.get('MELONPY_VGG16_WEIGHTS'), os.environ.get('MELONPY_SHARED'))
     if key not in _nets:
-        from melonpy.models import vgg16_imagenet
         _nets[key] = vgg16_imagenet(weights).features.eval().requires_grad_(False)
     return _nets[key]
 
@@ -71,10 +71,8 @@ class VGGFeatures(nn.Module):
 # %% ../nbs/07_style.ipynb #81b6b0e3
 def image_tensor(src, size:int|None=None, square:bool=False) -> torch.Tensor:
     "Image `src` (path or PIL image) as a float tensor (1, 3, H, W) in [0, 1], its longer side `size` (`size`×`size` if `square`)."
-    if isinstance(src, Image.Image): im = src.convert('RGB')
-    else:
-        try: im = open_cover(src, min_side=8)
-        except BadImage as e: raise UserError(f'{src}: {e}; give a JPEG or PNG image file') from None
+    try: im = open_cover(src, min_side=8)
+    except BadImage as e: raise UserError(f'{"the image" if isinstance(src, Image.Image) else src}: {e}; give a JPEG or PNG image file') from None
     if size:
         w, h = im.size
         wh = (size, size) if square else (max(1, round(w * size / max(w, h))), max(1, round(h * size / max(w, h))))
@@ -322,7 +320,6 @@ def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=s
 # %% ../nbs/07_style.ipynb #f2e3da6b
 def era_probabilities(learn, images, era:str) -> np.ndarray:
     "The probability that classifier `learn` (chapter 4) gives to `era` for each of `images` (paths or PIL images)."
-    from melonpy.models import predict_covers
     vocab = [str(v) for v in learn.dls.vocab]
     if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
     pr = predict_covers(learn, list(images))
@@ -363,10 +360,6 @@ def _check_stylize_args(a):
     if a.data and not Path(a.data).is_dir(): raise UserError(f'--data {a.data} is not a folder: give a cover collection folder')
     if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
 
-def _readable(f):
-    try: open_cover(f, min_side=8); return True
-    except BadImage: return False
-
 def _fmt(d): return f'style {d["style"]:.3f}, content {d["content"]:.3f}'
 
 def stylize_main(a) -> int:
@@ -376,20 +369,16 @@ def stylize_main(a) -> int:
     content = image_tensor(a.content)
     styles = list(a.style or [])
     for s in styles: image_tensor(s, 8)
-    covers = (Path(a.data) if a.data else None) if a.era else None
-    if a.era and covers is None:
-        from melonpy.core import sample_covers
-        covers = sample_covers()
-    learn = None
-    if a.check:
-        from melonpy.models import load_era_model
+    covers = (Path(a.data) if a.data else sample_covers()) if a.era else None
+    learn, era = None, a.era
+    if a.check:   # a model that does not know the era fails before any work, and before OUT is written
         learn = load_era_model(a.check)
+        if era is None: era = predict_covers(learn, styles).filter(like='prob_').mean().idxmax()[len('prob_'):]
+        vocab = [str(v) for v in learn.dls.vocab]
+        if era not in vocab:
+            raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
     net = VGGFeatures(weights=a.weights or 'DEFAULT')
     cache = not a.no_cache
-    if a.era:   # an unknown era, or one without a single readable cover, fails before any work
-        files, src = _era_files(covers, a.era, a.max_covers, 0)
-        if not any(_readable(f) for f in files):
-            raise UserError(f'era {a.era!r} in {src}: none of its {len(files)} covers is a readable image; check the collection')
     im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, steps=a.steps, scales=a.scales,
                         style_weight=a.style_weight, net=net, max_covers=a.max_covers, cache=cache)
     out = Path(a.out)
@@ -402,11 +391,6 @@ def stylize_main(a) -> int:
     msg = f'stylized {Path(a.content).name} toward {what} at {im.size[0]}x{im.size[1]} in {time.time() - t:.0f}s: ' \
           f'{_fmt(d0)} -> {_fmt(d1)}; saved {out}'
     if learn is not None:
-        era = a.era
-        if era is None:
-            from melonpy.models import predict_covers
-            pr = predict_covers(learn, [str(s) for s in styles])
-            era = pr.filter(like='prob_').mean().idxmax()[len('prob_'):]
         p0, p1 = era_probabilities(learn, [a.content, im], era)
         msg += f'; P({era}) by {Path(a.check).name}: {p0:.3f} -> {p1:.3f}'
     print(msg)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math, os, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
+from fastai.vision.all import set_seed
 from .core import UserError, atomic_path, threads_arg
-from .data import read_covers, split_covers, era_list
-from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, aug_tfms, arch_names,
-                            default_eras, _subset_train, metrics_table)
+from .data import read_covers, split_covers, cover_dls, era_list, default_eras, subset_train
+from .models import train_era_model, era_learner, evaluate_era_model, aug_levels, aug_tfms, arch_names, metrics_table
 
 # %% auto #0
 __all__ = ['default_space', 'find_lr', 'check_space', 'search_results', 'tune_era_model', 'plot_search', 'best_settings',
@@ -21,8 +21,6 @@ __all__ = ['default_space', 'find_lr', 'check_space', 'search_results', 'tune_er
 # %% ../nbs/05_tuning.ipynb #5b69b69b
 def find_lr(covers, arch='squeezenet1_1', size=128, bs=32, num_it=50, show_plot=True, pretrained=True, seed=42, **kwargs) -> float:
     "Run fastai's `lr_find` for an era model of `arch` on `covers` (a split table); return the 'valley' learning rate."
-    from fastai.vision.all import set_seed
-    from melonpy.data import cover_dls
     if 'split' not in covers.columns: covers = split_covers(covers, seed=seed, progress=False)
     set_seed(seed, reproducible=True)
     learn = era_learner(cover_dls(covers, size=size, bs=bs, seed=seed), arch, pretrained=pretrained, **kwargs)
@@ -86,7 +84,7 @@ def tune_era_model(covers, n_trials=8, epochs=1, freeze_epochs=1, space=None, st
     space = check_space(space)
     if not isinstance(covers, pd.DataFrame): covers = read_covers(covers, eras=default_eras)
     if 'split' not in covers.columns: covers = split_covers(covers, seed=seed, progress=False)
-    covers = _subset_train(covers, max_per_era, seed)
+    covers = subset_train(covers, max_per_era, seed)
     study = _study(storage, seed)
     done = len([t for t in study.trials if t.value is not None])
     def objective(trial):
@@ -164,7 +162,6 @@ def tune_main(a) -> int:
     except ValueError: raise UserError(f'--sizes {a.sizes!r}: give whole numbers separated by commas, e.g. 64,96,128') from None
     eras = era_list(a.eras, at_least_two=True)
     space = dict(arch=_csv_list(a.archs), size=sizes)
-    check_space(space)
     covers = read_covers(a.covers, eras=eras)
     out = Path(a.out)
     res = tune_era_model(covers, n_trials=a.trials, epochs=a.epochs, freeze_epochs=a.freeze_epochs, space=space, storage=out.with_name(out.name + '.journal'),
