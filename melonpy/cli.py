@@ -7,6 +7,7 @@ Docs: https://melonpy.github.io/melonpy/cli.html.md"""
 # %% ../nbs/09_cli.ipynb #3360cfee
 from __future__ import annotations
 import argparse, importlib, importlib.util, sys
+from . import __version__
 from .core import UserError, torch_threads
 
 # %% auto #0
@@ -68,7 +69,7 @@ def main(argv=None):
     p.add_argument('command', choices=list(cmds), metavar='COMMAND', help='one of: ' + ', '.join(cmds))
     if not argv or argv[0] in ('-h', '--help'): p.print_help(); return 0
     if argv[0] in ('-V', '--version'):
-        from melonpy import __version__; print(f'melonpy {__version__}'); return 0
+        print(f'melonpy {__version__}'); return 0
     p.parse_args(argv[:1])
     return _run(argv[0], argv[1:])
 

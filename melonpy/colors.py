@@ -6,7 +6,6 @@ Docs: https://melonpy.github.io/melonpy/colors.html.md"""
 
 # %% ../nbs/03_colors.ipynb #d60db9e9
 from __future__ import annotations
-import warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, threads_arg
-from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, default_eras
+from .data import (read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, default_eras,
+                          eras_arg, quality_arg)
 from .scrape import scrape, scrape_summary, parse_years, MELON
 from .colors import analyze, measure_names
 from .report import report_html
@@ -30,7 +31,7 @@ __all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
 
 default_settings = dict(
-    eras=list(default_eras), max_per_era=None, seed=42,                                  # dataset (chapter 2)
+    eras=list(default_eras), quality='all', max_per_era=None, seed=42,                   # dataset (chapter 2)
     colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
     arch='squeezenet1_1', pretrained=True, size=128, epochs=2, freeze_epochs=3, bs=32,    # model (chapter 4)
     gradcam_per_era=2,
@@ -99,7 +100,7 @@ def scrape_stage(run, data=None, years=(1990, 2019), base_url=None, delay:float=
 def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.DataFrame|None=None) -> dict:
     "Stage 2: read `collection` for the eras of `settings` (unless `covers` is its table, read already), split it (chapter 2) and write `run/dataset/split.csv` and `summary.json`."
     s, out = settings, Path(run)/'dataset'
-    df = read_covers(collection, eras=s['eras']) if covers is None else covers
+    df = read_covers(collection, eras=s['eras'], quality=s['quality']) if covers is None else covers
     dropped = df.attrs.get('dropped', {})
     df = sample_per_era(df, s['max_per_era'], s['seed'])
     df = split_covers(df, seed=s['seed'], progress=progress)
@@ -213,7 +214,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
     if data is not None:
         data = Path(data)
         if not data.is_dir(): raise UserError(f'--data {data}: no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)')
-        covers = read_covers(data, eras=settings['eras'])     # not a collection, or without these eras: fail now (the dataset stage uses this table)
+        covers = read_covers(data, eras=settings['eras'], quality=settings['quality'])     # not a collection, or without these eras: fail now (the dataset stage uses this table)
     year_list = parse_years(years) if data is None else None
     run = writable_dir(out, '--out folder')
     key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
@@ -261,7 +262,8 @@ def run_args(p):
     p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for everything the run makes, and report.html (run again to resume)')
     p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: scrape first')
     p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
-    p.add_argument('--eras', default=','.join(default_settings['eras']), help='comma-separated eras (default: %(default)s)')
+    eras_arg(p, default_settings['eras'], 'eras to compare')
+    quality_arg(p)
     p.add_argument('--quick', action='store_true', help='small sizes, few epochs and steps: a smoke test in a minute or two')
     p.add_argument('--max-per-era', type=int, default=None, metavar='N', help='use at most N random covers per era')
     p.add_argument('--seed', type=int, default=42, help='seed of the split, training and picks (default: %(default)s)')
@@ -273,7 +275,7 @@ def run_main(a) -> int:
     "Run `melonpy run`: the whole pipeline, then one summary line."
     if a.data is not None and (a.years is not None or a.base_url is not None):
         raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
-    over = dict(eras=a.eras, seed=a.seed)
+    over = dict(eras=a.eras, quality=a.quality, seed=a.seed)
     if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
     book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
                       **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)

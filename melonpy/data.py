@@ -6,10 +6,10 @@ Docs: https://melonpy.github.io/melonpy/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #4f9a3674
 from __future__ import annotations
-import hashlib, io, os, re, warnings
+import io, os, re, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers
 
@@ -17,8 +17,8 @@ from .core import UserError, atomic_path, sample_covers
 __all__ = ['default_eras', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files', 'BadImage',
            'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes',
            'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups',
-           'split_covers', 'fake_scrape', 'subset_train', 'cover_dls', 'to_gray', 'cover_arrays', 'collection_args',
-           'dataset_args', 'dataset_main']
+           'split_covers', 'fake_scrape', 'subset_train', 'cover_dls', 'to_gray', 'cover_arrays', 'eras_arg',
+           'quality_arg', 'collection_args', 'dataset_args', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 def _year(year) -> int:
@@ -113,7 +113,7 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
     exists = np.array([isinstance(f, str) and os.path.isfile(f) for f in df.file], dtype=bool)
     if (~exists).sum(): dropped['file not found'] = int((~exists).sum())
     df = df[exists]
-    if quality is not None:
+    if quality not in (None, 'all'):
         if 'label_quality' not in df.columns: raise UserError(f'quality={quality!r}: {src} has no label_quality column; leave quality out')
         qs = sorted(df.label_quality.dropna().astype(str).unique())
         if quality not in qs: raise UserError(f'quality={quality!r} is not in this collection; choose one of {qs}')
@@ -470,11 +470,21 @@ def cover_arrays(df:pd.DataFrame, size:int=48, gray:bool=False, progress:bool=Tr
                 skipped=df[~ok].assign(reason=np.array(why, dtype=object)[~ok]))
 
 # %% ../nbs/02_data.ipynb #3f398f89
-def collection_args(p, eras_help:str='keep only these eras'):
-    "Add the arguments of every command that reads a cover collection to parser `p`: DIR, `--eras`, `--quality`."
-    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv, metadata.csv or one subfolder per era')
-    p.add_argument('--eras', nargs='+', metavar='ERA', help=f'{eras_help}, e.g. --eras 1990s,2000s,2010s (commas or spaces)')
-    p.add_argument('--quality', metavar='Q', help="keep only covers whose label_quality is Q (e.g. 'exact')")
+def eras_arg(p, eras=None, help:str='eras to use'):
+    "Add `--eras` to parser `p`: eras separated by spaces or commas (read with `era_list`); default `eras`, or every era of the collection."
+    p.add_argument('--eras', nargs='+', metavar='ERA', default=None if eras is None else list(eras),
+                   help=f'{help}, separated by spaces or commas, e.g. --eras 1990s 2000s 2010s '
+                        f'(default: {" ".join(eras) if eras else "every era of the collection"})')
+
+def quality_arg(p):
+    "Add `--quality` to parser `p`: keep only the covers whose `label_quality` is the value given (default: all)."
+    p.add_argument('--quality', metavar='Q', default='all', help="keep only covers whose label_quality is Q, e.g. exact (default: all)")
+
+def collection_args(p, eras=None, eras_help:str='keep only these eras'):
+    "Add the arguments of every command that reads a cover collection to parser `p`: DIR, `--eras` (default `eras`), `--quality`."
+    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv (from `melonpy scrape`), metadata.csv or one subfolder per era')
+    eras_arg(p, eras, eras_help)
+    quality_arg(p)
 
 def dataset_args(p):
     "Arguments of `melonpy dataset`."

@@ -15,10 +15,10 @@ import torchvision
 from PIL import Image
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
-                               PILImage, Normalize, aug_transforms, default_split, params, L)
+                               Normalize, aug_transforms, default_split, params, L)
 from .core import UserError, atomic_path, shared_dir, threads_arg
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
-                          default_eras, subset_train)
+                          default_eras, subset_train, collection_args)
 
 # %% auto #0
 __all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names', 'EpochHistory',
@@ -381,16 +381,14 @@ def load_era_model(path):
 # %% ../nbs/04_models.ipynb #7ed868e8
 def train_args(p):
     "Arguments of `melonpy train`."
-    p.add_argument('covers', metavar='DIR', help='cover collection folder (charts.csv from `melonpy scrape`, metadata.csv, or one subfolder per era)')
+    collection_args(p, default_eras, eras_help='eras to tell apart')
     p.add_argument('--out', required=True, metavar='MODEL.pkl', help='where to save the trained model (fastai export)')
     threads_arg(p)
-    p.add_argument('--eras', default=','.join(default_eras), help='comma-separated eras to tell apart (default: %(default)s)')
     p.add_argument('--arch', default='squeezenet1_1', help=f'architecture: one of {", ".join(arch_names())}; '
                    'squeezenet1_1 and vgg16 work offline with the shared weights, others download theirs (default: %(default)s)')
     p.add_argument('--size', type=int, default=128, help='image side in pixels (default: %(default)s)')
     p.add_argument('--epochs', type=int, default=2, help='epochs of the whole network (default: %(default)s)')
     p.add_argument('--freeze-epochs', type=int, default=3, help='epochs of the new head alone first, for pretrained models (default: %(default)s)')
-    p.add_argument('--quality', choices=['exact', 'all'], default='all', help='"exact": only covers whose year is sure (default: %(default)s)')
     p.add_argument('--lr', type=float, default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
     p.add_argument('--bs', type=int, default=32, help='batch size (default: %(default)s)')
     p.add_argument('--weights', default=None, metavar='PATH', help='vgg16 only: state dict of torchvision vgg16().features to start from')
@@ -403,7 +401,7 @@ def _check_train_args(a):
     if a.epochs < 0 or a.freeze_epochs < 0 or a.epochs + a.freeze_epochs < 1:
         raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch, and neither can be negative')
     if a.bs < 2: raise UserError(f'--bs {a.bs}: use a batch size of at least 2')
-    if not Path(a.covers).is_dir(): raise UserError(f'{a.covers} is not a folder: give the folder of a cover collection')
+    if not Path(a.dir).is_dir(): raise UserError(f'{a.dir} is not a folder: give the folder of a cover collection')
     if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
     if a.arch not in arch_names():
         try: import timm  # noqa: F401
@@ -420,9 +418,9 @@ def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
     _check_train_args(a)
     t = time.time()
-    learn = train_era_model(a.covers, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
+    learn = train_era_model(a.dir, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
-                            quality=None if a.quality == 'all' else a.quality, pretrained=not a.no_pretrained,
+                            quality=a.quality, pretrained=not a.no_pretrained,
                             weights=a.weights, max_per_era=a.max_per_era, seed=a.seed)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)

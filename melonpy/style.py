@@ -13,7 +13,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, threads_arg, sample_covers
-from .data import read_covers, open_cover, BadImage, cache_dir, image_exts
+from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0

@@ -6,13 +6,13 @@ Docs: https://melonpy.github.io/melonpy/tuning.html.md"""
 
 # %% ../nbs/05_tuning.ipynb #7d6370af
 from __future__ import annotations
-import math, os, tempfile, time, warnings
+import tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
 from .core import UserError, atomic_path, threads_arg
-from .data import read_covers, split_covers, cover_dls, era_list, default_eras, subset_train
-from .models import train_era_model, era_learner, evaluate_era_model, aug_levels, aug_tfms, arch_names, metrics_table
+from .data import read_covers, split_covers, cover_dls, era_list, default_eras, subset_train, collection_args
+from .models import train_era_model, era_learner, evaluate_era_model, aug_levels, arch_names, metrics_table
 
 # %% auto #0
 __all__ = ['default_space', 'find_lr', 'check_space', 'search_results', 'tune_era_model', 'plot_search', 'best_settings',
@@ -141,28 +141,27 @@ def _csv_list(s, cast=str):
 
 def tune_args(p):
     "Arguments of `melonpy tune`."
-    p.add_argument('covers', metavar='DIR', help='cover collection folder')
+    collection_args(p, default_eras, eras_help='eras to tell apart')
     p.add_argument('--out', required=True, metavar='RESULTS.csv', help='table of trials (an optuna journal is kept beside it to resume)')
     threads_arg(p)
-    p.add_argument('--eras', default=','.join(default_eras), help='comma-separated eras (default: %(default)s)')
     p.add_argument('--trials', type=int, default=8, help='number of trials in total (default: %(default)s)')
     p.add_argument('--epochs', type=int, default=1, help='epochs of the whole network per trial (default: %(default)s)')
     p.add_argument('--freeze-epochs', type=int, default=1, help='epochs of the new head alone first, per trial (default: %(default)s)')
     p.add_argument('--archs', default=','.join(default_space['arch']), help='architectures to try (default: %(default)s)')
     p.add_argument('--sizes', default=','.join(map(str, default_space['size'])), help='image sizes to try (default: %(default)s)')
     p.add_argument('--max-per-era', type=int, default=None, metavar='N', help='at most N training covers per era (quick searches)')
-    p.add_argument('--seed', type=int, default=42)
+    p.add_argument('--seed', type=int, default=42, help='seed of the split, the search and training (default: %(default)s)')
 
 def tune_main(a) -> int:
     "Run `melonpy tune`: a resumable optuna search; writes the trials table, ends with the best settings."
-    if not Path(a.covers).is_dir(): raise UserError(f'{a.covers} is not a folder: give the folder of a cover collection')
+    if not Path(a.dir).is_dir(): raise UserError(f'{a.dir} is not a folder: give the folder of a cover collection')
     if a.trials < 1 or a.epochs < 0 or a.freeze_epochs < 0 or a.epochs + a.freeze_epochs < 1:
         raise UserError('--trials must be at least 1, and each trial needs at least 1 epoch (--epochs + --freeze-epochs)')
     try: sizes = _csv_list(a.sizes, int)
     except ValueError: raise UserError(f'--sizes {a.sizes!r}: give whole numbers separated by commas, e.g. 64,96,128') from None
     eras = era_list(a.eras, at_least_two=True)
     space = dict(arch=_csv_list(a.archs), size=sizes)
-    covers = read_covers(a.covers, eras=eras)
+    covers = read_covers(a.dir, eras=eras, quality=a.quality)
     out = Path(a.out)
     res = tune_era_model(covers, n_trials=a.trials, epochs=a.epochs, freeze_epochs=a.freeze_epochs, space=space, storage=out.with_name(out.name + '.journal'),
                          seed=a.seed, max_per_era=a.max_per_era)

@@ -1,19 +1,27 @@
-"Helpers the test files share to run the `melonpy` command and check the CLI convention."
+"Helpers the test files share to run the `melonpy` command in the environment the tests use, and to check the CLI convention."
 import contextlib, io, os, shutil, signal, subprocess, sys
 from pathlib import Path
+from melonpy.core import shared_dir
 
 # the console script of the environment pytest runs in (tests the entry point too), else `python -m melonpy.cli`
 _SCRIPT = shutil.which('melonpy', path=str(Path(sys.executable).parent))
 COMMAND = [_SCRIPT] if _SCRIPT else [sys.executable, '-m', 'melonpy.cli']
+
+def melonpy_env(**extra):
+    "Environment for the commands the tests start: Agg plots, unbuffered output, the shared ImageNet weights when there are some; `extra` on top."
+    env = dict(os.environ, MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
+    s = shared_dir()
+    if s is not None and (s/'torch_home').is_dir(): env.setdefault('TORCH_HOME', str(s/'torch_home'))
+    return {**env, **{k: str(v) for k, v in extra.items()}}
 
 def interruptible():
     "`preexec_fn` for a child process a test will Ctrl-C: SIGINT back to its default, as a child started from a shell's background job (`nohup … &`) inherits it ignored and would never see the interrupt."
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 def melonpy(*args, check=None, timeout=300, env=None, **kw):
-    "Run the real `melonpy` command with `args`; assert its exit status is `check` if given; return the CompletedProcess."
-    env = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
-    r = subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, **kw)
+    "Run the real `melonpy` command with `args` in `env` (default `melonpy_env()`); assert its exit status is `check` if given; return the CompletedProcess."
+    r = subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                       env=melonpy_env() if env is None else env, **kw)
     if check is not None: assert r.returncode == check, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
     return r
 
@@ -26,10 +34,13 @@ def melonpy_inproc(*args):
         except SystemExit as e: code = e.code
     return code, err.getvalue()
 
-def one_line_error(result, *words):
-    "`result` (a CompletedProcess or `(status, stderr)`) is a user error: status 2, one line naming `words`, no traceback."
+def one_line_error(result, *words, after_bars=False):
+    "`result` (a CompletedProcess or `(status, stderr)`) is a user error: status 2, one line naming `words`, no traceback; returns that line. `after_bars`: progress bars may come first."
     code, err = (result.returncode, result.stderr) if hasattr(result, 'returncode') else result
-    assert code == 2, (code, err)
+    assert code == 2, (code, err[-2000:])
+    assert 'Traceback' not in err, err
     lines = [l for l in err.strip().splitlines() if '%|' not in l and 'reading covers' not in l]   # a progress bar may come first
-    assert len(lines) == 1 and 'Traceback' not in err, err
+    if after_bars: lines = [l for l in lines if 'error' in l]
+    assert len(lines) == 1 and (not after_bars or err.strip().endswith(lines[0])), err
     for w in words: assert w in lines[0], (w, lines[0])
+    return lines[0]

@@ -3,21 +3,9 @@ skips the finished stages, and a run stopped with Ctrl-C resumes where it stoppe
 import html, json, shutil, signal, subprocess, sys, threading, time
 import pandas as pd, pytest
 from scipy.stats import binomtest
-from cli import interruptible
-from course_fixtures import small_run, melonpy, melonpy_env, covers, run_args  # noqa: F401  (small_run is a fixture)
+from cli import interruptible, melonpy, melonpy_env, one_line_error
 
 STAGES = ['scrape', 'dataset', 'colors', 'model', 'style', 'report']
-
-
-def one_line_error(r, after_bars=False):
-    "Assert `r` failed with exactly one line on stderr (after the progress bars, if `after_bars`), no traceback; return it."
-    err = r.stderr.strip()
-    assert r.returncode == 2, (r.returncode, r.stdout[-1000:], err[-2000:])
-    assert 'Traceback' not in err, err
-    lines = err.splitlines()
-    if after_bars: lines = [l for l in lines if 'error' in l]
-    assert len(lines) == 1 and err.endswith(lines[0]), err
-    return lines[0]
 
 
 @pytest.fixture(scope='module')
@@ -97,7 +85,8 @@ def test_model_verdict_matches_predictions(small_run):
     assert m['verdict'].startswith(f'paired test p = {p:.2g}: ') and html.escape(m['verdict']) in (run/'report.html').read_text()
 
 
-def test_rerun_skips_finished_stages(small_run):
+def test_rerun_skips_finished_stages(small_run, small_run_args):
+    run_args = small_run_args
     run, _, _ = small_run
     if run_args(run) is None: pytest.skip('MELONPY_SHARED is not set: the rerun through the command needs the shared collection')
     before = {f: f.stat().st_mtime_ns for f in (run/'model.pkl', run/'report.html', run/'dataset'/'split.csv')}
@@ -113,8 +102,9 @@ def test_rerun_skips_finished_stages(small_run):
     assert 'seed' in err and 'other settings' in err, err
 
 
-def test_ctrl_c_then_resume(small_run, tmp_path):
+def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     "Ctrl-C during the model stage: exit 130 with one line; the next run redoes only the model stage and after."
+    run_args = small_run_args
     src, _, _ = small_run
     if run_args(src) is None: pytest.skip('MELONPY_SHARED is not set: the resumed run needs the shared collection')
     run = tmp_path/'run'

@@ -1,19 +1,17 @@
 "`melonpy train` and `melonpy predict` as real processes on a small subset of the shared covers, and their bad-input errors."
-import os, re, shutil
+import re, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
 from cli import melonpy, melonpy_inproc, one_line_error
 
-def _env(shared_dir):
-    return {**os.environ, 'TORCH_HOME': str(shared_dir/'torch_home'), 'MELONPY_SHARED': str(shared_dir), 'MPLBACKEND': 'Agg'}
 
 @pytest.fixture(scope='module')
-def trained(covers_dir, shared_dir, tmp_path_factory):
+def trained(covers_dir, tmp_path_factory):
     "A squeezenet1_1 era model trained by `melonpy train` on 40 covers per era, in a real process."
     d = tmp_path_factory.mktemp('train')
     r = melonpy(*['train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '40', '--size', '64',
-                  '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.pkl')], env=_env(shared_dir))
+                  '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.pkl')])
     return d, r
 
 @pytest.mark.covers
@@ -29,7 +27,7 @@ def test_train_end_to_end(trained):
     assert not [p for p in d.iterdir() if p.name.startswith('.')], 'temporary file left behind'
 
 @pytest.mark.covers
-def test_predict_end_to_end(trained, covers_dir, shared_dir, tmp_path):
+def test_predict_end_to_end(trained, covers_dir, tmp_path):
     d, r = trained
     assert r.returncode == 0, r.stderr[-2000:]
     imgs = tmp_path/'imgs'; imgs.mkdir()
@@ -38,7 +36,7 @@ def test_predict_end_to_end(trained, covers_dir, shared_dir, tmp_path):
     for f in picks: shutil.copy(covers_dir/f, imgs/Path(f).name)
     (imgs/'broken.jpg').write_bytes(b'\xff\xd8 this is not really a jpeg')
     lone = covers_dir/meta[meta.decade == '2000s'].file.iloc[0]
-    r = melonpy(*['predict', str(d/'era.pkl'), str(imgs), str(lone), '--csv', str(tmp_path/'out.csv')], env=_env(shared_dir))
+    r = melonpy(*['predict', str(d/'era.pkl'), str(imgs), str(lone), '--csv', str(tmp_path/'out.csv')])
     assert r.returncode == 0, r.stderr[-2000:]
     p = pd.read_csv(tmp_path/'out.csv', keep_default_na=False)
     assert list(p.columns) == ['file', 'pred', 'prob_1990s', 'prob_2010s', 'error']

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 import pytest
-from course_fixtures import small_run  # noqa: F401  (a fixture)
 
 ART = Path(__file__).parent/'artifacts'
 ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',

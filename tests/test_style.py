@@ -1,20 +1,20 @@
 "Chapter 7 (`melonpy.style`): the `melonpy stylize` command end to end, its one-line errors, and the era-statistics cache."
-import os, re, subprocess, sys
+import re
 import numpy as np
 import pytest
 from PIL import Image
+from cli import melonpy, melonpy_env
 
 
 def stylize(*args, env=None, timeout=300):
     "Run `melonpy stylize ARGS --threads 1` in a fresh process (one thread: the tests share the machine); returns the CompletedProcess."
-    return subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', *map(str, args), '--threads', '1'],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return melonpy('stylize', *args, '--threads', 1, env=env, timeout=timeout)
 
 
 @pytest.fixture
 def env(tmp_path, shared_dir):
     "The test environment with a private, empty cache folder and the shared VGG16 weights."
-    e = dict(os.environ, MELONPY_CACHE=str(tmp_path/'cache'), MELONPY_SHARED=str(shared_dir), MPLBACKEND='Agg')
+    e = melonpy_env(MELONPY_CACHE=tmp_path/'cache')
     e.pop('MELONPY_DATA', None)
     return e
 
