@@ -1,11 +1,11 @@
 """How responsive is chapter 6's explorer on the whole shared collection?
 
-Trains a small era model with chapter 4 (`train_era_model`; or loads MODEL.pkl from `melonpy train` when given),
+Trains a small era model with chapter 4 (`train_era_model`; or loads MODEL.safetensors from `melonpy train` when given),
 opens `explore(learn, read_covers(collection))` on every cover of the collection, then times what a student does:
 change a filter, turn a page, select a cover (Grad-CAM), select it again (cached), open a confusion-matrix cell,
 try an image of their own. Prints the figures; asserts nothing about them.
 
-    MELONPY_SHARED=../shared TORCH_HOME=../shared/torch_home python bench/explore_speed.py [MODEL.pkl]
+    MELONPY_SHARED=../shared TORCH_HOME=../shared/torch_home python bench/explore_speed.py [MODEL.safetensors]
 """
 import os, sys, time
 from statistics import median

@@ -5,7 +5,7 @@ seen in training and each is "from another era" for every target E. Each cover i
 model knows (`style_transfer(..., era=E)`, era statistics from the same collection), and the model's P(E) is read
 before and after with chapter 4's `predict_covers` (through `era_probabilities`).
 
-    MELONPY_SHARED=../shared nice python bench/style_closed_loop.py --model era.pkl      # a model from `melonpy train`
+    MELONPY_SHARED=../shared nice python bench/style_closed_loop.py --model era.safetensors      # a model from `melonpy train`
     MELONPY_SHARED=../shared nice python bench/style_closed_loop.py                      # trains chapter 4's default model first
 """
 import argparse, os, time

@@ -8,7 +8,7 @@ Docs: https://melonpy.github.io/melonpy/colors.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir
+from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir, size_arg, seed_arg
 from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary, collection_args
 
 # %% auto #0
@@ -375,15 +375,14 @@ def analyze_args(p):
     "Arguments of `melonpy analyze`."
     collection_args(p, eras_help='compare only these eras')
     p.add_argument('--out', required=True, metavar='REPORT_DIR', help='folder for the figures (PNG), stats.csv, measures.csv and verdict.md')
-    p.add_argument('--size', type=int, default=48, help='side in pixels the covers are analysed at (default 48)')
+    size_arg(p, 48, 'side in pixels the covers are analysed at')
     p.add_argument('--colours', type=int, default=6, help='number of palette colours (default 6)')
     p.add_argument('--boot', type=int, default=2000, help='bootstrap resamples and permutations (default 2000)')
-    p.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    seed_arg(p, 0)
     p.add_argument('--keep-duplicates', action='store_true', help='count near-duplicate covers every time (default: once)')
 
 def analyze_main(a) -> int:
     "Run `melonpy analyze`: write the report, print the table and one summary line."
-    if not 8 <= a.size <= 512: raise UserError(f'--size {a.size}: choose a side between 8 and 512 pixels')
     if not 2 <= a.colours <= 24: raise UserError(f'--colours {a.colours}: choose between 2 and 24 palette colours')
     if not 100 <= a.boot <= 100000: raise UserError(f'--boot {a.boot}: choose between 100 and 100000 resamples')
     out = writable_dir(a.out, '--out folder')

@@ -10,7 +10,7 @@ import json, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, threads_arg
+from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, threads_arg, int_in, seed_arg
 from .data import (read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, default_eras,
                           eras_arg, quality_arg)
 from .scrape import scrape, scrape_summary, parse_years, MELON
@@ -23,9 +23,10 @@ def _torch_chapters():
     return models, style
 
 # %% auto #0
-__all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'save_stages', 'check_settings',
-           'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
-           'style_pairs', 'style_stage', 'report_stage', 'run_course', 'course_summary', 'run_args', 'run_main']
+__all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'stage_outputs', 'still_done',
+           'save_stages', 'check_settings', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
+           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'report_stage', 'run_course', 'course_summary',
+           'run_args', 'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -55,9 +56,29 @@ def load_stages(run) -> dict:
     "The bookkeeping of run folder `run`: `{'settings': {...}, 'stages': {name: {'seconds': s, ...}}}` (empty if new)."
     f = Path(run)/'stages.json'
     if not f.exists(): return dict(settings=None, stages={})
-    try: d = json.loads(f.read_text(encoding='utf-8'))
+    try:
+        d = json.loads(f.read_text(encoding='utf-8'))
+        if not isinstance(d, dict) or not isinstance(d.get('settings'), (dict, type(None))): raise ValueError
+        stages = d.get('stages', {})
+        if not isinstance(stages, dict) or not all(n in stage_names and isinstance(v, dict) and isinstance(v.get('seconds'), (int, float))
+                                                   for n, v in stages.items()): raise ValueError
     except (ValueError, UnicodeDecodeError): raise UserError(f'{f} is damaged: remove it to start the run again') from None
-    return dict(settings=d.get('settings'), stages=d.get('stages', {}))
+    return dict(settings=d.get('settings'), stages=stages)
+
+def stage_outputs(name:str, book:dict) -> list:
+    "The files stage `name` must have left in the run folder (relative paths): a finished stage whose files are gone is run again."
+    if name == 'scrape': return ['scrape/charts.csv'] if book['stages'].get('scrape', {}).get('scraped') else []
+    return dict(dataset=['dataset/split.csv', 'dataset/summary.json'], colors=['colors/stats.csv'],
+                model=['model.safetensors', 'model/metrics.json', 'model/predictions.csv'], style=['style/style.csv'],
+                report=['report.html'])[name]
+
+def still_done(run, book:dict) -> dict:
+    "Forget, in `book`, the first finished stage whose files are missing from `run` and every stage after it (they used its files)."
+    for k, n in enumerate(stage_names):
+        if n in book['stages'] and not all((Path(run)/f).is_file() for f in stage_outputs(n, book)):
+            for later in stage_names[k:]: book['stages'].pop(later, None)
+            break
+    return book
 
 def _json(v):
     "`v` made JSON-friendly (numpy numbers, paths)."
@@ -136,7 +157,7 @@ def colors_stage(run, settings:dict, progress:bool=True) -> dict:
 
 # %% ../nbs/08_course.ipynb #846dbd06
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
-    "Stage 4: train chapter 4's era classifier on the split, export `run/model.pkl`, write metrics, test predictions and figures to `run/model`."
+    "Stage 4: train chapter 4's era classifier on the split, export `run/model.safetensors`, write metrics, test predictions and figures to `run/model`."
     models, _ = _torch_chapters()
     s, run = settings, Path(run)
     df = read_split(run)
@@ -156,7 +177,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     fig = models.plot_curves(learn)[0].figure; fig.tight_layout()
     save_figure(fig, out/'curves.png')
     save_figure(models.plot_gradcams(learn, models.gradcam_picks(ok, eras, s['gradcam_per_era'])), out/'gradcam.png')
-    models.export_era_model(learn, run/'model.pkl')
+    models.export_era_model(learn, run/'model.safetensors')
     return dict({k: res[k] for k in ('accuracy', 'macro_f1', 'baseline_accuracy', 'p_vs_baseline', 'n_test')},
                 verdict=models.baseline_verdict(res['p_vs_baseline']))
 
@@ -177,7 +198,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     models, style = _torch_chapters()
     s, run = settings, Path(run)
     out = run/'style'; out.mkdir(parents=True, exist_ok=True)
-    learn = models.load_era_model(run/'model.pkl')
+    learn = models.load_era_model(run/'model.safetensors')
     df = read_split(run)
     pairs = style_pairs(df, s['eras'], s['style_per_era'], s['seed'])
     net, rows, made = None, [], 0
@@ -219,7 +240,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
     run = writable_dir(out, '--out folder')
     key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
                quick=quick, base_url=base_url)
-    book = check_settings(load_stages(run), key)
+    book = still_done(run, check_settings(load_stages(run), key))
     collection = collection_dir(run, data)
     steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
                  dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
@@ -265,8 +286,8 @@ def run_args(p):
     eras_arg(p, default_settings['eras'], 'eras to compare')
     quality_arg(p)
     p.add_argument('--quick', action='store_true', help='small sizes, few epochs and steps: a smoke test in a minute or two')
-    p.add_argument('--max-per-era', type=int, default=None, metavar='N', help='use at most N random covers per era')
-    p.add_argument('--seed', type=int, default=42, help='seed of the split, training and picks (default: %(default)s)')
+    p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more)')
+    seed_arg(p, 42, 'seed of the split, training and picks')
     p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
     p.add_argument('--delay', type=float, default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
     threads_arg(p)

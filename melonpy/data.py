@@ -11,21 +11,23 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers
+from .core import UserError, atomic_path, sample_covers, size_arg, seed_arg
 
 # %% auto #0
-__all__ = ['default_eras', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files', 'BadImage',
-           'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes',
-           'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups',
-           'split_covers', 'fake_scrape', 'subset_train', 'cover_dls', 'to_gray', 'cover_arrays', 'eras_arg',
-           'quality_arg', 'collection_args', 'dataset_args', 'dataset_main']
+__all__ = ['year_range', 'default_eras', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files',
+           'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary',
+           'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance',
+           'cover_groups', 'split_covers', 'fake_scrape', 'subset_train', 'cover_block', 'cover_dls', 'to_gray',
+           'cover_arrays', 'eras_arg', 'quality_arg', 'collection_args', 'dataset_args', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
+year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
+
 def _year(year) -> int:
     "`year` as an int, or a `UserError` that says what was wrong."
     try:
         y = float(year)
-        if y != int(y): raise ValueError
+        if y != int(y) or not year_range[0] <= y <= year_range[1]: raise ValueError
         return int(y)
     except (TypeError, ValueError, OverflowError):
         raise UserError(f'{year!r} is not a year: give a whole number such as 1997') from None
@@ -77,7 +79,15 @@ def _read_index(src:Path, name:str, path_col:str) -> pd.DataFrame:
         key = 'album_id' if 'album_id' in df.columns else path_col
         df = df.drop_duplicates(key, keep='first').rename(columns={path_col: 'file'})
     df = df.rename(columns={path_col: 'file'}) if path_col != 'file' else df
-    return df.assign(file=[str((src/f).resolve()) if isinstance(f, str) else f for f in df.file])
+    return df.assign(file=[_inside(src, f) for f in df.file])
+
+_outside = 'outside the collection'   # marks an index entry that points out of its folder
+
+def _inside(src:Path, f):
+    "Absolute path of index entry `f` if it lies inside collection `src`; `_outside` for `../..`, absolute paths elsewhere and links out (refused); a missing entry as it is."
+    if not isinstance(f, str) or not f.strip(): return f
+    p = (src/f).resolve()
+    return str(p) if p.is_relative_to(src.resolve()) else _outside
 
 def _read_folders(src:Path) -> pd.DataFrame:
     "One row per image in the era subfolders of `src`."
@@ -103,15 +113,17 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
         df = df.assign(era=df.folder.astype(str)).drop(columns='folder')
     else:
         yr = pd.to_numeric(df.year, errors='coerce')
-        bad = yr.isna() | (yr != yr.round())
+        bad = yr.isna() | (yr != yr.round()) | ~yr.between(*year_range)
         if bad.sum(): dropped['no valid year'] = int(bad.sum())
         df = df[~bad].assign(year=yr[~bad].astype(int))
         df['era'] = [era_of(y, bins) for y in df.year]
         if df.era.isna().sum(): dropped['year outside the eras'] = int(df.era.isna().sum())
         df = df[df.era.notna()]
     if n == 0: raise _index_error(src, 'the index lists no covers')
-    exists = np.array([isinstance(f, str) and os.path.isfile(f) for f in df.file], dtype=bool)
-    if (~exists).sum(): dropped['file not found'] = int((~exists).sum())
+    outside = (df.file == _outside).to_numpy()
+    if outside.sum(): dropped['path outside the collection'] = int(outside.sum())
+    exists = np.array([isinstance(f, str) and not o and os.path.isfile(f) for f, o in zip(df.file, outside)], dtype=bool)
+    if (~exists & ~outside).sum(): dropped['file not found'] = int((~exists & ~outside).sum())
     df = df[exists]
     if quality not in (None, 'all'):
         if 'label_quality' not in df.columns: raise UserError(f'quality={quality!r}: {src} has no label_quality column; leave quality out')
@@ -422,33 +434,39 @@ def subset_train(df:pd.DataFrame, max_per_era:int|None, seed:int=42, splits=('tr
 
 # %% ../nbs/02_data.ipynb #41a0802e
 def _fastai():
+    "fastai's data API, imported when first needed: `melonpy dataset` and chapter 3 never need it (it loads PyTorch)."
     from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, PILImage,
                                    aug_transforms, set_seed)
     return locals()
 
 class _CoverOpener:
-    "Picklable item getter: a row's file opened with `open_cover` as a fastai `PILImage`."
-    def __call__(self, row):
-        from fastai.vision.all import PILImage
-        return PILImage(open_cover(row['file']))
+    "Picklable item getter: a row's `file` (a path, or a PIL image) opened with `open_cover` as a fastai `PILImage`."
+    def __call__(self, row): return _fastai()['PILImage'](open_cover(row['file']))
+
+def cover_block(vocab, size:int=128, batch_tfms=None):
+    "The fastai `DataBlock` of era classification: rows with `file` and `era`, split by `is_valid`, covers squished to `size`×`size`."
+    f = _fastai()
+    return f['DataBlock'](blocks=(f['ImageBlock'], f['CategoryBlock'](vocab=list(vocab))), get_x=_CoverOpener(),
+                          get_y=f['ColReader']('era'), splitter=f['ColSplitter']('is_valid'),
+                          item_tfms=f['Resize'](size, method='squish'), batch_tfms=batch_tfms)
 
 def cover_dls(df:pd.DataFrame, size:int=128, bs:int=32, aug:bool=True, seed:int=42, batch_tfms=None,
               num_workers:int=0, progress:bool=False, **kwargs):
     "fastai `DataLoaders` (train, valid) from the train and valid rows of split table `df`; `aug` adds `aug_transforms()`."
     f = _fastai()
     if 'split' not in df.columns: df = split_covers(df, seed=seed, progress=progress)
-    vocab = sorted(df.era.unique())
     ok, skipped = usable_covers(df, progress=progress)
     if len(skipped): warnings.warn(f'cover_dls: {skipped_summary(skipped)}')
     items = ok[ok.split.isin(['train', 'valid'])].assign(is_valid=lambda d: d.split == 'valid').reset_index(drop=True)
     if not items.is_valid.any() or items.is_valid.all():
         raise UserError('cover_dls needs covers in both the train and the valid split: use more covers or a larger valid_pct')
+    n_train = int((~items.is_valid).sum())
+    if n_train < bs:   # fastai drops the last incomplete training batch: training would see no batch at all
+        raise UserError(f'only {n_train} training covers, fewer than the batch size {bs}: no batch would be trained; '
+                        f'use a batch size of {max(2, n_train // 2)} (--bs) or more covers')
     if batch_tfms is None: batch_tfms = f['aug_transforms']() if aug else None
-    dblock = f['DataBlock'](blocks=(f['ImageBlock'], f['CategoryBlock'](vocab=vocab)), get_x=_CoverOpener(),
-                            get_y=f['ColReader']('era'), splitter=f['ColSplitter']('is_valid'),
-                            item_tfms=f['Resize'](size, method='squish'), batch_tfms=batch_tfms)
     f['set_seed'](seed)
-    return dblock.dataloaders(items, bs=bs, num_workers=num_workers, **kwargs)
+    return cover_block(sorted(df.era.unique()), size, batch_tfms).dataloaders(items, bs=bs, num_workers=num_workers, **kwargs)
 
 # %% ../nbs/02_data.ipynb #1aeec896
 def to_gray(x:np.ndarray) -> np.ndarray:
@@ -490,16 +508,15 @@ def dataset_args(p):
     "Arguments of `melonpy dataset`."
     collection_args(p)
     p.add_argument('--out', required=True, metavar='X.npz', help='file to write (arrays x, y, classes, split, group, path, year)')
-    p.add_argument('--size', type=int, default=48, help='side of the square arrays in pixels (default 48)')
+    size_arg(p, 48, 'side of the square arrays in pixels')
     p.add_argument('--gray', action='store_true', help='grey levels instead of RGB')
     p.add_argument('--valid-pct', type=float, default=0.15, help='share of covers for validation (default 0.15)')
     p.add_argument('--test-pct', type=float, default=0.15, help='share of covers for the test set (default 0.15)')
-    p.add_argument('--seed', type=int, default=42, help='seed of the split (default 42)')
+    seed_arg(p, 42, 'seed of the split')
     p.add_argument('--max-dist', type=int, default=8, help='pHash bits two covers may differ in and still be near-duplicates (default 8)')
 
 def dataset_main(a) -> int:
     "Run `melonpy dataset`: read, split, export the arrays; print one summary line."
-    if not 8 <= a.size <= 1024: raise UserError(f'--size {a.size}: choose a side between 8 and 1024 pixels')
     out = Path(a.out)
     if out.suffix != '.npz': raise UserError(f'--out {a.out}: the file name must end in .npz')
     df = read_covers(a.dir, eras=a.eras, quality=a.quality)

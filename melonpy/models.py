@@ -6,25 +6,30 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #be1c50c4
 from __future__ import annotations
-import dataclasses, os, time, warnings
+import dataclasses, json, os, sys, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 import torchvision
 from PIL import Image
+from tqdm.auto import tqdm
+from safetensors import safe_open
+from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                Normalize, aug_transforms, default_split, params, L)
-from .core import UserError, atomic_path, shared_dir, threads_arg
+from .core import UserError, atomic_path, shared_dir, threads_arg, int_in, size_arg, seed_arg
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
-                          default_eras, subset_train, collection_args)
+                          default_eras, subset_train, collection_args,
+                          cover_block, load_covers, cover_hashes)
 
 # %% auto #0
-__all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names', 'EpochHistory',
-           'ModelCard', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics', 'majority_baseline',
-           'beats_baseline', 'baseline_verdict', 'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam',
-           'show_gradcam', 'plot_curves', 'compare_era_models', 'plot_comparison', 'export_era_model', 'load_era_model',
+__all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
+           'EpochHistory', 'ModelCard', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics',
+           'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training', 'predict_covers',
+           'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves', 'compare_era_models',
+           'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'training_args', 'check_training_args',
            'train_args', 'metrics_table', 'train_main', 'predict_args', 'predict_main', 'confusion_table',
            'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams']
 
@@ -105,11 +110,15 @@ class EpochHistory(Callback):
 
 @dataclasses.dataclass
 class ModelCard:
-    "What an era classifier is: its architecture `arch`, image `size` and `eras`; `covers` is the split table it was trained on (not saved with it)."
+    "What an era classifier is: how to rebuild it (`arch`, `eras`, image `size`, head dropout `ps`, input `normalize` stats), how it was trained (`summary`), the perceptual hashes of its training covers (`train_hashes`); `covers` is its split table (not saved)."
     arch: str
     eras: list
     size: int|None = None
     pretrained: bool = False
+    ps: float = 0.5
+    normalize: list|None = None
+    summary: dict = dataclasses.field(default_factory=dict)
+    train_hashes: list = dataclasses.field(default_factory=list, repr=False)
     covers: pd.DataFrame|None = dataclasses.field(default=None, repr=False, compare=False)
 
 def _download_help(arch, e):
@@ -138,7 +147,7 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
             if not pretrained or isinstance(e, UserError): raise
             raise _download_help(name, e) from None
     learn.recorder.train_metrics = True
-    learn.card = ModelCard(arch=name, eras=[str(v) for v in dls.vocab], pretrained=bool(pretrained) and name not in scratch_archs)
+    learn.card = ModelCard(arch=name, eras=[str(v) for v in dls.vocab], pretrained=bool(pretrained) and name not in scratch_archs, ps=ps)
     return learn
 
 # %% ../nbs/04_models.ipynb #58354081
@@ -178,6 +187,11 @@ def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, e
             if epochs:
                 learn.unfreeze()                                            # then everything, the body more gently
                 learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3)
+    train = df[df.split == 'train']
+    x, why = load_covers(train.file, 48, progress=False)                    # read (and cached) by the split already
+    learn.card.train_hashes = [f'{h:016x}' for h in cover_hashes(x[np.array(why) == ''])]
+    learn.card.summary = dict(covers={k: int(v) for k, v in df.split.value_counts().items()}, epochs=len(learn.history), lr=lr, bs=bs, seed=seed,
+                              last_epoch={k: round(float(v), 4) for k, v in learn.history[-1].items()} if learn.history else {})
     return learn
 
 # %% ../nbs/04_models.ipynb #c1d17188
@@ -220,8 +234,16 @@ def _test_dl(learn, imgs, **kwargs):
     i = next((i for i, t in enumerate(tfms) if str(getattr(t, 'name', '')).endswith('.create')), None)
     return learn.dls.test_dl(imgs, rm_type_tfms=i, **kwargs)
 
+def seen_in_training(learn, imgs, max_dist:int=8) -> list:
+    "For each PIL image in `imgs`: whether it is one of the covers `learn` was trained on, or a near copy (pHash within `max_dist` bits, as chapter 2's split groups them); `None` when the model does not know its training covers."
+    known = getattr(getattr(learn, 'card', None), 'train_hashes', None)
+    if not known or not imgs: return [None] * len(imgs)
+    h = cover_hashes(np.stack([np.asarray(open_cover(im, 48, min_side=1)) for im in imgs]))
+    d = np.bitwise_count(h[:, None] ^ np.array([int(k, 16) for k in known], dtype=np.uint64)[None, :])
+    return (d.min(axis=1) <= max_dist).tolist()
+
 def predict_covers(learn, files, bs=64) -> pd.DataFrame:
-    "One row per image in `files` (paths, folders or PIL images): `file, pred, prob_<era>…, error` ('' when fine)."
+    "One row per image in `files` (paths, folders or PIL images): `file, pred, prob_<era>…, seen` (in training, see `seen_in_training`), `error` ('' when fine)."
     items = [files] if isinstance(files, (str, Path, Image.Image)) else list(files)
     items = [x for f in items for x in ([f] if isinstance(f, Image.Image) else image_files([f]))]
     vocab = list(learn.dls.vocab)
@@ -238,7 +260,10 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
         for i, k in zip(where, p.argmax(1).tolist()): rows[i]['pred'] = vocab[k]
     df = pd.DataFrame(rows)
     for j, e in enumerate(vocab): df[f'prob_{e}'] = probs[:, j]
-    return df[['file', 'pred', *[f'prob_{e}' for e in vocab], 'error']]
+    seen = pd.Series(pd.NA, index=df.index, dtype='boolean')
+    seen.iloc[where] = seen_in_training(learn, imgs)
+    df['seen'] = seen
+    return df[['file', 'pred', *[f'prob_{e}' for e in vocab], 'seen', 'error']]
 
 # %% ../nbs/04_models.ipynb #d8dd9ac5
 def _covers(learn, df=None) -> pd.DataFrame:
@@ -352,61 +377,113 @@ def plot_comparison(table, ax=None):
     return ax
 
 # %% ../nbs/04_models.ipynb #6ce8b1ed
+model_format = 'melonpy era model 1'
+
+def _card_json(card:ModelCard) -> str:
+    "The card as JSON (without its training table)."
+    d = {k: v for k, v in dataclasses.asdict(dataclasses.replace(card, covers=None)).items() if k != 'covers'}
+    return json.dumps(dict(format=model_format, card=d))
+
+def _normalize_stats(learn) -> list|None:
+    "Mean and std of the learner's input normalisation (as lists), or None."
+    ts = [t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
+    return [ts[0].mean.flatten().tolist(), ts[0].std.flatten().tolist()] if ts else None
+
 def export_era_model(learn, path) -> Path:
-    "Export `learn` to `path` (fastai `export`, written atomically) with its card but without its training table."
+    "Save `learn` to `path` (written atomically) as safetensors: the model's weights, and its card as JSON metadata."
     path = Path(path)
-    card = getattr(learn, 'card', None)
-    if card is not None: learn.card = dataclasses.replace(card, covers=None)
-    try:
-        with atomic_path(path) as tmp: learn.export(tmp.resolve())
-    finally:
-        if card is not None: learn.card = card
+    if path.suffix.lower() == '.pkl': raise UserError(f'{path}: melonpy saves models as weights and a card, not pickles; use a name such as era.safetensors')
+    learn.card.normalize = _normalize_stats(learn)
+    weights = {k: v.detach().cpu().clone().contiguous() for k, v in learn.model.state_dict().items()}
+    with atomic_path(path) as tmp: save_file(weights, str(tmp), metadata={'melonpy': _card_json(learn.card)})
     return path
 
-def load_era_model(path):
-    "Load an exported era classifier (`load_learner`), with a clear error when `path` is not one."
+# %% ../nbs/04_models.ipynb #b3442e41
+def read_card(path) -> ModelCard:
+    "The card of model file `path` (safetensors metadata; no weights are read and nothing is executed), or a `UserError`."
     path = Path(path)
-    if not path.is_file(): raise UserError(f'{path}: no such model file; train one with `melonpy train DIR --out {path.name}`')
+    if not path.is_file(): raise UserError(f'{path}: no such model file; train one with `melonpy train DIR --out {path.stem}.safetensors`')
     try:
+        with safe_open(str(path), framework='pt') as f: meta = json.loads((f.metadata() or {})['melonpy'])
+        if meta.get('format') != model_format: raise ValueError(f'format {meta.get("format")!r}')
+        card = ModelCard(**meta['card'])
+    except Exception as e:
+        raise UserError(f'{path} is not a model saved by `melonpy train` ({type(e).__name__}); train one with `melonpy train`') from None
+    if card.arch not in arch_names() or not card.eras or not isinstance(card.size, int) or not 8 <= card.size <= 2048:
+        raise UserError(f'{path}: its card describes no model melonpy can rebuild (arch {card.arch!r}, size {card.size!r})')
+    return card
+
+def _rebuild(card:ModelCard):
+    "An untrained `Learner` of the shape `card` describes, with its transforms: no data and no download needed."
+    items = pd.DataFrame(dict(file=[Image.new('RGB', (32, 32))] * 2, era=[card.eras[0]] * 2, is_valid=[False, True]))
+    dls = cover_block(card.eras, card.size).dataloaders(items, bs=1, num_workers=0)
+    learn = era_learner(dls, card.arch, pretrained=False, ps=card.ps)
+    if card.normalize and _normalize_stats(learn) is None: dls.add_tfms([Normalize.from_stats(*card.normalize)], 'after_batch')
+    learn.card = card
+    return learn
+
+def _is_pickle(path) -> bool:
+    "Whether `path` looks like a pickle or a `torch.save` file (a zip holding one), as fastai's `export` writes, and not like safetensors (whose first 8 bytes are the length of a JSON header)."
+    with open(path, 'rb') as f: head = f.read(9)
+    n = int.from_bytes(head[:8], 'little') if len(head) == 9 else 0
+    if head[8:9] == b'{' and 0 < n < Path(path).stat().st_size: return False
+    return head[:1] == b'\x80' or head[:4] == b'PK\x03\x04'
+
+def load_era_model(path, trust:bool=False):
+    "Load a model saved by `export_era_model` (weights + card: nothing is executed); a fastai pickle only with `trust=True`."
+    path = Path(path)
+    if path.is_file() and _is_pickle(path):
+        if not trust: raise UserError(f'{path} is a pickled fastai model: loading a pickle runs any code inside it. Retrain it with '
+                                      '`melonpy train` (safe format), or pass --trust-pickle (trust=True) if you made it yourself')
+        print(f'warning: loading the pickle {path} as you asked (--trust-pickle): it can run any code it contains', file=sys.stderr)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             learn = load_learner(path)
-    except Exception as e:
-        raise UserError(f'{path} is not a model exported by melonpy/fastai ({type(e).__name__}); train one with `melonpy train`') from None
-    if not hasattr(learn, 'dls') or not hasattr(learn.dls, 'vocab'):
-        raise UserError(f'{path} is a fastai learner without an era vocabulary; train one with `melonpy train`')
-    if not hasattr(learn, 'card'): learn.card = ModelCard(arch=getattr(learn, 'era_arch', '?'), eras=[str(v) for v in learn.dls.vocab])
+        if not hasattr(learn, 'dls') or not hasattr(learn.dls, 'vocab'): raise UserError(f'{path} is a fastai learner without an era vocabulary')
+        if not hasattr(learn, 'card'): learn.card = ModelCard(arch=getattr(learn, 'era_arch', '?'), eras=[str(v) for v in learn.dls.vocab])
+        return learn
+    card = read_card(path)
+    learn = _rebuild(card)
+    try: learn.model.load_state_dict(load_file(str(path)))
+    except Exception as e: raise UserError(f'{path}: its weights do not fit the model its card describes ({type(e).__name__}); train it again') from None
     return learn
 
 # %% ../nbs/04_models.ipynb #7ed868e8
+def training_args(p, epochs:int=2, freeze_epochs:int=3):
+    "Add the flags of every command that trains era classifiers (`train`, `tune`) to parser `p`: epochs, batch size, covers per era, seed, threads."
+    p.add_argument('--epochs', type=int_in(0, 1000), default=epochs, help=f'epochs of the whole network (default: {epochs})')
+    p.add_argument('--freeze-epochs', type=int_in(0, 1000), default=freeze_epochs,
+                   help=f'epochs of the new head alone first, for pretrained models (default: {freeze_epochs})')
+    p.add_argument('--bs', type=int_in(2, 1024), default=32, help='batch size (default: 32)')
+    p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (quick runs)')
+    seed_arg(p, 42, 'seed of the split and of training')
+    threads_arg(p)
+
+def check_training_args(a):
+    "The checks of `training_args` that need two flags at once, and the collection folder."
+    if a.epochs + a.freeze_epochs < 1: raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch')
+    if not Path(a.dir).is_dir(): raise UserError(f'{a.dir} is not a folder: give the folder of a cover collection')
+
 def train_args(p):
     "Arguments of `melonpy train`."
     collection_args(p, default_eras, eras_help='eras to tell apart')
-    p.add_argument('--out', required=True, metavar='MODEL.pkl', help='where to save the trained model (fastai export)')
-    threads_arg(p)
+    p.add_argument('--out', required=True, metavar='MODEL.safetensors', help='where to save the trained model (its weights and card; see `load_era_model`)')
     p.add_argument('--arch', default='squeezenet1_1', help=f'architecture: one of {", ".join(arch_names())}; '
                    'squeezenet1_1 and vgg16 work offline with the shared weights, others download theirs (default: %(default)s)')
-    p.add_argument('--size', type=int, default=128, help='image side in pixels (default: %(default)s)')
-    p.add_argument('--epochs', type=int, default=2, help='epochs of the whole network (default: %(default)s)')
-    p.add_argument('--freeze-epochs', type=int, default=3, help='epochs of the new head alone first, for pretrained models (default: %(default)s)')
+    size_arg(p, 128)
+    training_args(p)
     p.add_argument('--lr', type=float, default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
-    p.add_argument('--bs', type=int, default=32, help='batch size (default: %(default)s)')
     p.add_argument('--weights', default=None, metavar='PATH', help='vgg16 only: state dict of torchvision vgg16().features to start from')
     p.add_argument('--no-pretrained', action='store_true', help='start from random weights (no download)')
-    p.add_argument('--max-per-era', type=int, default=None, metavar='N', help='use at most N random covers per era (quick runs)')
-    p.add_argument('--seed', type=int, default=42, help='random seed for the split and training (default: %(default)s)')
 
 def _check_train_args(a):
-    if a.size < 16: raise UserError(f'--size {a.size}: use at least 16 pixels (128 is a good default)')
-    if a.epochs < 0 or a.freeze_epochs < 0 or a.epochs + a.freeze_epochs < 1:
-        raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch, and neither can be negative')
-    if a.bs < 2: raise UserError(f'--bs {a.bs}: use a batch size of at least 2')
-    if not Path(a.dir).is_dir(): raise UserError(f'{a.dir} is not a folder: give the folder of a cover collection')
+    check_training_args(a)
     if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
     if a.arch not in arch_names():
         try: import timm  # noqa: F401
         except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
-    if Path(a.out).is_dir(): raise UserError(f'--out {a.out} is a folder: give a file name such as era.pkl')
+    if Path(a.out).is_dir(): raise UserError(f'--out {a.out} is a folder: give a file name such as era.safetensors')
+    if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')
 
 def metrics_table(res:dict) -> pd.DataFrame:
     "The model's test metrics beside the majority baseline's, as a small table."
@@ -435,9 +512,11 @@ def train_main(a) -> int:
 # %% ../nbs/04_models.ipynb #e1a52a8f
 def predict_args(p):
     "Arguments of `melonpy predict`."
-    p.add_argument('model', metavar='MODEL.pkl', help='a model saved by `melonpy train`')
+    p.add_argument('model', metavar='MODEL.safetensors', help='a model saved by `melonpy train`')
     p.add_argument('images', nargs='+', metavar='IMAGE_OR_DIR', help='image files, or folders searched for images')
-    p.add_argument('--csv', default=None, metavar='OUT.csv', help='also write the predictions to this CSV file')
+    p.add_argument('--csv', nargs='?', const='-', default=None, metavar='OUT.csv',
+                   help='also write the predictions to this CSV file; --csv alone writes CSV to standard output instead of the table')
+    p.add_argument('--trust-pickle', action='store_true', help='load a fastai pickle (.pkl) you made yourself: a pickle can run any code, never use one from others')
     threads_arg(p)
 
 def predict_main(a) -> int:
@@ -446,19 +525,27 @@ def predict_main(a) -> int:
     if missing: raise UserError(f'{missing[0]}: no such file or folder' + (f' (and {len(missing)-1} more)' if len(missing) > 1 else ''))
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
-    learn = load_era_model(a.model)
-    from tqdm.auto import tqdm
-    parts = [predict_covers(learn, [str(f) for f in files[i:i+64]]) for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False)]
+    learn = load_era_model(a.model, trust=a.trust_pickle)
+    parts = [predict_covers(learn, [str(f) for f in files[i:i+64]])
+             for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False)]
     df = pd.concat(parts, ignore_index=True)
-    with pd.option_context('display.max_rows', None, 'display.width', 200):
-        print(df.drop(columns='error').to_string(index=False, float_format=lambda v: f'{v:.3f}'))
     bad = df[df.error != '']
-    for r in bad.itertuples(): print(f'skipped {r.file}: {r.error}')
-    if a.csv:
+    if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
+    to_stdout = a.csv == '-'
+    out = sys.stderr if to_stdout else sys.stdout            # with --csv alone, standard output is the CSV only
+    if to_stdout: df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context('display.max_rows', None, 'display.width', 200):
+            print(df.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
+                    .to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    for r in bad.itertuples(): print(f'skipped {r.file}: {r.error}', file=out)
+    if a.csv and not to_stdout:
         with atomic_path(a.csv) as tmp: df.to_csv(tmp, index=False)
-    counts = df.pred.value_counts()
+    counts, seen = df.pred.value_counts(), int(df.seen.fillna(False).sum())
     print(f'predicted {len(df) - len(bad)} images ({", ".join(f"{k}: {v}" for k, v in counts.items())})'
-          + (f', {len(bad)} unreadable' if len(bad) else '') + (f'; wrote {a.csv}' if a.csv else ''))
+          + (f', {len(bad)} unreadable' if len(bad) else '')
+          + (f'; {seen} seen in training (a right answer there proves little)' if seen else '')
+          + (f'; wrote {a.csv}' if a.csv and not to_stdout else ''), file=out)
     return 0
 
 # %% ../nbs/04_models.ipynb #d4667ccd

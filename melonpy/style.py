@@ -12,16 +12,16 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, threads_arg, sample_covers
+from .core import UserError, atomic_path, threads_arg, sample_covers, image_sides, size_arg
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0
-__all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg16_features', 'VGGFeatures',
-           'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams',
-           'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
-           'laplacian_pyramid', 'collapse_pyramid', 'style_transfer', 'upsample', 'check_size', 'era_grams',
-           'era_probabilities', 'stylize_args', 'stylize_main']
+__all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg_smallest', 'vgg16_features',
+           'VGGFeatures', 'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget',
+           'image_grams', 'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
+           'laplacian_pyramid', 'collapse_pyramid', 'style_transfer', 'upsample', 'check_size', 'check_shape',
+           'era_grams', 'era_probabilities', 'stylize_args', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -247,9 +247,11 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     if steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
     if init not in ('colour', 'content'): raise UserError(f"init={init!r}: choose 'colour' or 'content'")
     if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
+    if era is not None: _era_files(covers, era, max_covers, 0)   # an era the collection lacks: one sentence, before any work
     net = net or VGGFeatures(weights=weights)
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales)
+    check_shape(content, plan)
     x = None
     bar = tqdm(total=sum(n for _, n in plan), desc='stylize', unit='step', disable=not progress, leave=False)
     try:
@@ -276,11 +278,24 @@ def upsample(x:torch.Tensor, content:torch.Tensor, detail:bool=True) -> torch.Te
     return up.clamp(0, 1)
 
 # %% ../nbs/07_style.ipynb #1d698bcb
-def check_size(size, smallest:int=32):
-    "Raise a `UserError` unless `size` is a sensible image side for style transfer (`smallest` to 2048 pixels)."
-    if not isinstance(size, (int, np.integer)) or not smallest <= size <= 2048:
-        raise UserError(f'size {size!r}: give a whole number of pixels between {smallest} and 2048 (256 is a good default on a CPU)')
+def check_size(size, smallest:int=image_sides[0]):
+    "Raise a `UserError` unless `size` is a sensible image side for style transfer (`smallest` to `image_sides`' largest, as every command)."
+    if not isinstance(size, (int, np.integer)) or not smallest <= size <= image_sides[1]:
+        raise UserError(f'size {size!r}: give a whole number of pixels from {smallest} to {image_sides[1]} (256 is a good default on a CPU)')
     return int(size)
+
+vgg_smallest = 16   # VGG16 halves the picture four times before conv5_1: a side under 16 pixels leaves nothing to compare
+
+def check_shape(im:Image.Image, plan) -> None:
+    "A `UserError` if picture `im`, at the sizes of `plan` (longer side, steps), would be too thin for VGG16 at some stage."
+    w, h = im.size
+    s = min(s for s, _ in plan)
+    short = min(w, h) * s / max(w, h)
+    if short < vgg_smallest:
+        need = int(np.ceil(vgg_smallest * max(w, h) / min(w, h) * max(p for p, _ in plan) / s))
+        raise UserError(f'the picture is {w}x{h}: at {s} px its short side is only {short:.0f} px, and VGG16 needs {vgg_smallest}; '
+                        f'crop it nearer to a square, or use --size {need} or more' if need <= image_sides[1] else
+                        f'the picture is {w}x{h}: too thin for VGG16 at any size melonpy allows; crop it nearer to a square')
 
 def _era_files(covers, era, max_covers, seed):
     "Absolute cover files of `era` in collection `covers`, at most `max_covers` chosen at random with `seed`."
@@ -300,7 +315,7 @@ def _cache_file(cache, src, era, size, layers, files, net, seed):
 def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=style_layers, max_covers:int=100,
               seed:int=0, cache=True, progress:bool=True) -> StyleTarget:
     "Style target of `era`: Gram matrices averaged over (at most `max_covers` random) covers of `era` in collection `covers`, cached on disk."
-    check_size(size, 16)  # 16: the coarse stage of a small transfer
+    check_size(size)
     net, layers = net or VGGFeatures(), _check_layers(layers)
     files, src = _era_files(covers if covers is not None else None, era, max_covers, seed)
     path = _cache_file(cache, src, era, size, layers, files, net, seed) if cache else None
@@ -336,18 +351,18 @@ def stylize_args(p):
     g.add_argument('--style', nargs='+', metavar='STYLE', help='one or more style images (their styles are averaged)')
     p.add_argument('--data', metavar='DIR', help='cover collection for --era (default: $MELONPY_DATA, else the shared collection)')
     p.add_argument('--out', required=True, metavar='OUT.png', help='where to write the result (.png or .jpg)')
-    p.add_argument('--size', type=int, default=256, help='longer side of the result in pixels (default: %(default)s)')
+    size_arg(p, 256, 'longer side of the result in pixels')
     p.add_argument('--steps', type=int, default=60, help='L-BFGS evaluations, half at half size and half at full size (default: %(default)s)')
     p.add_argument('--style-weight', type=float, default=5., metavar='W', help='weight of style against content (default: %(default)s)')
     p.add_argument('--scales', type=int, default=2, help='sizes from coarse to fine; 1 = plain single-size transfer (default: %(default)s)')
     p.add_argument('--max-covers', type=int, default=100, metavar='N', help='with --era: average the style of at most N random covers (default: %(default)s)')
-    p.add_argument('--check', metavar='MODEL.pkl', help='a classifier from `melonpy train`: print its probability of the era before and after')
+    p.add_argument('--check', metavar='MODEL.safetensors', help='a classifier from `melonpy train`: print its probability of the era before and after')
+    p.add_argument('--trust-pickle', action='store_true', help='with --check: load a fastai pickle (.pkl) you made yourself (a pickle can run any code)')
     p.add_argument('--weights', metavar='PATH', default=None, help='state dict of torchvision vgg16().features (default: the shared copy, else a download)')
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
 
 def _check_stylize_args(a):
-    check_size(a.size)
     if not 1 <= a.steps <= 5000: raise UserError(f'--steps {a.steps}: use between 1 and 5000 (60 is a good default)')
     if not 1 <= a.scales <= 4: raise UserError(f'--scales {a.scales}: use between 1 and 4 (2 is a good default)')
     if not (a.style_weight > 0 and np.isfinite(a.style_weight)): raise UserError(f'--style-weight {a.style_weight}: give a positive number such as 5')
@@ -372,7 +387,7 @@ def stylize_main(a) -> int:
     covers = (Path(a.data) if a.data else sample_covers()) if a.era else None
     learn, era = None, a.era
     if a.check:   # a model that does not know the era fails before any work, and before OUT is written
-        learn = load_era_model(a.check)
+        learn = load_era_model(a.check, trust=a.trust_pickle)
         if era is None: era = predict_covers(learn, styles).filter(like='prob_').mean().idxmax()[len('prob_'):]
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:

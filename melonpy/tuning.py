@@ -6,13 +6,14 @@ Docs: https://melonpy.github.io/melonpy/tuning.html.md"""
 
 # %% ../nbs/05_tuning.ipynb #7d6370af
 from __future__ import annotations
-import tempfile, time, warnings
+import argparse, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
-from .core import UserError, atomic_path, threads_arg
+from .core import UserError, atomic_path, int_in, image_sides
 from .data import read_covers, split_covers, cover_dls, era_list, default_eras, subset_train, collection_args
-from .models import train_era_model, era_learner, evaluate_era_model, aug_levels, arch_names, metrics_table
+from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, arch_names, metrics_table,
+                            training_args, check_training_args)
 
 # %% auto #0
 __all__ = ['default_space', 'find_lr', 'check_space', 'search_results', 'tune_era_model', 'plot_search', 'best_settings',
@@ -60,16 +61,29 @@ def check_space(space) -> dict:
 
 # %% ../nbs/05_tuning.ipynb #95bddc2a
 def _study(storage, seed, name='melonpy-tune'):
+    "An optuna study to maximise valid accuracy, kept in journal file `storage` (resumable) when given; a `UserError` if that file is not a journal."
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = None
-    if storage is not None:
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-        Path(storage).parent.mkdir(parents=True, exist_ok=True)
-        st = JournalStorage(JournalFileBackend(str(storage)))
-    return optuna.create_study(study_name=name, storage=st, load_if_exists=True, direction='maximize',
-                               sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4))
+    try:
+        if storage is not None:
+            from optuna.storages import JournalStorage
+            from optuna.storages.journal import JournalFileBackend
+            Path(storage).parent.mkdir(parents=True, exist_ok=True)
+            st = JournalStorage(JournalFileBackend(str(storage)))
+        return optuna.create_study(study_name=name, storage=st, load_if_exists=True, direction='maximize',
+                                   sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4))
+    except Exception as e:
+        raise UserError(f'{storage} is not a search journal melonpy can read ({type(e).__name__}): delete it to start the search again') from None
+
+def _same_space(study, space, storage):
+    "A `UserError` if the finished trials of `study` searched other values than `space` (resuming would mix two searches)."
+    from optuna.distributions import CategoricalDistribution
+    for t in study.trials[:1]:
+        for k, d in t.distributions.items():
+            if isinstance(d, CategoricalDistribution) and k in space and list(d.choices) != list(space[k] if isinstance(space[k], (list, tuple)) else [space[k]]):
+                raise UserError(f'{storage} holds a search over other {k} values ({", ".join(map(str, d.choices))}): '
+                                'use another --out to start a new search, or delete the journal')
 
 def search_results(study) -> pd.DataFrame:
     "One row per finished trial of `study`: its settings, valid accuracy and macro-F1, and seconds, best first."
@@ -86,6 +100,7 @@ def tune_era_model(covers, n_trials=8, epochs=1, freeze_epochs=1, space=None, st
     if 'split' not in covers.columns: covers = split_covers(covers, seed=seed, progress=False)
     covers = subset_train(covers, max_per_era, seed)
     study = _study(storage, seed)
+    _same_space(study, space, storage)
     done = len([t for t in study.trials if t.value is not None])
     def objective(trial):
         p = _suggest(trial, space)
@@ -139,32 +154,31 @@ def best_settings(results) -> dict:
 def _csv_list(s, cast=str):
     return [cast(v.strip()) for v in s.split(',') if v.strip()]
 
+def _sizes(s) -> list:
+    "`argparse` type of `--sizes`: image sides separated by commas, each within `image_sides`."
+    sizes = _csv_list(s, int_in(*image_sides))
+    if not sizes: raise argparse.ArgumentTypeError('give at least one size, e.g. 64,96,128')
+    return sizes
+
 def tune_args(p):
     "Arguments of `melonpy tune`."
     collection_args(p, default_eras, eras_help='eras to tell apart')
     p.add_argument('--out', required=True, metavar='RESULTS.csv', help='table of trials (an optuna journal is kept beside it to resume)')
-    threads_arg(p)
-    p.add_argument('--trials', type=int, default=8, help='number of trials in total (default: %(default)s)')
-    p.add_argument('--epochs', type=int, default=1, help='epochs of the whole network per trial (default: %(default)s)')
-    p.add_argument('--freeze-epochs', type=int, default=1, help='epochs of the new head alone first, per trial (default: %(default)s)')
-    p.add_argument('--archs', default=','.join(default_space['arch']), help='architectures to try (default: %(default)s)')
-    p.add_argument('--sizes', default=','.join(map(str, default_space['size'])), help='image sizes to try (default: %(default)s)')
-    p.add_argument('--max-per-era', type=int, default=None, metavar='N', help='at most N training covers per era (quick searches)')
-    p.add_argument('--seed', type=int, default=42, help='seed of the split, the search and training (default: %(default)s)')
+    p.add_argument('--trials', type=int_in(1, 10000), default=8, help='number of trials in total (default: %(default)s)')
+    p.add_argument('--archs', default=','.join(default_space['arch']), help='architectures to try, separated by commas (default: %(default)s)')
+    p.add_argument('--sizes', type=_sizes, default=default_space['size'], metavar='PX,PX',
+                   help=f'image sides to try, separated by commas ({image_sides[0]}-{image_sides[1]}; default: {",".join(map(str, default_space["size"]))})')
+    training_args(p, epochs=1, freeze_epochs=1)
 
 def tune_main(a) -> int:
     "Run `melonpy tune`: a resumable optuna search; writes the trials table, ends with the best settings."
-    if not Path(a.dir).is_dir(): raise UserError(f'{a.dir} is not a folder: give the folder of a cover collection')
-    if a.trials < 1 or a.epochs < 0 or a.freeze_epochs < 0 or a.epochs + a.freeze_epochs < 1:
-        raise UserError('--trials must be at least 1, and each trial needs at least 1 epoch (--epochs + --freeze-epochs)')
-    try: sizes = _csv_list(a.sizes, int)
-    except ValueError: raise UserError(f'--sizes {a.sizes!r}: give whole numbers separated by commas, e.g. 64,96,128') from None
+    check_training_args(a)
     eras = era_list(a.eras, at_least_two=True)
-    space = dict(arch=_csv_list(a.archs), size=sizes)
+    space = dict(arch=_csv_list(a.archs), size=a.sizes)
     covers = read_covers(a.dir, eras=eras, quality=a.quality)
     out = Path(a.out)
     res = tune_era_model(covers, n_trials=a.trials, epochs=a.epochs, freeze_epochs=a.freeze_epochs, space=space, storage=out.with_name(out.name + '.journal'),
-                         seed=a.seed, max_per_era=a.max_per_era)
+                         seed=a.seed, max_per_era=a.max_per_era, bs=a.bs)
     with atomic_path(out) as tmp: res.to_csv(tmp, index=False)
     print(res.round(4).to_string(index=False))
     b = best_settings(res)

@@ -28,7 +28,7 @@ def test_ctrl_c_inside_a_string_exec_is_status_130(tmp_path):
     assert r.stderr.strip().splitlines() == ['melonpy boom: interrupted; finished work is saved, run the same command again to resume'], r.stderr
 
 
-@pytest.mark.parametrize('args', [['train', 'covers', '--out', 'm.pkl'], ['predict', 'm.pkl', 'a.jpg'], ['tune', 'covers', '--out', 't.csv'],
+@pytest.mark.parametrize('args', [['train', 'covers', '--out', 'm.safetensors'], ['predict', 'm.safetensors', 'a.jpg'], ['tune', 'covers', '--out', 't.csv'],
                                   ['stylize', 'a.jpg', '--era', '1990s', '--out', 'o.png'], ['run', '--out', 'run']])
 def test_threads_checked_for_every_command(args, tmp_path, monkeypatch):
     "Each command that runs a network takes --threads, and the command line checks it before any work."

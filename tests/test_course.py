@@ -61,7 +61,7 @@ def test_small_run(small_run):
     book = _stages(run)
     assert list(book['stages']) == STAGES, book['stages'].keys()
     assert all(v['seconds'] >= 0 for v in book['stages'].values())
-    for f in ('dataset/split.csv', 'dataset/summary.json', 'colors/measures.png', 'colors/stats.csv', 'model.pkl',
+    for f in ('dataset/split.csv', 'dataset/summary.json', 'colors/measures.png', 'colors/stats.csv', 'model.safetensors',
               'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'model/curves.png', 'style/style.csv', 'report.html'):
         assert (run/f).is_file() and (run/f).stat().st_size > 0, f
     last = r.stdout.strip().splitlines()[-1]
@@ -89,7 +89,7 @@ def test_rerun_skips_finished_stages(small_run, small_run_args):
     run_args = small_run_args
     run, _, _ = small_run
     if run_args(run) is None: pytest.skip('MELONPY_SHARED is not set: the rerun through the command needs the shared collection')
-    before = {f: f.stat().st_mtime_ns for f in (run/'model.pkl', run/'report.html', run/'dataset'/'split.csv')}
+    before = {f: f.stat().st_mtime_ns for f in (run/'model.safetensors', run/'report.html', run/'dataset'/'split.csv')}
     t = time.monotonic()
     r = melonpy(*run_args(run), timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -112,7 +112,7 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     book = _stages(run)
     for s in ('model', 'style', 'report'): del book['stages'][s]
     (run/'stages.json').write_text(json.dumps(book))
-    (run/'model.pkl').unlink()
+    (run/'model.safetensors').unlink()
     split = (run/'dataset'/'split.csv').stat().st_mtime_ns
     p = subprocess.Popen([sys.executable, '-m', 'melonpy.cli', *map(str, run_args(run))], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=melonpy_env(), preexec_fn=interruptible)
@@ -132,9 +132,9 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     err = ''.join(err_parts).split('\r')[-1]   # after the progress bar's last redraw
     assert p.returncode == 130, (p.returncode, err[-2000:])
     assert 'Traceback' not in err and 'interrupted' in err and 'run the same command again' in err, err[-2000:]
-    assert 'model' not in _stages(run)['stages'] and not (run/'model.pkl').exists()
+    assert 'model' not in _stages(run)['stages'] and not (run/'model.safetensors').exists()
     r = melonpy(*run_args(run), timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     book = _stages(run)
     assert book['resumed'] == ['scrape', 'dataset', 'colors'] and list(book['stages']) == STAGES
-    assert (run/'model.pkl').is_file() and (run/'dataset'/'split.csv').stat().st_mtime_ns == split
+    assert (run/'model.safetensors').is_file() and (run/'dataset'/'split.csv').stat().st_mtime_ns == split

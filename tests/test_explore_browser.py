@@ -97,14 +97,14 @@ def lab_env(tmp_path_factory):
     else:                                       # no shared material: synthetic covers, a small CNN from scratch
         covers = _synthetic_collection(root/'covers')
         arch = ['--arch', 'cnn_bn', '--no-pretrained', '--size', '48']
-    env = dict(os.environ, MELONPY_DATA=str(covers), MELONPY_MODEL=str(root/'model.pkl'), MPLBACKEND='Agg',
+    env = dict(os.environ, MELONPY_DATA=str(covers), MELONPY_MODEL=str(root/'model.safetensors'), MPLBACKEND='Agg',
                JUPYTER_CONFIG_DIR=str(root/'.jupyter'), JUPYTER_RUNTIME_DIR=str(root/'.runtime'),
                JUPYTERLAB_SETTINGS_DIR=str(root/'.settings'), JUPYTERLAB_WORKSPACES_DIR=str(root/'.workspaces'),
                PYTHONUNBUFFERED='1')
     env.pop('MELONPY_SHARED', None)  # the kernel must use the tiny collection, through MELONPY_DATA
     if (shared/'torch_home').is_dir(): env.setdefault('TORCH_HOME', str(shared/'torch_home'))
     t = time.monotonic()
-    r = subprocess.run([str(Path(sys.executable).parent/'melonpy'), 'train', str(covers), '--out', str(root/'model.pkl'),
+    r = subprocess.run([str(Path(sys.executable).parent/'melonpy'), 'train', str(covers), '--out', str(root/'model.safetensors'),
                         *arch, '--epochs', '1', '--bs', '16'],
                        env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, f'melonpy train failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}'

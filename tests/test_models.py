@@ -1,5 +1,7 @@
 "`melonpy train` and `melonpy predict` as real processes on a small subset of the shared covers, and their bad-input errors."
-import re, shutil
+import os, pickle, re, shutil
+import numpy as np
+from PIL import Image
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ def trained(covers_dir, tmp_path_factory):
     "A squeezenet1_1 era model trained by `melonpy train` on 40 covers per era, in a real process."
     d = tmp_path_factory.mktemp('train')
     r = melonpy(*['train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '40', '--size', '64',
-                  '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.pkl')])
+                  '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.safetensors')])
     return d, r
 
 @pytest.mark.covers
@@ -19,11 +21,11 @@ def test_train_end_to_end(trained):
     d, r = trained
     assert r.returncode == 0, r.stderr[-2000:]
     lines = r.stdout.strip().splitlines()
-    assert lines[-1].startswith('trained squeezenet1_1 on') and 'baseline' in lines[-1] and str(d/'era.pkl') in lines[-1]
+    assert lines[-1].startswith('trained squeezenet1_1 on') and 'baseline' in lines[-1] and str(d/'era.safetensors') in lines[-1]
     assert re.search(r'paired test p = [0-9.e-]+: (better than the baseline beyond chance|could be chance|no better than the baseline)', lines[-1]), lines[-1]
     table = '\n'.join(lines)
     for k in ('accuracy', 'macro_f1', 'era_mae', 'baseline ('): assert k in table
-    assert (d/'era.pkl').stat().st_size > 1e6
+    assert (d/'era.safetensors').stat().st_size > 1e6
     assert not [p for p in d.iterdir() if p.name.startswith('.')], 'temporary file left behind'
 
 @pytest.mark.covers
@@ -36,10 +38,10 @@ def test_predict_end_to_end(trained, covers_dir, tmp_path):
     for f in picks: shutil.copy(covers_dir/f, imgs/Path(f).name)
     (imgs/'broken.jpg').write_bytes(b'\xff\xd8 this is not really a jpeg')
     lone = covers_dir/meta[meta.decade == '2000s'].file.iloc[0]
-    r = melonpy(*['predict', str(d/'era.pkl'), str(imgs), str(lone), '--csv', str(tmp_path/'out.csv')])
+    r = melonpy(*['predict', str(d/'era.safetensors'), str(imgs), str(lone), '--csv', str(tmp_path/'out.csv')])
     assert r.returncode == 0, r.stderr[-2000:]
     p = pd.read_csv(tmp_path/'out.csv', keep_default_na=False)
-    assert list(p.columns) == ['file', 'pred', 'prob_1990s', 'prob_2010s', 'error']
+    assert list(p.columns) == ['file', 'pred', 'prob_1990s', 'prob_2010s', 'seen', 'error']
     assert len(p) == 4 and sorted(Path(f).name for f in p.file) == sorted([*(Path(f).name for f in picks), 'broken.jpg', lone.name])
     bad = p[p.file.str.endswith('broken.jpg')].iloc[0]
     assert bad.error.startswith('unreadable') and bad.pred == ''
@@ -48,22 +50,50 @@ def test_predict_end_to_end(trained, covers_dir, tmp_path):
     assert ((good.prob_1990s.astype(float) + good.prob_2010s.astype(float)) - 1).abs().max() < 1e-3
     assert 'broken.jpg' in r.stdout and r.stdout.strip().splitlines()[-1].startswith('predicted 3 images')
 
+@pytest.mark.covers
+def test_predict_marks_training_covers(trained, covers_dir, tmp_path):
+    "A cover the model was trained on is marked 'seen in training' in the table, the CSV and the summary; a new picture is not."
+    from melonpy.data import read_covers, sample_per_era, split_covers
+    d, _ = trained
+    df = split_covers(sample_per_era(read_covers(covers_dir, eras=['1990s', '2010s']), 40, 42), seed=42, progress=False)
+    train = df[df.split == 'train'].file.iloc[0]          # the same split as `melonpy train --max-per-era 40` (seed 42)
+    noise = tmp_path/'noise.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(noise)
+    r = melonpy('predict', d/'era.safetensors', train, noise, '--csv', tmp_path/'p.csv', check=0)
+    p = pd.read_csv(tmp_path/'p.csv')
+    assert p.set_index(p.file.map(lambda f: Path(f).name)).seen.to_dict() == {Path(train).name: True, 'noise.png': False}
+    assert 'seen in training' in r.stdout and '1 seen in training' in r.stdout.strip().splitlines()[-1], r.stdout
+
+
+def test_a_pickle_never_runs(tmp_path):
+    "A crafted pickle (its loading calls os.system) handed to predict and stylize --check: one line naming --trust-pickle, nothing runs, nothing written."
+    marker = tmp_path/'pwned'
+    class Evil:
+        def __reduce__(self): return (os.system, (f'touch {marker}',))
+    (tmp_path/'evil.pkl').write_bytes(pickle.dumps(Evil()))
+    img = tmp_path/'a.png'; Image.new('RGB', (64, 64), 'red').save(img)
+    one_line_error(melonpy('predict', tmp_path/'evil.pkl', img), 'pickle', '--trust-pickle')
+    one_line_error(melonpy('stylize', img, '--style', img, '--check', tmp_path/'evil.pkl', '--out', tmp_path/'o.png'), '--trust-pickle')
+    assert not marker.exists() and not (tmp_path/'o.png').exists()
+
+
 def test_train_bad_input(tmp_path):
-    one_line_error(melonpy_inproc('train', str(tmp_path/'nope'), '--out', str(tmp_path/'m.pkl')), 'not a folder')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--eras', '1990s', '--out', str(tmp_path/'m.pkl')), 'at least two eras')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'no_such_net', '--out', str(tmp_path/'m.pkl')), 'unknown --arch')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--epochs', '0', '--freeze-epochs', '0', '--out', str(tmp_path/'m.pkl')), '--epochs')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'cnn', '--weights', 'w.pth', '--out', str(tmp_path/'m.pkl')), '--weights')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--size', 'big', '--out', 'm.pkl'), 'invalid int value')
+    one_line_error(melonpy_inproc('train', str(tmp_path/'nope'), '--out', str(tmp_path/'m.safetensors')), 'not a folder')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--eras', '1990s', '--out', str(tmp_path/'m.safetensors')), 'at least two eras')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'no_such_net', '--out', str(tmp_path/'m.safetensors')), 'unknown --arch')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--epochs', '0', '--freeze-epochs', '0', '--out', str(tmp_path/'m.safetensors')), '--epochs')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'cnn', '--weights', 'w.pth', '--out', str(tmp_path/'m.safetensors')), '--weights')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--size', 'big', '--out', 'm.safetensors'), 'invalid int value')
     one_line_error(melonpy_inproc('train', str(tmp_path)), '--out')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--out', str(tmp_path/'m.pkl')), 'cover collection')  # empty folder
-    assert not (tmp_path/'m.pkl').exists()
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--out', str(tmp_path/'m.safetensors')), 'cover collection')  # empty folder
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--out', str(tmp_path/'m.pkl')), 'not pickles')
+    assert not (tmp_path/'m.safetensors').exists()
 
 def test_predict_bad_input(tmp_path):
     img = tmp_path/'a.jpg'; img.write_bytes(b'junk')
-    one_line_error(melonpy_inproc('predict', str(tmp_path/'none.pkl'), str(img)), 'no such model file')
-    (tmp_path/'junk.pkl').write_text('not a model')
-    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.pkl'), str(img)), 'not a model')
-    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.pkl'), str(tmp_path/'missing.jpg')), 'no such file or folder')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'none.safetensors'), str(img)), 'no such model file')
+    (tmp_path/'junk.safetensors').write_text('not a model')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.safetensors'), str(img)), 'not a model')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.safetensors'), str(tmp_path/'missing.jpg')), 'no such file or folder')
     (tmp_path/'empty').mkdir()
-    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.pkl'), str(tmp_path/'empty')), 'no images found')
+    one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.safetensors'), str(tmp_path/'empty')), 'no images found')
