@@ -23,10 +23,10 @@ from .core import UserError, atomic_path, atomic_write
 
 # %% auto #0
 __all__ = ['MELON', 'CDN', 'GENRES', 'max_id_digits', 'chart_columns', 'HEADERS', 'max_page_bytes', 'max_cover_bytes',
-           'request_deadline', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url', 'parse_row',
-           'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused', 'read_body', 'fetch', 'as_jpeg',
-           'check_page', 'parse_years', 'writable_dir', 'folder_lock', 'cover_link', 'scrape', 'scrape_summary',
-           'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_args', 'scrape_main']
+           'request_deadline', 'max_redirects', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url',
+           'parse_row', 'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused', 'read_body', 'fetch',
+           'as_jpeg', 'check_page', 'parse_years', 'writable_dir', 'folder_lock', 'cover_link', 'scrape',
+           'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_args', 'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
 MELON = 'https://www.melon.com'
@@ -187,8 +187,28 @@ def read_body(r, max_bytes:int=max_page_bytes, deadline:float=request_deadline, 
 
 # %% ../nbs/01_scrape.ipynb #dc5c29e8
 _not_retried = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-                requests.exceptions.TooManyRedirects, requests.exceptions.InvalidHeader)   # asking again gets the same
+                requests.exceptions.InvalidHeader)   # asking again gets the same
 _broken = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)   # may pass
+
+max_redirects = 5   # Melon's CDN redirects once at most
+
+def _send(s:requests.Session, url:str, timeout:float) -> requests.Response:
+    "Streamed response to one GET of `url` with session `s`'s headers, redirects not followed (nor their bodies read, unlike `Session.send`)."
+    prep = s.prepare_request(requests.Request('GET', url))
+    env = s.merge_environment_settings(prep.url, {}, True, None, None)   # proxies, verify, cert; stream=True
+    return s.get_adapter(prep.url).send(prep, timeout=timeout, **env)
+
+def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects) -> requests.Response:
+    "Streamed response to GET `url`, following up to `redirects` redirects ourselves so no redirect's body is ever read."
+    target = url
+    for _ in range(redirects + 1):
+        r = _send(s, target, timeout)
+        nxt = s.get_redirect_target(r)
+        if not nxt: return r
+        r.close()
+        target = urljoin(target, nxt)
+        if urlsplit(target).scheme not in ('http', 'https'): raise FetchError(url, f'redirected to a link that is not http(s) ({target[:100]})')
+    raise FetchError(url, f'more than {redirects} redirects (a redirect loop?)')
 
 def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4, backoff:float=0.5, timeout:float=15,
           max_bytes:int=max_page_bytes, deadline:float=request_deadline):
@@ -198,7 +218,7 @@ def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4,
     for i in range(tries):
         wait, start = backoff * 2**i, time.monotonic()
         try:
-            with s.get(url, timeout=min(timeout, deadline), stream=True) as r:
+            with _get(s, url, min(timeout, deadline)) as r:
                 if r.status_code == 429 or r.status_code >= 500:
                     reason, wait = f'HTTP {r.status_code}', _retry_after(r, wait)
                 elif r.status_code >= 400: raise FetchError(url, f'HTTP {r.status_code}')
@@ -538,6 +558,9 @@ class PracticeMelon:
                 fault = melon._fault(self.path)
                 if 'Mozilla' not in self.headers.get('User-Agent', ''): return self.send(403, b'<p>no robots</p>')
                 if fault == 'loop': return self.send(302, b'', Location=self.path)
+                if fault == 'bounce' and 'bounced' not in u.query:   # a redirect whose body is a gzip bomb
+                    to = self.path + ('&' if u.query else '?') + 'bounced'
+                    return self.send(302, melon.bomb_body(), Location=to, Content_Encoding='gzip')
                 if u.path == '/chart/age/list.htm':
                     y = int(parse_qs(u.query).get('chartDate', ['0'])[0])
                     if y not in melon.charts: return self.send(404, b'no such chart')

@@ -173,14 +173,21 @@ def test_hostile_melon_cli_ends_well(tmp_path):
     assert (tmp_path/'h'/'covers'/f"{facts['twice']}.jpg").exists()
 
 def test_download_caps_bound_memory_and_time():
-    "A gzip bomb and an 11 MB body stop at the cap (memory stays small); a trickle stops at the deadline; honest gzip/deflate pass."
-    charts, covers = practice_charts([2000], per_year=5)
-    a, b, c, d, e = sorted(covers)[:5]
+    "A gzip bomb (also as a redirect's body) and an 11 MB body stop at the cap (memory stays small); a trickle stops at the deadline; honest gzip/deflate pass."
+    charts, covers = practice_charts([2000], per_year=6)
+    a, b, c, d, e, f = sorted(covers)[:6]
     url = lambda alb: f'/cm/album/images/x/{alb}_500.jpg'
-    faults = {f'/{a}_500': 'bomb', f'/{b}_500': 'huge', f'/{c}_500': 'drip', f'/{d}_500': 'gzip', f'/{e}_500': 'deflate'}
+    faults = {f'/{a}_500': 'bomb', f'/{b}_500': 'huge', f'/{c}_500': 'drip', f'/{d}_500': 'gzip', f'/{e}_500': 'deflate',
+              f'/{f}_500': 'bounce'}
     with PracticeMelon(charts, covers, faults=faults, drip=0.2) as m:
         for alb in (d, e): assert fetch(m.url + url(alb), decode=as_jpeg) == covers[alb]   # compressed, as Melon's pages are
         m.bomb_body()   # made by the server once, before we measure
+        tracemalloc.start()
+        try:
+            assert fetch(m.url + url(f), decode=as_jpeg) == covers[f]   # the redirect is followed, its bomb of a body never read
+            peak = tracemalloc.get_traced_memory()[1]
+        finally: tracemalloc.stop()
+        assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB in memory for a redirect's body"
         for alb, says in [(a, 'once decompressed'), (b, 'over the 5 MB limit')]:
             tracemalloc.start()
             try:
