@@ -6,14 +6,15 @@ Docs: https://melonpy.github.io/melonpy/scrape.html.md"""
 
 # %% ../nbs/01_scrape.ipynb #e455a293
 from __future__ import annotations
-import io, random, re, threading, time
+import http.client, io, os, random, re, sys, threading, time, warnings, zlib
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import pandas as pd, requests
+import pandas as pd, requests, urllib3
 from bs4 import BeautifulSoup
 from PIL import Image
 from tqdm.auto import tqdm
@@ -21,10 +22,11 @@ from tqdm.auto import tqdm
 from .core import UserError, atomic_path, atomic_write, writable_dir
 
 # %% auto #0
-__all__ = ['MELON', 'CDN', 'GENRES', 'chart_columns', 'HEADERS', 'charts_columns', 'problem_columns', 'chart_url', 'parse_row',
-           'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'fetch', 'as_jpeg', 'check_page',
-           'parse_years', 'scrape', 'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_args',
-           'scrape_main']
+__all__ = ['MELON', 'CDN', 'GENRES', 'max_id_digits', 'chart_columns', 'HEADERS', 'max_page_bytes', 'max_cover_bytes',
+           'request_deadline', 'max_redirects', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url',
+           'parse_row', 'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused', 'read_body', 'fetch',
+           'as_jpeg', 'check_page', 'parse_years', 'folder_lock', 'cover_link', 'scrape', 'scrape_summary',
+           'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_args', 'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
 MELON = 'https://www.melon.com'
@@ -41,6 +43,7 @@ def chart_url(year:int, genre:str='KPOP', base_url:str=MELON, kind:str='YE') -> 
 _album_id_re = re.compile(r"goAlbumDetail\(\s*'?(\d+)'?\s*\)|[?&]albumId=(\d+)")
 _cover_id_re = re.compile(r'/album/images/(?:\d+/)+(\d+)_')
 _placeholder_re = re.compile(r'noAlbum|/default/|no_?image|blank', re.I)
+max_id_digits = 15   # Melon's album ids have 8 or 9 digits; a longer one is garbage (and too long a file name)
 
 def _text(el):
     "Stripped text of BeautifulSoup element `el`, '' when it is missing."
@@ -58,7 +61,7 @@ def _album_id(tr, cover_url):
 def parse_row(tr) -> dict:
     "One chart entry from table row `tr` (a BeautifulSoup `Tag` of either markup variant); `ValueError` says what is missing."
     rank = _text(tr.select_one('span.rank'))
-    if not rank.isdigit(): raise ValueError(f'no rank (found {rank!r})')
+    if not rank.isdigit() or len(rank) > 4: raise ValueError(f'no rank (found {rank[:20]!r})')
     t = tr.select_one('div.rank01 a') or tr.select_one('div.rank01 span')
     title = _text(t) or (t.get('title', '').strip() if t is not None else '')
     if not title: raise ValueError('no title')
@@ -69,6 +72,7 @@ def parse_row(tr) -> dict:
     if _placeholder_re.search(cover): cover = ''
     album_id = _album_id(tr, cover)
     if not album_id: raise ValueError('no album id')
+    if len(album_id) > max_id_digits: raise ValueError(f'album id of {len(album_id)} digits is not a Melon album id')
     chk = tr.select_one('input.input_check[name=input_check]')
     song_id = tr.get('data-song-no') or (chk.get('value', '') if chk is not None else '')
     return dict(rank=int(rank), song_id=str(song_id), title=title, artists=', '.join(a for a in artists if a),
@@ -84,7 +88,9 @@ def parse_chart(html, year:int|None=None) -> tuple[pd.DataFrame, list[dict]]:
     rows, problems = [], []
     for i, tr in enumerate(trs, 1):
         try: rows.append(dict(year=year, **parse_row(tr)))
-        except ValueError as e: problems.append(dict(year=year, item=f'row {i}', problem=f'unreadable row: {e}', url=''))
+        except Exception as e:
+            why = str(e) if isinstance(e, ValueError) else f'{type(e).__name__}: {e}'
+            problems.append(dict(year=year, item=f'row {i}', problem=f'unreadable row: {why}', url=''))
     df = pd.DataFrame(rows, columns=chart_columns)
     if year is None: df = df.drop(columns='year')
     return df, problems
@@ -102,6 +108,7 @@ def cover_url_at(url:str, size:int|None=500) -> str:
 HEADERS = {
     'User-Agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
     'Accept-Language': 'ko-KR,ko;q=0.9,en;q=0.8',
+    'Accept-Encoding': 'gzip, deflate',   # the two `read_body` can decompress under a cap
     'X-Requested-With': 'XMLHttpRequest',
 }
 
@@ -121,31 +128,121 @@ def _retry_after(r, default):
     try: return min(30., max(default, float(r.headers.get('Retry-After', ''))))
     except ValueError: return default
 
+# %% ../nbs/01_scrape.ipynb #09c9dacf
+max_page_bytes = 5 * 2**20     # a chart fragment is about 200 KB
+max_cover_bytes = 10 * 2**20   # a 500 px cover is about 100 KB; the issue's 10 MB leaves room for big originals
+request_deadline = 30.         # seconds for one whole request, however slowly its bytes trickle in
+
+class Refused(ValueError):
+    "Content that asking again would not improve (too large, too slow, too many pixels): `fetch` does not retry it."
+
+# %% ../nbs/01_scrape.ipynb #a9eebeb8
+def _raw_chunks(r, end:float, max_bytes:int, timeout:float):
+    "The raw (still compressed) pieces of streamed response `r` as they arrive; `Refused` past monotonic time `end` or `max_bytes`."
+    read = getattr(r.raw, 'read1', None) or r.raw.read
+    sock, n = getattr(getattr(r.raw, 'connection', None), 'sock', None), 0
+    while True:
+        left = end - time.monotonic()
+        if left <= 0: raise Refused('too slow: the body was not complete by the deadline')
+        if sock is not None: sock.settimeout(min(timeout, left))
+        try: data = read(64 * 1024, decode_content=False)
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+            if time.monotonic() >= end - 0.05: raise Refused('too slow: the body was not complete by the deadline') from None
+            raise
+        if not data: return
+        n += len(data)
+        if n > max_bytes: raise Refused(f'body over the {max_bytes / 2**20:g} MB limit')
+        yield data
+
+def _inflate(chunks, encoding:str, limit:int):
+    "Decoded pieces of raw body `chunks` sent with HTTP `Content-Encoding` `encoding`, stopping once more than `limit` bytes came out."
+    e = encoding.strip().lower()
+    if e in ('', 'identity'): yield from chunks; return
+    if e not in ('gzip', 'x-gzip', 'deflate'): raise Refused(f'unsupported Content-Encoding {encoding!r}')
+    wbits = 16 + zlib.MAX_WBITS if 'gzip' in e else zlib.MAX_WBITS
+    d, n = zlib.decompressobj(wbits), 0
+    try:
+        for data in chunks:
+            while data:
+                piece = d.decompress(data, limit + 1 - n)   # never more than one byte past the limit
+                n += len(piece); yield piece
+                if n > limit: return
+                data = d.unconsumed_tail
+                if d.eof and d.unused_data: data, d = d.unused_data, zlib.decompressobj(wbits)   # gzip may have several members
+        if not d.eof: raise requests.exceptions.ContentDecodingError(f'{e} body cut off')
+    except zlib.error as err: raise requests.exceptions.ContentDecodingError(f'corrupt {e} body ({err})') from None
+
+# %% ../nbs/01_scrape.ipynb #a6f61743
+def read_body(r, max_bytes:int=max_page_bytes, deadline:float=request_deadline, start:float|None=None, timeout:float=15) -> bytes:
+    "The body of streamed response `r` (`stream=True`), decompressed; `Refused` if over `max_bytes` (sent or decompressed) or not in by `deadline` s after `start`."
+    size = r.headers.get('Content-Length', '').strip()
+    if size.isdigit() and int(size) > max_bytes:
+        raise Refused(f'body of {int(size) / 2**20:.1f} MB announced, over the {max_bytes / 2**20:g} MB limit')
+    end = (time.monotonic() if start is None else start) + deadline
+    body = bytearray()
+    for piece in _inflate(_raw_chunks(r, end, max_bytes, timeout), r.headers.get('Content-Encoding', ''), max_bytes):
+        body += piece
+        if len(body) > max_bytes: raise Refused(f'body over the {max_bytes / 2**20:g} MB limit once decompressed')
+    return bytes(body)
+
 # %% ../nbs/01_scrape.ipynb #dc5c29e8
-def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4, backoff:float=0.5, timeout:float=15):
-    "GET `url` and return `decode(body)` (or the bytes); retries 5xx/429, time-outs, broken connections and bodies `decode` rejects."
+_not_retried = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                requests.exceptions.InvalidHeader)   # asking again gets the same
+_broken = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)   # may pass
+
+max_redirects = 5   # Melon's CDN redirects once at most
+
+def _send(s:requests.Session, url:str, timeout:float) -> requests.Response:
+    "Streamed response to one GET of `url` with session `s`'s headers, redirects not followed (nor their bodies read, unlike `Session.send`)."
+    prep = s.prepare_request(requests.Request('GET', url))
+    env = s.merge_environment_settings(prep.url, {}, True, None, None)   # proxies, verify, cert; stream=True
+    return s.get_adapter(prep.url).send(prep, timeout=timeout, **env)
+
+def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects) -> requests.Response:
+    "Streamed response to GET `url`, following up to `redirects` redirects ourselves so no redirect's body is ever read."
+    target = url
+    for _ in range(redirects + 1):
+        r = _send(s, target, timeout)
+        nxt = s.get_redirect_target(r)
+        if not nxt: return r
+        r.close()
+        target = urljoin(target, nxt)
+        if urlsplit(target).scheme not in ('http', 'https'): raise FetchError(url, f'redirected to a link that is not http(s) ({target[:100]})')
+    raise FetchError(url, f'more than {redirects} redirects (a redirect loop?)')
+
+def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4, backoff:float=0.5, timeout:float=15,
+          max_bytes:int=max_page_bytes, deadline:float=request_deadline):
+    "GET `url` and return `decode(body)` (or the bytes); retries 5xx/429, time-outs, broken connections and bodies `decode` rejects, not what is `Refused`."
     s = session or polite_session()
     reason = 'no attempt'
     for i in range(tries):
-        wait = backoff * 2**i
+        wait, start = backoff * 2**i, time.monotonic()
         try:
-            r = s.get(url, timeout=timeout)
-            if r.status_code == 429 or r.status_code >= 500:
-                reason, wait = f'HTTP {r.status_code}', _retry_after(r, wait)
-            elif r.status_code >= 400: raise FetchError(url, f'HTTP {r.status_code}')
-            else:
-                body = r.content
-                try: return decode(body) if decode else body
-                except Exception as e: reason = f'bad content ({type(e).__name__}: {e})'
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as e: reason = f'{type(e).__name__}'
+            with _get(s, url, min(timeout, deadline)) as r:
+                if r.status_code == 429 or r.status_code >= 500:
+                    reason, wait = f'HTTP {r.status_code}', _retry_after(r, wait)
+                elif r.status_code >= 400: raise FetchError(url, f'HTTP {r.status_code}')
+                else:
+                    body = read_body(r, max_bytes, deadline, start, timeout)
+                    try: return decode(body) if decode else body
+                    except Refused: raise
+                    except Exception as e: reason = f'bad content ({type(e).__name__}: {e})'
+        except Refused as e: raise FetchError(url, f'refused: {e}') from None
+        except _not_retried as e: raise FetchError(url, f'{type(e).__name__}: {str(e)[:200]}') from None
+        except _broken as e: reason = type(e).__name__
         if i < tries - 1: time.sleep(wait * random.uniform(0.8, 1.2))
     raise FetchError(url, f'{reason} after {tries} tries')
 
 # %% ../nbs/01_scrape.ipynb #0d4c5b36
 def as_jpeg(data:bytes, quality:int=92) -> bytes:
-    "Image bytes `data` as a complete RGB (or grey) JPEG; raises if PIL cannot decode all of it."
-    im = Image.open(io.BytesIO(data))
+    "Image bytes `data` as a complete RGB (or grey) JPEG; `Refused` above `Image.MAX_IMAGE_PIXELS` pixels, raises if PIL cannot decode all of it."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # we check the same limit ourselves, below
+        try: im = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as e: raise Refused(f'too many pixels ({e})') from None
+    w, h = im.size
+    if Image.MAX_IMAGE_PIXELS and w * h > Image.MAX_IMAGE_PIXELS:
+        raise Refused(f'too many pixels ({w}x{h}, over the {Image.MAX_IMAGE_PIXELS:,} that PIL and open_cover accept)')
     im.load()
     if im.format == 'JPEG' and im.mode in ('RGB', 'L'): return data
     if im.mode in ('RGBA', 'LA', 'P'):
@@ -184,76 +281,173 @@ def _save_table(df, path):
     with atomic_path(path) as tmp: df.to_csv(tmp, index=False)
 
 problem_columns = ['year', 'item', 'problem', 'url']
-_missing_re = re.compile(r'cover of album (\d+)$')
+_cover_item_re = re.compile(r'^cover of album (\d+)$')
 
-def _known_missing(problems_csv):
-    "Problems of an earlier run for covers that answered 404, by album id: asking again would only get 404 again."
-    if not Path(problems_csv).exists(): return {}
-    p = pd.read_csv(problems_csv, dtype=str, keep_default_na=False)
-    p = p[p.problem.str.startswith('HTTP 404') & p.item.str.match(_missing_re)]
-    return {_missing_re.search(r['item'])[1]: r for r in p.to_dict('records')}
+def _read_table(path, columns:list) -> pd.DataFrame|None:
+    "CSV `path` that an earlier run wrote, as strings (`None` when absent); `UserError` if it cannot be read."
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0: return None
+    fix = 'fix it or move it away (scraping its years again rebuilds it from pages/)' if path.name == 'charts.csv' \
+          else 'fix it or delete it (it only lists what earlier runs skipped)'
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+        raise UserError(f'{path} is not a readable table ({why}): {fix}, then run again') from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing: raise UserError(f'{path} is not a table melonpy wrote (no {", ".join(missing)} column): {fix}, then run again')
+    return df[columns]
 
-def _charts_frame(parts, covers):
-    "All parsed years as one DataFrame with `cover_file` set where the cover is on disk."
-    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=chart_columns)
-    files = df.album_id.map(lambda i: f'covers/{i}.jpg' if (covers/f'{i}.jpg').exists() else '')
-    return df.assign(cover_file=files)[charts_columns]
+def _by_year(df):
+    "`df` sorted by year, keeping the order of rows within a year."
+    return df.sort_values('year', kind='stable', key=lambda c: pd.to_numeric(c, errors='coerce')).reset_index(drop=True)
+
+def _cover_path(covers, album_id):
+    "Path of album `album_id`'s cover in folder `covers`, or `None` for an id that cannot name a file."
+    return covers/f'{album_id}.jpg' if re.fullmatch(rf'\d{{1,{max_id_digits}}}', str(album_id)) else None
+
+# %% ../nbs/01_scrape.ipynb #94f11ad8
+def _merge_charts(old, parts, covers) -> pd.DataFrame:
+    "This run's chart `parts`, with the rows of `old` (charts.csv as it was) of the other years; `cover_file` set where the cover is on disk."
+    new = pd.concat(parts, ignore_index=True).astype(str) if parts else pd.DataFrame(columns=chart_columns)
+    df = pd.concat([old[~old.year.isin(new.year)][chart_columns], new], ignore_index=True) if old is not None else new
+    has = lambda i: (p := _cover_path(covers, i)) is not None and p.exists()
+    files = df.album_id.map(lambda i: f'covers/{i}.jpg' if has(i) else '')
+    return _by_year(df.assign(cover_file=files)[charts_columns])
+
+def _merge_problems(old, new:list, done:set, tried:set, charts, covers) -> pd.DataFrame:
+    "This run's problems `new`, with those of `old` it did not revisit: other years' pages and rows, covers not `tried` and still missing."
+    rows, done = list(new), {str(y) for y in done}
+    if old is not None:
+        albums = set(charts.album_id)
+        for p in old.to_dict('records'):
+            m = _cover_item_re.match(p['item'])
+            if m: keep = m[1] not in tried and m[1] in albums and not (covers/f'{m[1]}.jpg').exists()
+            else: keep = p['year'] not in done
+            if keep: rows.append(p)
+    return _by_year(pd.DataFrame(rows, columns=problem_columns).astype(str))
+
+def _known_404(old) -> dict:
+    "Cover links that answered 404 in an earlier run, `{(album_id, url): problem row}`: asking again would only get 404 again."
+    if old is None: return {}
+    p = old[old.problem.str.startswith('HTTP 404') & old.item.str.match(_cover_item_re)]
+    return {(_cover_item_re.match(r['item'])[1], r['url']): r for r in p.to_dict('records')}
+
+# %% ../nbs/01_scrape.ipynb #773ac982
+lock_name = '.melonpy-scrape.lock'
+
+@contextmanager
+def folder_lock(folder):
+    "Hold an exclusive lock on `folder` for the block; `UserError` at once if another process holds it."
+    folder = Path(folder)
+    f = open(folder/lock_name, 'a+')
+    try:
+        try:
+            if os.name == 'nt':
+                import msvcrt; f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl; fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UserError(f'another scrape is writing to {folder}: wait until it has finished (or stop it), then run again') from None
+        f.seek(0); f.truncate(); f.write(f'{os.getpid()}\n'); f.flush()
+        yield folder
+    finally: f.close()
 
 # %% ../nbs/01_scrape.ipynb #43d45d43
 _unreachable = ('ConnectionError', 'ConnectTimeout', 'ReadTimeout', 'Timeout')   # the site cannot be reached at all
 
-def scrape(years, out, genre:str='KPOP', base_url:str=MELON, delay:float=0.3, size:int|None=500,
-           session:requests.Session|None=None, tries:int=4, backoff:float=0.5, retry_missing:bool=False,
-           progress:bool=True) -> dict:
-    "Collect the yearly Top-100 charts of `genre` for `years` and their album covers into folder `out`; returns a summary."
-    years, out = parse_years(years), writable_dir(out)
-    if genre not in GENRES: raise UserError(f'unknown genre {genre!r}: use one of {", ".join(GENRES)}')
-    s, pages, covers = session or polite_session(), out/'pages', out/'covers'
-    parts, problems, n = [], [], Counter()
+def cover_link(link:str, page_url:str, size:int|None=500) -> str:
+    "The URL to fetch for cover `link` found on chart page `page_url` (relative links resolved, as a browser does); `FetchError` if it is not http(s)."
+    url = cover_url_at(urljoin(page_url, link.strip()), size)
+    u = urlsplit(url)
+    if u.scheme not in ('http', 'https') or not u.netloc: raise FetchError(url, 'not an http(s) link')
+    return url
+
+def _album_links(df) -> dict:
+    "`{album_id: (first year, [distinct cover links in row order])}` for chart rows `df`."
+    albums = {}
+    for r in df.itertuples():
+        year, links = albums.setdefault(r.album_id, (r.year, []))
+        if r.cover_url and r.cover_url not in links: links.append(r.cover_url)
+    return albums
+
+def _problem(year, item:str, e:Exception, url:str) -> dict:
+    "The problems.csv row for exception `e` met on `item` of `year`."
+    why = e.reason if isinstance(e, FetchError) else f'{type(e).__name__}: {str(e)[:200]}'
+    return dict(year=year, item=item, problem=why, url=getattr(e, 'url', url))
+
+# %% ../nbs/01_scrape.ipynb #19bdc701
+def _scrape(years, out, genre, base_url, delay, size, s, tries, backoff, retry_missing, progress,
+            max_page_bytes, max_cover_bytes, deadline, old_charts, old_problems):
+    "The work of `scrape`, in folder `out` that it has locked and whose tables it has read."
+    pages, covers = out/'pages', out/'covers'
+    parts, problems, n, done, tried = [], [], Counter(), set(), set()
     def pause(): time.sleep(delay * random.uniform(0.75, 1.25)) if delay else None
     try:
         for y in tqdm(years, desc='charts', unit='year', disable=not progress):
             page, url = pages/f'{genre}_{y}.html', chart_url(y, genre, base_url)
-            if page.exists(): html = page.read_bytes()
-            else:
-                try: html = fetch(url, s, decode=check_page, tries=tries, backoff=backoff)
-                except FetchError as e:
-                    problems.append(dict(year=y, item='chart page', problem=e.reason, url=url)); n['failed_years'] += 1
-                    if not parts and n['failed_years'] >= 3 and all(q['problem'].startswith(_unreachable) for q in problems):
-                        raise UserError(f'cannot reach {base_url} ({e.reason} for the first {n["failed_years"]} years): '
-                                        'check the internet connection (or --base-url) and run the same command again') from None
-                    continue
-                finally: pause()
-            df, bad = parse_chart(html, y)
-            problems += bad; n['skipped_rows'] += len(bad)
-            if df.empty:
-                problems.append(dict(year=y, item='chart page', problem='empty chart: no rows in the table', url=url))
-                n['empty_years'] += 1; continue
-            if not page.exists(): atomic_write(page, html)
-            parts.append(df)
-        charts = _charts_frame(parts, covers)
-        _save_table(charts, out/'charts.csv')
-        albums = charts.drop_duplicates('album_id')
-        n['no_cover'] = int((albums.cover_url.fillna('') == '').sum())
-        albums = albums[albums.cover_url.fillna('') != '']
-        gone = _known_missing(out/'problems.csv') if not retry_missing else {}
-        for r in tqdm(albums.itertuples(), total=len(albums), desc='covers', unit='cover', disable=not progress):
-            f = covers/f'{r.album_id}.jpg'
+            try:
+                if page.exists(): html = page.read_bytes()
+                else:
+                    try: html = fetch(url, s, decode=check_page, tries=tries, backoff=backoff, max_bytes=max_page_bytes, deadline=deadline)
+                    except FetchError as e:
+                        problems.append(_problem(y, 'chart page', e, url)); n['failed_years'] += 1
+                        if not parts and n['failed_years'] >= 3 and all(q['problem'].startswith(_unreachable) for q in problems):
+                            raise UserError(f'cannot reach {base_url} ({e.reason} for the first {n["failed_years"]} years): '
+                                            'check the internet connection (or --base-url) and run the same command again') from None
+                        continue
+                    finally: pause()
+                df, bad = parse_chart(html, y)
+                problems.extend(bad); n['skipped_rows'] += len(bad)
+                if df.empty:
+                    problems.append(dict(year=y, item='chart page', problem='empty chart: no rows in the table', url=url))
+                    n['empty_years'] += 1; continue
+                if not page.exists(): atomic_write(page, html)
+                parts.append(df)
+            except UserError: raise
+            except Exception as e: problems.append(_problem(y, 'chart page', e, url)); n['failed_years'] += 1   # whatever it is, it costs this year only
+            finally: done.add(y)
+        _save_table(_merge_charts(old_charts, parts, covers), out/'charts.csv')
+        albums = _album_links(pd.concat(parts) if parts else pd.DataFrame(columns=chart_columns))
+        n['no_cover'] = sum(not links for _, links in albums.values())
+        gone = _known_404(old_problems) if not retry_missing else {}
+        todo = [(a, y, links) for a, (y, links) in albums.items() if links]
+        for alb, y, links in tqdm(todo, desc='covers', unit='cover', disable=not progress or not todo):
+            tried.add(alb)
+            f, failures = covers/f'{alb}.jpg', []
             if f.exists(): n['present'] += 1; continue
-            url = cover_url_at(r.cover_url, size)
-            if r.album_id in gone:
-                problems.append(gone[r.album_id]); n['failed'] += 1; continue
-            try: atomic_write(f, fetch(url, s, decode=as_jpeg, tries=tries, backoff=backoff)); n['downloaded'] += 1
-            except FetchError as e:
-                problems.append(dict(year=r.year, item=f'cover of album {r.album_id}', problem=e.reason, url=url)); n['failed'] += 1
-            finally: pause()
+            for link in links:   # an album on several rows: the first link that works wins
+                url = link
+                try:
+                    url = cover_link(link, chart_url(y, genre, base_url), size)
+                    if (alb, url) in gone: failures.append(gone[alb, url]); continue
+                    try: data = fetch(url, s, decode=as_jpeg, tries=tries, backoff=backoff, max_bytes=max_cover_bytes, deadline=deadline)
+                    finally: pause()
+                    atomic_write(f, data); n['downloaded'] += 1; failures = []; break
+                except Exception as e: failures.append(_problem(y, f'cover of album {alb}', e, url))   # costs this link only
+            if failures: problems.extend(failures); n['failed'] += 1
     finally:
-        charts = _charts_frame(parts, covers)
+        charts = _merge_charts(old_charts, parts, covers)
         _save_table(charts, out/'charts.csv')
-        _save_table(pd.DataFrame(problems, columns=problem_columns), out/'problems.csv')
-    return dict(years=len(years), rows=len(charts), albums=int(charts.album_id.nunique()), skipped_rows=n['skipped_rows'],
+        _save_table(_merge_problems(old_problems, problems, done, tried, charts, covers), out/'problems.csv')
+    rows = sum(map(len, parts))
+    return dict(years=len(years), rows=rows, albums=len(albums), skipped_rows=n['skipped_rows'],
                 empty_years=n['empty_years'], failed_years=n['failed_years'], downloaded=n['downloaded'],
-                present=n['present'], failed=n['failed'], no_cover=n['no_cover'], problems=len(problems), out=str(out))
+                present=n['present'], failed=n['failed'], no_cover=n['no_cover'], problems=len(problems),
+                total_rows=len(charts), out=str(out))
+
+# %% ../nbs/01_scrape.ipynb #4de66306
+def scrape(years, out, genre:str='KPOP', base_url:str=MELON, delay:float=0.3, size:int|None=500,
+           session:requests.Session|None=None, tries:int=4, backoff:float=0.5, retry_missing:bool=False,
+           progress:bool=True, max_page_bytes:int=max_page_bytes, max_cover_bytes:int=max_cover_bytes,
+           deadline:float=request_deadline) -> dict:
+    "Collect the yearly Top-100 charts of `genre` for `years` and their album covers into folder `out`; returns a summary."
+    years, out = parse_years(years), writable_dir(out)
+    if genre not in GENRES: raise UserError(f'unknown genre {genre!r}: use one of {", ".join(GENRES)}')
+    with folder_lock(out):
+        old_charts = _read_table(out/'charts.csv', charts_columns)      # a table we cannot read stops us before we overwrite it
+        old_problems = _read_table(out/'problems.csv', problem_columns)
+        return _scrape(years, out, genre, base_url, delay, size, session or polite_session(), tries, backoff, retry_missing,
+                       progress, max_page_bytes, max_cover_bytes, deadline, old_charts, old_problems)
 
 # %% ../nbs/01_scrape.ipynb #519310f3
 def scrape_summary(r:dict) -> str:
@@ -261,6 +455,7 @@ def scrape_summary(r:dict) -> str:
     s = (f"{r['rows']} chart rows of {r['albums']} albums from {r['years']} years "
          f"({r['skipped_rows']} rows skipped, {r['empty_years']} empty years, {r['failed_years']} failed); "
          f"covers: {r['downloaded']} downloaded, {r['present']} already present, {r['failed']} failed, {r['no_cover']} without cover")
+    if r.get('total_rows', r['rows']) != r['rows']: s += f"; charts.csv now lists {r['total_rows']} rows"
     return s + (f"; see {Path(r['out'])/'problems.csv'}" if r['problems'] else '')
 
 # %% ../nbs/01_scrape.ipynb #d51f2104
@@ -302,12 +497,18 @@ def practice_charts(years, per_year:int=100, seed:int=0, cover_size:int=64) -> t
     return charts, covers
 
 # %% ../nbs/01_scrape.ipynb #f406fb4d
+def _compress(body:bytes, how:str) -> bytes:
+    "`body` compressed as HTTP `Content-Encoding` `how` ('gzip' or 'deflate')."
+    c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS if how == 'gzip' else zlib.MAX_WBITS)
+    return c.compress(body) + c.flush()
+
 class PracticeMelon:
-    "A stand-in for Melon on loopback serving `charts` {year: rows} and `covers` {album_id: jpeg bytes}, with injected `faults`."
+    "A stand-in for Melon on loopback serving `charts` {year: rows} and `covers` {album_id: image bytes}, with injected `faults`."
     def __init__(self, charts:dict, covers:dict, variant=lambda year: 'A' if year >= 2005 else 'B',
-                 faults:dict|None=None, missing=(), port:int=0):
+                 faults:dict|None=None, missing=(), port:int=0, huge:int=11 * 2**20, bomb:int=64 * 2**20, drip:float=0.5):
         self.charts, self.covers, self.variant, self.missing = charts, covers, variant, set(map(str, missing))
-        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.faults = {k: v if isinstance(v, str) else list(v) for k, v in (faults or {}).items()}
+        self.huge, self.bomb, self.drip, self._bomb = huge, bomb, drip, None
         self.log, self._lock = [], threading.Lock()
         self.server = ThreadingHTTPServer(('127.0.0.1', port), self._handler())
         self.server.daemon_threads = True
@@ -318,22 +519,36 @@ class PracticeMelon:
         with self._lock:
             self.log.append(path)
             for k, todo in self.faults.items():
-                if k in path and todo: return todo.pop(0)
+                if k in path and todo: return todo if isinstance(todo, str) else todo.pop(0)
+
+    def bomb_body(self) -> bytes:
+        "A small gzip body that inflates to `self.bomb` zero bytes (made once)."
+        with self._lock:
+            if self._bomb is None: self._bomb = _compress(bytes(self.bomb), 'gzip')
+            return self._bomb
 
     def _handler(self):
         melon = self
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args): pass
-            def send(self, code, body, ctype='text/html; charset=UTF-8', length=None):
+            def send(self, code, body, ctype='text/html; charset=UTF-8', length=None, **headers):
                 self.send_response(code)
                 self.send_header('Content-Type', ctype)
-                self.send_header('Content-Length', str(len(body) if length is None else length))
+                if length != 'none': self.send_header('Content-Length', str(len(body) if length is None else length))
                 if code == 503: self.send_header('Retry-After', '0')
+                for k, v in headers.items(): self.send_header(k.replace('_', '-'), v)
                 self.end_headers(); self.wfile.write(body)
             def do_GET(self):
+                try: self.answer()
+                except (BrokenPipeError, ConnectionResetError): pass   # the client gave up on us: fine
+            def answer(self):
                 u = urlsplit(self.path)
                 fault = melon._fault(self.path)
                 if 'Mozilla' not in self.headers.get('User-Agent', ''): return self.send(403, b'<p>no robots</p>')
+                if fault == 'loop': return self.send(302, b'', Location=self.path)
+                if fault == 'bounce' and 'bounced' not in u.query:   # a redirect whose body is a gzip bomb
+                    to = self.path + ('&' if u.query else '?') + 'bounced'
+                    return self.send(302, melon.bomb_body(), Location=to, Content_Encoding='gzip')
                 if u.path == '/chart/age/list.htm':
                     y = int(parse_qs(u.query).get('chartDate', ['0'])[0])
                     if y not in melon.charts: return self.send(404, b'no such chart')
@@ -349,6 +564,15 @@ class PracticeMelon:
                 if fault == 'cut':
                     self.close_connection = True
                     return self.send(200, body[:len(body) // 2], ctype, length=len(body))
+                if fault == 'huge':   # the real body, then zeros up to `huge` bytes (PIL ignores them), no length announced
+                    self.close_connection = True
+                    return self.send(200, body + bytes(max(0, melon.huge - len(body))), ctype, length='none')
+                if fault == 'bomb': return self.send(200, melon.bomb_body(), ctype, Content_Encoding='gzip')
+                if fault in ('gzip', 'deflate'): return self.send(200, _compress(body, fault), ctype, Content_Encoding=fault)
+                if fault == 'drip':
+                    self.send(200, b'', ctype, length=len(body))
+                    for i in range(len(body)): self.wfile.write(body[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
+                    return
                 self.send(200, body, ctype)
         return Handler
 
@@ -366,7 +590,7 @@ def scrape_args(p):
     "Declare the arguments of `melonpy scrape` on argparse parser `p`."
     p.add_argument('--years', default='1990-2019', help='years to collect: 1990-2019 (default), 1995, or 1990-1994,2000')
     p.add_argument('--genre', default='KPOP', type=str.upper, choices=GENRES, help='KPOP (가요, default) or POP (팝)')
-    p.add_argument('--out', required=True, help='folder for charts.csv, covers/, pages/ and problems.csv (created if needed)')
+    p.add_argument('--out', required=True, help='folder for charts.csv, covers/, pages/ and problems.csv (created if needed; runs add to it)')
     p.add_argument('--base-url', default=MELON, help=f'site to ask instead of {MELON} (a mirror, or a local practice server)')
     p.add_argument('--delay', type=float, default=0.3, help='seconds to wait after each request, to be polite (default 0.3)')
     p.add_argument('--size', type=int, default=500, help='cover size in pixels to ask the CDN for (default 500: the original)')
@@ -375,7 +599,7 @@ def scrape_args(p):
     p.add_argument('--retry-missing', action='store_true', help='ask again for covers that answered 404 in an earlier run')
 
 def scrape_main(a):
-    "Run `melonpy scrape` with parsed arguments `a`."
+    "Run `melonpy scrape` with parsed arguments `a`; exit status 1 when nothing at all was collected."
     if a.delay < 0: raise UserError(f'--delay {a.delay} is negative: give seconds to wait, e.g. 0.3')
     if not 32 <= a.size <= 2000: raise UserError(f'--size {a.size} is not a sensible cover size: use 32 to 2000 pixels (500 is the original)')
     if a.tries < 1: raise UserError(f'--tries {a.tries}: give at least 1')
@@ -384,3 +608,7 @@ def scrape_main(a):
     r = scrape(a.years, a.out, genre=a.genre, base_url=a.base_url, delay=a.delay, size=a.size, tries=a.tries,
                backoff=a.backoff, retry_missing=a.retry_missing)
     print(scrape_summary(r))
+    if not r['rows']:
+        print(f"melonpy scrape: error: nothing was collected: no chart of --years {a.years} had rows "
+              f"(see {Path(r['out'])/'problems.csv'}); check --years, --genre and --base-url", file=sys.stderr)
+        return 1

@@ -1,11 +1,11 @@
 "Chapter 1 against a real HTTP server on loopback: faults, resume, Ctrl-C, and the CLI convention."
-import signal, subprocess, sys, time
+import io, signal, subprocess, sys, time, tracemalloc
 import pandas as pd, pytest, requests
 from PIL import Image
 from melonpy.scrape import (PracticeMelon, practice_charts, parse_chart, chart_markup, fetch, FetchError, as_jpeg,
-                            polite_session)
-from melon_scenario import faulty_melon
-from cli import interruptible, melonpy, one_line_error
+                            polite_session, scrape)
+from melon_scenario import faulty_melon, hostile_melon
+from cli import interruptible, melonpy, melonpy_inproc, one_line_error
 
 def valid_jpeg(p):
     with Image.open(p) as im:
@@ -125,3 +125,159 @@ def test_unreachable_site_fails_fast(tmp_path):
     r = melonpy('scrape', '--years', '1990-2019', '--out', tmp_path/'c', '--base-url', 'http://127.0.0.1:9', '--backoff', 0.01, '--delay', 0)
     one_line_error(r, 'cannot reach http://127.0.0.1:9', 'first 3 years', 'internet connection')
     assert len(pd.read_csv(tmp_path/'c'/'problems.csv')) == 3   # what it tried is reported
+
+
+# --- issue 16: hardening -------------------------------------------------------------------------------------------
+
+def cover_problems(out):
+    "problems.csv of folder `out`, and a function: the problems of album `a`'s cover as one string."
+    probs = pd.read_csv(out/'problems.csv', dtype=str, keep_default_na=False)
+    return probs, lambda a: ' '.join(probs.problem[probs.item == f'cover of album {a}'])
+
+def test_hostile_rows_and_covers_cost_one_line_each_and_rerun_retries_only_those(tmp_path):
+    "Bad links, a redirect loop, huge, gzip-bomb and trickling bodies, a giant image, a 300-digit id: all in problems.csv, the run goes on."
+    melon, facts = hostile_melon()
+    out = tmp_path/'h'
+    with melon:
+        t = time.time()
+        r = scrape('2001-2005', out, base_url=melon.url, delay=0, backoff=0.01, deadline=1, progress=False)
+        took = time.time() - t
+        assert took < 30, f'the trickle or the retries held the run up: {took:.1f}s'
+        probs, why = cover_problems(out)
+        for alb, want in facts['covers'].items():
+            f = out/'covers'/f'{alb}.jpg'
+            if want == 'cover': assert valid_jpeg(f) and not why(alb), (alb, why(alb))
+            else: assert not f.exists() and want in why(alb), (alb, want, why(alb))
+        for y, want in facts['pages'].items():
+            assert want in ' '.join(probs.problem[(probs.year == str(y)) & (probs.item == 'chart page')]), y
+        assert probs.problem.str.contains('300 digits is not a Melon album id').sum() == 1
+        charts = pd.read_csv(out/'charts.csv', dtype=str, keep_default_na=False)
+        assert len(charts) == r['rows'] == facts['rows']
+        n = len(melon.log)
+        r2 = scrape('2001-2005', out, base_url=melon.url, delay=0, backoff=0.01, deadline=1, progress=False)
+        again = melon.log[n:]
+        kept = {a for a, w in facts['covers'].items() if w == 'cover'}
+        assert not [p for p in again if any(f'/{a}_' in p for a in kept)], 'the rerun asked again for covers it has'
+        failed_http = [a for a, w in facts['covers'].items() if w not in ('cover', 'not an http(s) link')]
+        assert {a for a in failed_http if any(f'/{a}_' in p for p in again)} == set(failed_http)   # ... but retried those
+        assert r2['present'] == r['downloaded'] and r2['downloaded'] == 0 and r2['failed'] == r['failed']
+        assert len(pd.read_csv(out/'problems.csv')) == len(probs)   # replaced, not added twice
+
+def test_hostile_melon_cli_ends_well(tmp_path):
+    "The same odd rows through `melonpy scrape` (no trickle: the CLI's deadline is 30 s): exit 0 and the summary, no traceback."
+    melon, facts = hostile_melon(drip=None)
+    with melon:
+        r = melonpy('scrape', '--years', '2001-2005', '--out', tmp_path/'h', '--base-url', melon.url, '--delay', 0, '--backoff', 0.01)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr
+    assert 'covers:' in r.stdout.strip().splitlines()[-1]
+    assert (tmp_path/'h'/'covers'/f"{facts['twice']}.jpg").exists()
+
+def test_download_caps_bound_memory_and_time():
+    "A gzip bomb (also as a redirect's body) and an 11 MB body stop at the cap (memory stays small); a trickle stops at the deadline; honest gzip/deflate pass."
+    charts, covers = practice_charts([2000], per_year=6)
+    a, b, c, d, e, f = sorted(covers)[:6]
+    url = lambda alb: f'/cm/album/images/x/{alb}_500.jpg'
+    faults = {f'/{a}_500': 'bomb', f'/{b}_500': 'huge', f'/{c}_500': 'drip', f'/{d}_500': 'gzip', f'/{e}_500': 'deflate',
+              f'/{f}_500': 'bounce'}
+    with PracticeMelon(charts, covers, faults=faults, drip=0.2) as m:
+        for alb in (d, e): assert fetch(m.url + url(alb), decode=as_jpeg) == covers[alb]   # compressed, as Melon's pages are
+        m.bomb_body()   # made by the server once, before we measure
+        tracemalloc.start()
+        try:
+            assert fetch(m.url + url(f), decode=as_jpeg) == covers[f]   # the redirect is followed, its bomb of a body never read
+            peak = tracemalloc.get_traced_memory()[1]
+        finally: tracemalloc.stop()
+        assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB in memory for a redirect's body"
+        for alb, says in [(a, 'once decompressed'), (b, 'over the 5 MB limit')]:
+            tracemalloc.start()
+            try:
+                with pytest.raises(FetchError, match=says): fetch(m.url + url(alb), tries=1)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally: tracemalloc.stop()
+            assert peak < 40 * 2**20 - (m.huge if alb == b else 0), f'{peak / 2**20:.0f} MB in memory for {says}'
+        assert m.requests_for(f'/{a}_500') == 1   # refused, not retried
+        t = time.time()
+        with pytest.raises(FetchError, match='too slow'): fetch(m.url + url(c), decode=as_jpeg, deadline=1, timeout=5)
+        assert time.time() - t < 3 and m.requests_for(f'/{c}_500') == 1
+
+def test_pixel_cap_agrees_with_open_cover(monkeypatch):
+    "as_jpeg keeps exactly what chapter 2's open_cover accepts for pixel count: at the limit yes, one pixel more no."
+    from melonpy.data import open_cover, BadImage
+    def png(w, h):
+        buf = io.BytesIO(); Image.new('RGB', (w, h), 'grey').save(buf, 'PNG'); return buf.getvalue()
+    monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 100 * 100)
+    import tempfile, pathlib
+    d = pathlib.Path(tempfile.mkdtemp())
+    (d/'ok.jpg').write_bytes(as_jpeg(png(100, 100))); open_cover(d/'ok.jpg')
+    (d/'big.png').write_bytes(png(101, 100))
+    with pytest.raises(BadImage): open_cover(d/'big.png')
+    with pytest.raises(ValueError, match='too many pixels'): as_jpeg(png(101, 100))
+
+def test_runs_add_to_a_folder(tmp_path):
+    "1990 then 1991 into one folder lists 200 rows with their covers; a year scraped again replaces its rows and problems."
+    charts, covers = practice_charts([1990, 1991], per_year=100)
+    gone = charts[1990][0]['album_id']
+    out = tmp_path/'c'
+    with PracticeMelon(charts, covers, missing=[gone]) as m:
+        for y in ('1990', '1991', '1990'):
+            r = melonpy('scrape', '--years', y, '--out', out, '--base-url', m.url, '--delay', 0)
+            assert r.returncode == 0, r.stderr
+            ch = pd.read_csv(out/'charts.csv', dtype=str, keep_default_na=False)
+            probs, why = cover_problems(out)
+            assert why(gone).startswith('HTTP 404') and len(probs) == 1, probs   # 1990's problem survives the 1991 run
+    assert len(ch) == 200 and ch.year.value_counts().to_dict() == {'1990': 100, '1991': 100}
+    assert (ch.cover_file != '').sum() == (ch.album_id != gone).sum()
+    assert 'charts.csv now lists 200 rows' in r.stdout
+
+def test_album_on_several_rows_good_cover_wins(tmp_path):
+    "An album listed first with a dead cover link and then with a good one ends with the good cover."
+    charts, covers = practice_charts([1990, 1991], per_year=10)
+    alb = next(r for r in charts[1991] if r['album_id'] not in {x['album_id'] for x in charts[1990]})
+    charts[1990].append(dict(alb, rank=11, cover_url=alb['cover_url'].replace('_500.jpg', '_404.jpg')))
+    with PracticeMelon(charts, covers) as m:
+        r = scrape('1990-1991', tmp_path/'c', base_url=m.url, delay=0, progress=False)
+    assert valid_jpeg(tmp_path/'c'/'covers'/f"{alb['album_id']}.jpg") and r['failed'] == 0
+
+def test_second_scrape_into_the_same_folder_stops_with_one_line(tmp_path):
+    "A second scrape into a folder another one is writing stops at once with one line; the lock goes with its holder, even killed."
+    charts, covers = practice_charts(range(2000, 2003), per_year=30)
+    out = tmp_path/'c'
+    lock = out/'.melonpy-scrape.lock'
+    with PracticeMelon(charts, covers) as m:
+        args = [sys.executable, '-m', 'melonpy.cli', 'scrape', '--years', '2000-2002', '--out', str(out), '--base-url', m.url]
+        first = subprocess.Popen(args + ['--delay', '0.1'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and not (lock.exists() and lock.read_text().strip()): time.sleep(0.05)
+            one_line_error(melonpy_inproc('scrape', '--years', '2000', '--out', out, '--base-url', m.url, '--delay', 0),
+                           'another scrape is writing to', str(out))
+            first.kill(); first.wait(timeout=30)   # killed while holding the lock: the lock goes with it
+        finally:
+            if first.poll() is None: first.kill()
+        r = melonpy('scrape', '--years', '2000-2002', '--out', out, '--base-url', m.url, '--delay', 0)
+        assert r.returncode == 0, r.stderr
+    assert len(pd.read_csv(out/'charts.csv')) == 90
+
+def test_nothing_collected_exits_nonzero(tmp_path):
+    "A run that collects nothing at all (every year empty) exits 1 with one line, not 0."
+    with PracticeMelon({1990: [], 1991: []}, {}) as m:
+        r = melonpy('scrape', '--years', '1990-1991', '--out', tmp_path/'c', '--base-url', m.url, '--delay', 0)
+    lines = [l for l in r.stderr.strip().splitlines() if l.strip() and not l.startswith(('charts:', 'covers:'))]   # not the bars
+    assert r.returncode == 1 and len(lines) == 1 and 'nothing was collected' in lines[0] and 'Traceback' not in r.stderr, r.stderr
+
+@pytest.mark.parametrize('name,text', [
+    ('problems.csv', 'year,item\n1990,"unclosed\n'),
+    ('problems.csv', 'a,b\n1,2\n'),
+    ('problems.csv', b'\xff\xfe\x00garbage\x00\n'),
+    ('charts.csv', 'year,rank\n1990,1\n'),
+])
+def test_unreadable_table_in_the_folder_is_one_line_and_kept(tmp_path, name, text):
+    "A corrupt problems.csv or charts.csv stops the run with one line naming it, before anything is fetched or overwritten."
+    out = tmp_path/'c'; out.mkdir()
+    (out/name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    before = (out/name).read_bytes()
+    charts, covers = practice_charts([1990], per_year=5)
+    with PracticeMelon(charts, covers) as m:
+        one_line_error(melonpy('scrape', '--years', '1990', '--out', out, '--base-url', m.url, '--delay', 0), name)
+        assert m.log == []
+    assert (out/name).read_bytes() == before
