@@ -18,7 +18,8 @@ from .models import predict_covers, gradcam, load_era_model, confusion_table
 
 # %% auto #0
 __all__ = ['era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
-           'overlay_heatmap', 'prob_bars_html', 'CoverExplorer', 'cached_predictions', 'explore']
+           'overlay_heatmap', 'prob_bars_html', 'CoversView', 'ConfusionView', 'DetailPane', 'ImageInput',
+           'CoverExplorer', 'cached_predictions', 'explore']
 
 # %% ../nbs/06_explore.ipynb #96b9cbbe
 def era_columns(preds):
@@ -116,22 +117,15 @@ def prob_bars_html(probs, true=None, width=180):
                     f'<span style="width:40px">{100*p:.0f}%</span>{mark}</div>')
     return '<div class="melonpy-bars">' + ''.join(rows) + '</div>'
 
-# %% ../nbs/06_explore.ipynb #2e22335c
-class CoverExplorer:
-    "Browse predictions `preds` (see `prediction_table`) with filters, a confusion matrix and an upload box."
-    def __init__(self, preds, predict_one=None, heatmap=None, page_size=24, thumb_px=96, big_px=288):
-        self.preds = prediction_table(preds)
-        self.eras = era_columns(self.preds)
-        self.predict_one, self.heatmap = predict_one, heatmap
-        self.page_size, self.thumb_px, self.big_px = page_size, thumb_px, big_px
-        self.labelled = self.preds['era'].notna().any()
-        self.page, self.selected, self.shown, self._quiet = 0, None, None, False
-        self._thumbs, self._cams = {}, {}
-        self._build()
-        self.refresh()
-
-    def _build(self):
-        true_eras = sorted(self.preds['era'].dropna().unique()) if self.labelled else []
+# %% ../nbs/06_explore.ipynb #df9891a0
+class CoversView:
+    "The Covers tab: filters, a page of thumbnails and the cover list of prediction table `preds`; a click calls `on_select(file)`."
+    def __init__(self, preds, on_select=None, page_size=24, thumb_px=96):
+        self.preds, self.eras, self.on_select = preds, era_columns(preds), on_select
+        self.page_size, self.thumb_px = page_size, thumb_px
+        self.labelled = bool(preds['era'].notna().any())
+        self.page, self.selected, self._quiet, self._thumbs, self._tiles = 0, None, False, {}, {}
+        true_eras = sorted(preds['era'].dropna().unique()) if self.labelled else []
         lay = W.Layout(width='210px')
         self.true_era = W.Dropdown(options=['all'] + true_eras, description='true era', layout=lay,
                                    disabled=not self.labelled, tooltip='the era in the collection (its year)')
@@ -145,40 +139,22 @@ class CoverExplorer:
                                          ('file name', 'file')], description='order', layout=lay)
         self.true_era.add_class('melonpy-true-filter'); self.pred_era.add_class('melonpy-pred-filter')
         self.outcome.add_class('melonpy-outcome-filter'); self.conf.add_class('melonpy-conf-filter')
-        for w in (self.true_era, self.pred_era, self.outcome, self.conf, self.order): w.observe(self._filters_changed, 'value')
+        for w in self._filters: w.observe(self._filters_changed, 'value')
         self.status = W.HTML().add_class('melonpy-status')
-        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f'repeat(auto-fill, {self.thumb_px + 14}px)',
+        self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f'repeat(auto-fill, {thumb_px + 14}px)',
                                               grid_gap='6px', width='100%')).add_class('melonpy-grid')
         self.prev_btn = W.Button(description='◀ previous', layout=W.Layout(width='110px'))
         self.next_btn = W.Button(description='next ▶', layout=W.Layout(width='110px'))
         self.prev_btn.on_click(lambda _: self._turn(-1)); self.next_btn.on_click(lambda _: self._turn(1))
         self.pick = W.Dropdown(options=[], description='cover', layout=W.Layout(width='330px')).add_class('melonpy-pick')
         self.pick.observe(self._picked, 'value')
-        covers_tab = W.VBox([W.HBox([self.true_era, self.pred_era, self.order]), W.HBox([self.outcome, self.conf]),
-                             self.status, self.grid, W.HBox([self.prev_btn, self.next_btn, self.pick])])
-        self.matrix = W.VBox().add_class('melonpy-matrix')
-        self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload image').add_class('melonpy-upload')
-        self.upload.observe(self._uploaded, 'value')
-        self.source = W.Text(placeholder='a path or an https:// URL of an image', layout=W.Layout(width='360px')).add_class('melonpy-source')
-        self.source_btn = W.Button(description='show', button_style='primary', layout=W.Layout(width='80px'))
-        self.source_btn.on_click(lambda _: self.show_image(self.source.value)); self.source.on_submit(lambda _: self.show_image(self.source.value))
-        own_tab = W.VBox([W.HTML('Drop any picture on the button, or type a path or URL: the model says which era it looks like, '
-                                 'and the heat-map shows where it looked.'), self.upload, W.HBox([self.source, self.source_btn])])
-        self.tabs = W.Tab(children=[covers_tab, self.matrix, own_tab], titles=['Covers', 'Confusion matrix', 'Your image'],
-                          layout=W.Layout(width='62%'))
-        self.title = W.HTML('<i>Click a cover (or the confusion matrix, or upload an image) to see it here.</i>').add_class('melonpy-title')
-        self.big = W.Image(format='jpeg', layout=W.Layout(width=f'{self.big_px}px', display='none')).add_class('melonpy-big')
-        self.bars = W.HTML().add_class('melonpy-probs')
-        self.cam = W.Image(format='jpeg', layout=W.Layout(width=f'{self.big_px}px', display='none')).add_class('melonpy-cam')
-        self.cam_note = W.HTML()
-        self.detail = W.VBox([self.title, self.big, self.bars, self.cam_note, self.cam],
-                             layout=W.Layout(width='36%', padding='0 0 0 12px')).add_class('melonpy-detail')
-        self.widget = W.HBox([self.tabs, self.detail]).add_class('melonpy-explorer')
-        self._build_matrix()
+        self.widget = W.VBox([W.HBox([self.true_era, self.pred_era, self.order]), W.HBox([self.outcome, self.conf]),
+                              self.status, self.grid, W.HBox([self.prev_btn, self.next_btn, self.pick])])
+        self.refresh()
 
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+    @property
+    def _filters(self): return (self.true_era, self.pred_era, self.outcome, self.conf, self.order)
 
-    # --- the covers tab
     def filtered(self):
         "The rows the current filters select, in the chosen order."
         df = filter_predictions(self.preds, self.true_era.value, self.pred_era.value,
@@ -186,12 +162,20 @@ class CoverExplorer:
         o = self.order.value
         return df.sort_values('file') if o == 'file' else df.sort_values('conf', ascending=o == 'conf_asc', kind='stable')
 
+    def set_filters(self, true='all', pred='all', outcome='all', conf=(0., 1.)):
+        "Set the four filters at once (one redraw, not four) and go back to the first page."
+        for w in self._filters: w.unobserve(self._filters_changed, 'value')
+        try: self.true_era.value, self.pred_era.value, self.outcome.value, self.conf.value = true, pred, outcome, conf
+        finally:
+            for w in self._filters: w.observe(self._filters_changed, 'value')
+        self.page = 0; self.refresh()
+
     def _filters_changed(self, change): self.page = 0; self.refresh()
 
-    def _picked(self, change):
-        if not self._quiet and change['new'] and change['new'] != self.selected: self.select(change['new'])
-
     def _turn(self, step): self.page += step; self.refresh()
+
+    def _picked(self, change):
+        if not self._quiet and change['new'] and change['new'] != self.selected and self.on_select: self.on_select(change['new'])
 
     def _thumb(self, file):
         if file not in self._thumbs:
@@ -199,79 +183,100 @@ class CoverExplorer:
             except UserError: self._thumbs[file] = image_bytes(Image.new('RGB', (self.thumb_px,)*2, 'lightgrey'))
         return self._thumbs[file]
 
+    def _border(self, file): return '2px solid #4c6ef5' if file == self.selected else '2px solid transparent'
+
     def _tile(self, row):
-        name = Path(row.file).name
-        btn = W.Button(description=f'{row.pred} {row.conf:.0%}', tooltip=f'{name}: true era {row.era or "unknown"}',
+        btn = W.Button(description=f'{row.pred} {row.conf:.0%}', tooltip=f'{Path(row.file).name}: true era {row.era or "unknown"}',
                        layout=W.Layout(width=f'{self.thumb_px + 8}px'),
                        button_style='' if row.correct is None else 'success' if row.correct else 'danger')
-        btn.on_click(lambda _, f=row.file: self.select(f))
-        img = W.Image(value=self._thumb(row.file), format='jpeg', layout=W.Layout(width=f'{self.thumb_px}px', height=f'{self.thumb_px}px', object_fit='contain'))
-        return W.VBox([img, btn], layout=W.Layout(align_items='center', border='2px solid #4c6ef5' if row.file == self.selected else '2px solid transparent')).add_class('melonpy-tile')
+        btn.on_click(lambda _, f=row.file: self.on_select and self.on_select(f))
+        img = W.Image(value=self._thumb(row.file), format='jpeg',
+                      layout=W.Layout(width=f'{self.thumb_px}px', height=f'{self.thumb_px}px', object_fit='contain'))
+        return W.VBox([img, btn], layout=W.Layout(align_items='center', border=self._border(row.file))).add_class('melonpy-tile')
+
+    def _status_html(self, df, shown, pages):
+        if not len(df):
+            return '<b>No cover matches these filters.</b> Set a filter back to <i>all</i> or widen the confidence range.'
+        acc = '' if not self.labelled or df['correct'].isna().all() else f', {df["correct"].dropna().mean():.0%} correct'
+        bad = len(self.preds.attrs.get('unreadable', []))
+        first = self.page * self.page_size
+        return (f'{len(df)} of {len(self.preds)} covers{acc}; showing {first + 1}–{first + shown} (page {self.page + 1} of {pages})'
+                + (f'; {bad} unreadable file{"s" * (bad > 1)} left out' if bad else '')
+                + ('' if self.labelled else '. <i>This collection has no true eras: only the predicted-era '
+                                            'and confidence filters apply.</i>'))
 
     def refresh(self):
         "Redraw the status line, the page of thumbnails and the cover list from the current filters."
         df = self.filtered()
-        n, pages = len(df), max(1, -(-len(df) // self.page_size))
+        pages = max(1, -(-len(df) // self.page_size))
         self.page = min(max(self.page, 0), pages - 1)
         page = df.iloc[self.page * self.page_size:(self.page + 1) * self.page_size]
-        if n == 0:
-            self.status.value = ('<b>No cover matches these filters.</b> Set a filter back to <i>all</i> or widen the '
-                                 'confidence range.')
-        else:
-            acc = '' if not self.labelled or df['correct'].isna().all() else f', {df["correct"].dropna().mean():.0%} correct'
-            bad = len(self.preds.attrs.get('unreadable', []))
-            self.status.value = (f'{n} of {len(self.preds)} covers{acc}; showing {self.page * self.page_size + 1}–'
-                                 f'{self.page * self.page_size + len(page)} (page {self.page + 1} of {pages})'
-                                 + (f'; {bad} unreadable file{"s" * (bad > 1)} left out' if bad else '')
-                                 + ('' if self.labelled else '. <i>This collection has no true eras: only the predicted-era '
-                                                              'and confidence filters apply.</i>'))
-        self.grid.children = [self._tile(r) for r in page.itertuples()]
+        self.status.value = self._status_html(df, len(page), pages)
+        self._tiles = {r.file: self._tile(r) for r in page.itertuples()}
+        self.grid.children = list(self._tiles.values())
         self.prev_btn.disabled, self.next_btn.disabled = self.page == 0, self.page >= pages - 1
         self._quiet = True      # new options select their first one: that is not the user's choice
         try:
             self.pick.options = [(f'{Path(f).name} ({p} {c:.0%})', f) for f, p, c in zip(page.file, page.pred, page.conf)]
-            self.pick.value = self.selected if self.selected in set(page.file) else None
+            self.pick.value = self.selected if self.selected in self._tiles else None
         finally: self._quiet = False
 
-    # --- the confusion-matrix tab
-    def _build_matrix(self):
-        if not self.labelled:
-            self.matrix.children = [W.HTML('<b>This collection has no true eras</b>, so there is no confusion matrix: '
+    def mark(self, file):
+        "Make `file` the selected cover: outline its tile and show it in the cover list (when it is on this page)."
+        self.selected = file
+        for f, t in self._tiles.items(): t.layout.border = self._border(f)
+        if file in self._tiles and self.pick.value != file:
+            self._quiet = True
+            try: self.pick.value = file
+            finally: self._quiet = False
+
+# %% ../nbs/06_explore.ipynb #a1f74878
+class ConfusionView:
+    "The Confusion matrix tab: a button per cell of `era_confusion(preds)`; a click calls `on_cell(true, pred)`."
+    def __init__(self, preds, on_cell=None):
+        self.on_cell, self.cm, self.cells = on_cell, None, {}
+        self.widget = W.VBox().add_class('melonpy-matrix')
+        if not preds['era'].notna().any():
+            self.widget.children = [W.HTML('<b>This collection has no true eras</b>, so there is no confusion matrix: '
                                            'explore it by predicted era and confidence in the Covers tab, or use a collection '
                                            'with an index (metadata.csv) that gives each cover its year.')]
             return
-        import matplotlib
-        cm = era_confusion(self.preds)
-        self.cm = cm
-        vmax, cmap, cells = max(cm.to_numpy().max(), 1), matplotlib.colormaps['Blues'], []
-        head = lambda s, **kw: W.HTML(f'<b>{s}</b>', layout=W.Layout(**kw))
-        cells.append(head('true ↓ / predicted →'))
-        cells += [head(p, justify_content='center') for p in cm.columns]
-        for t in cm.index:
-            cells.append(head(t, align_self='center'))
-            for p in cm.columns:
-                v = int(cm.loc[t, p]); rgba = cmap(0.1 + 0.9 * v / vmax)
-                b = W.Button(description=str(v), tooltip=f'{v} covers from the {t} predicted as {p}: click to see them',
-                             layout=W.Layout(width='auto', height='40px'), disabled=v == 0,
-                             style=dict(button_color=matplotlib.colors.to_hex(rgba), text_color='white' if v / vmax > .5 else 'black',
-                                        font_weight='bold' if t == p else 'normal'))
-                b.add_class('melonpy-cell'); b.on_click(lambda _, t=t, p=p: self.show_cell(t, p))
-                cells.append(b)
-        grid = W.GridBox(cells, layout=W.Layout(grid_template_columns=f'150px repeat({len(cm.columns)}, 64px)', grid_gap='3px'))
-        total = cm.to_numpy().sum()
-        self.matrix.children = [W.HTML(f'{total} labelled covers, {np.trace(cm.to_numpy()) / max(total, 1):.0%} on the diagonal '
+        self.cm = era_confusion(preds)
+        grid = W.GridBox([self._head('true ↓ / predicted →')] + [self._head(p, justify_content='center') for p in self.cm.columns]
+                         + [w for t in self.cm.index for w in [self._head(t, align_self='center')] + [self._cell(t, p) for p in self.cm.columns]],
+                         layout=W.Layout(grid_template_columns=f'150px repeat({len(self.cm.columns)}, 64px)', grid_gap='3px'))
+        total = self.cm.to_numpy().sum()
+        self.widget.children = [W.HTML(f'{total} labelled covers, {np.trace(self.cm.to_numpy()) / max(total, 1):.0%} on the diagonal '
                                        '(correct). Click a cell to see its covers.'), grid]
 
-    def show_cell(self, true, pred):
-        "Show the covers of confusion-matrix cell (`true`, `pred`) in the Covers tab."
-        for w, v in ((self.true_era, true), (self.pred_era, pred), (self.outcome, 'all'), (self.conf, (0., 1.))):
-            w.unobserve(self._filters_changed, 'value'); w.value = v; w.observe(self._filters_changed, 'value')
-        self.page = 0; self.refresh()
-        self.tabs.selected_index = 0
-        if len(self.filtered()): self.select(self.filtered()['file'].iloc[0])
+    def _head(self, text, **layout): return W.HTML(f'<b>{html.escape(str(text))}</b>', layout=W.Layout(**layout))
 
-    # --- the detail pane
-    def _show(self, img, name, probs, true=None, key=None):
+    def _cell(self, t, p):
+        import matplotlib
+        v, vmax = int(self.cm.loc[t, p]), max(self.cm.to_numpy().max(), 1)
+        b = W.Button(description=str(v), tooltip=f'{v} covers from the {t} predicted as {p}: click to see them',
+                     layout=W.Layout(width='auto', height='40px'), disabled=v == 0,
+                     style=dict(button_color=matplotlib.colors.to_hex(matplotlib.colormaps['Blues'](0.1 + 0.9 * v / vmax)),
+                                text_color='white' if v / vmax > .5 else 'black', font_weight='bold' if t == p else 'normal'))
+        b.add_class('melonpy-cell'); b.on_click(lambda _: self.on_cell and self.on_cell(t, p))
+        self.cells[t, p] = b
+        return b
+
+# %% ../nbs/06_explore.ipynb #8e3ea778
+class DetailPane:
+    "The right-hand pane: an image large, its name, its probability chart and its `heatmap(img)` Grad-CAM overlay, or an error."
+    def __init__(self, heatmap=None, big_px=288):
+        self.heatmap, self.big_px, self._cams = heatmap, big_px, {}
+        self.title = W.HTML('<i>Click a cover (or the confusion matrix, or upload an image) to see it here.</i>').add_class('melonpy-title')
+        self.big = W.Image(format='jpeg', layout=W.Layout(width=f'{big_px}px', display='none')).add_class('melonpy-big')
+        self.bars = W.HTML().add_class('melonpy-probs')
+        self.cam = W.Image(format='jpeg', layout=W.Layout(width=f'{big_px}px', display='none')).add_class('melonpy-cam')
+        self.cam_note = W.HTML()
+        self.widget = W.VBox([self.title, self.big, self.bars, self.cam_note, self.cam],
+                             layout=W.Layout(width='36%', padding='0 0 0 12px')).add_class('melonpy-detail')
+
+    def show(self, img, name, probs, true=None, key=None):
+        "Show PIL image `img` called `name` with its probabilities `probs` (era → p), its `true` era if known, and its heat-map (kept by `key`)."
         self.big.value = image_bytes(img, self.big_px); self.big.layout.display = None
         top = max(probs, key=probs.get) if probs else None
         verdict = '' if true is None or top is None else (' — <span style="color:#2b8a3e">right</span>' if top == true
@@ -280,57 +285,137 @@ class CoverExplorer:
                             + ('' if true is None else f', true era <b>{html.escape(str(true))}</b>') + verdict)
         self.bars.value = prob_bars_html(probs, true)
         self.cam.layout.display, self.cam_note.value = 'none', ''
-        if self.heatmap is None: return
+        if self.heatmap is not None: self._show_cam(img, top, key)
+
+    def _show_cam(self, img, top, key):
         try:
-            if key is None or key not in self._cams: cam = self.heatmap(img)
-            else: cam = self._cams[key]
+            cam = self._cams[key] if key is not None and key in self._cams else self.heatmap(img)
             if key is not None: self._cams[key] = cam
             self.cam.value = image_bytes(overlay_heatmap(img, cam), self.big_px); self.cam.layout.display = None
-            self.cam_note.value = f'Grad-CAM for <b>{top}</b>: red is where the evidence for it is strongest.'
+            self.cam_note.value = f'Grad-CAM for <b>{html.escape(str(top))}</b>: red is where the evidence for it is strongest.'
         except Exception as e:
-            self.cam_note.value = f'<i>No heat-map for this image ({type(e).__name__}: {str(e)[:120]}).</i>'
+            self.cam_note.value = f'<i>No heat-map for this image ({html.escape(type(e).__name__)}: {html.escape(str(e)[:120])}).</i>'
+
+    def error(self, msg):
+        "Show `msg` (plain text) in place of an image."
+        self.title.value = f'<span class="melonpy-error" style="color:#c92a2a"><b>Cannot show this image.</b> {html.escape(msg)}</span>'
+        self.big.layout.display = self.cam.layout.display = 'none'
+        self.bars.value = self.cam_note.value = ''
+
+# %% ../nbs/06_explore.ipynb #4c5d3b43
+class ImageInput:
+    "The Your image tab: an upload calls `on_upload(content, name)`, the path/URL field `on_source(text)`."
+    def __init__(self, on_upload=None, on_source=None):
+        self.on_upload, self.on_source = on_upload, on_source
+        self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload image').add_class('melonpy-upload')
+        self.upload.observe(self._uploaded, 'value')
+        self.source = W.Text(placeholder='a path or an https:// URL of an image', layout=W.Layout(width='360px')).add_class('melonpy-source')
+        self.source_btn = W.Button(description='show', button_style='primary', layout=W.Layout(width='80px'))
+        self.source_btn.on_click(lambda _: self._submit()); self.source.on_submit(lambda _: self._submit())
+        self.widget = W.VBox([W.HTML('Drop any picture on the button, or type a path or URL: the model says which era it looks like, '
+                                     'and the heat-map shows where it looked.'), self.upload, W.HBox([self.source, self.source_btn])])
+
+    def _submit(self):
+        if self.on_source: self.on_source(self.source.value)
+
+    def _uploaded(self, change):
+        if not change['new']: return
+        f = change['new'][0]
+        content, name = (f['content'], f['name']) if isinstance(f, dict) else (f.content, f.name)
+        self.upload.value = ()  # clear it, so that uploading the same file again shows it again
+        if self.on_upload: self.on_upload(bytes(content), name)
+
+# %% ../nbs/06_explore.ipynb #2e22335c
+def _widgets_of(part, names):
+    "Read-only properties `self.<part>.<name>`, one for each of the space-separated `names`."
+    return [property(lambda self, n=n: getattr(getattr(self, part), n), doc=f'`self.{part}.{n}`') for n in names.split()]
+
+class CoverExplorer:
+    "Browse predictions `preds` (see `prediction_table`) with filters, a confusion matrix and an upload box."
+    def __init__(self, preds, predict_one=None, heatmap=None, page_size=24, thumb_px=96, big_px=288):
+        self.preds = prediction_table(preds)
+        self.eras = era_columns(self.preds)
+        self.predict_one, self.page_size, self.thumb_px, self.big_px = predict_one, page_size, thumb_px, big_px
+        self.labelled, self.shown = bool(self.preds['era'].notna().any()), None
+        self.covers = CoversView(self.preds, self.select, page_size, thumb_px)
+        self.confusion = ConfusionView(self.preds, self.show_cell)
+        self.detail = DetailPane(heatmap, big_px)
+        self.your_image = ImageInput(self._show_upload, self.show_image)
+        self.tabs = W.Tab(children=[self.covers.widget, self.confusion.widget, self.your_image.widget],
+                          titles=['Covers', 'Confusion matrix', 'Your image'], layout=W.Layout(width='62%'))
+        self.widget = W.HBox([self.tabs, self.detail.widget]).add_class('melonpy-explorer')
+
+    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+    def filtered(self):
+        "The rows the current filters select, in the chosen order."
+        return self.covers.filtered()
+
+    def refresh(self):
+        "Redraw the status line, the page of thumbnails and the cover list from the current filters."
+        self.covers.refresh()
 
     def select(self, file):
         "Show cover `file` of the table in the detail pane."
         rows = self.preds[self.preds['file'] == str(file)]
         if not len(rows): raise UserError(f'{file} is not in this explorer\'s predictions')
         r = rows.iloc[0]
-        self.selected = self.shown = r['file']
-        probs = {e: float(r[f'prob_{e}']) for e in self.eras}
+        self.shown = r['file']
+        self.covers.mark(r['file'])
         try: img = load_image(r['file'])
-        except UserError as e: self._error(str(e)); return
-        self._show(img, Path(r['file']).name, probs, r['era'], key=r['file'])
-        if self.pick.value != self.selected and self.selected in dict(self.pick.options).values(): self.pick.value = self.selected
-        for t in self.grid.children:   # outline the selected tile
-            t.layout.border = '2px solid #4c6ef5' if t.children[1].tooltip.startswith(Path(r['file']).name + ':') else '2px solid transparent'
+        except UserError as e: self.detail.error(str(e)); return
+        self.detail.show(img, Path(r['file']).name, {e: float(r[f'prob_{e}']) for e in self.eras}, r['era'], key=r['file'])
 
-    def _error(self, msg):
-        self.title.value = f'<span class="melonpy-error" style="color:#c92a2a"><b>Cannot show this image.</b> {html.escape(msg)}</span>'
-        self.big.layout.display = self.cam.layout.display = 'none'
-        self.bars.value = self.cam_note.value = ''
+    def show_cell(self, true, pred):
+        "Show the covers of confusion-matrix cell (`true`, `pred`) in the Covers tab."
+        self.covers.set_filters(true, pred)
+        self.tabs.selected_index = 0
+        if len(self.filtered()): self.select(self.filtered()['file'].iloc[0])
 
     def show_image(self, src, name=None):
         "Predict and show any image (path, URL, bytes or PIL image) in the detail pane; errors are shown there too."
         if isinstance(src, str) and not src.strip():
-            self._error('Type the path or URL of an image first.'); return
+            self.detail.error('Type the path or URL of an image first.'); return
         try: img = load_image(src)
-        except UserError as e: self._error(str(e)); return
-        if self.predict_one is None: self._error('this explorer has no model to predict new images (pass predict_one)'); return
+        except UserError as e: self.detail.error(str(e)); return
+        if self.predict_one is None: self.detail.error('this explorer has no model to predict new images (pass predict_one)'); return
         try: p = self.predict_one(img)
-        except Exception as e: self._error(f'the model could not predict this image ({type(e).__name__}: {str(e)[:200]})'); return
+        except Exception as e: self.detail.error(f'the model could not predict this image ({type(e).__name__}: {str(e)[:200]})'); return
         probs = {e: float(v) for e, v in (p.items() if isinstance(p, dict) else zip(self.eras, np.asarray(p).ravel()))}
         self.shown = name or (Path(src).name if isinstance(src, (str, Path)) else 'your image')
-        self._show(img, self.shown, probs)
+        self.detail.show(img, self.shown, probs)
 
-    def _uploaded(self, change):
-        if not change['new']: return
-        f = change['new'][0]
-        content = f['content'] if isinstance(f, dict) else f.content
-        name = f['name'] if isinstance(f, dict) else f.name
-        self.upload.value = ()  # clear it, so that uploading the same file again shows it again
-        try: img = load_image(bytes(content))
-        except UserError: self._error(f'could not read the upload {name!r} as an image: upload a JPEG, PNG or WebP picture.'); return
+    def _show_upload(self, content, name):
+        try: img = load_image(content)
+        except UserError: self.detail.error(f'could not read the upload {name!r} as an image: upload a JPEG, PNG or WebP picture.'); return
         self.show_image(img, name=name)
+
+    @property
+    def selected(self):
+        "The file of the cover selected in the covers view (`None` before any)."
+        return self.covers.selected
+
+    @property
+    def page(self):
+        "The page of the covers view (0 is the first)."
+        return self.covers.page
+
+    @property
+    def cm(self):
+        "The confusion matrix (`era_confusion(preds)`), or `None` without true eras."
+        return self.confusion.cm
+
+    @property
+    def matrix(self):
+        "The confusion-matrix view's widget."
+        return self.confusion.widget
+
+    # the parts' widgets, reachable from the explorer too: `ex.grid` is `ex.covers.grid`
+    true_era, pred_era, outcome, conf, order, status, grid, prev_btn, next_btn, pick = _widgets_of(
+        'covers', 'true_era pred_era outcome conf order status grid prev_btn next_btn pick')
+    title, big, bars, cam, cam_note = _widgets_of('detail', 'title big bars cam cam_note')
+    upload, source, source_btn = _widgets_of('your_image', 'upload source source_btn')
+
 
 # %% ../nbs/06_explore.ipynb #730abded
 _pred_cache = weakref.WeakKeyDictionary()

@@ -3,9 +3,12 @@
 Trains a tiny model with `melonpy train` on 30 covers (from the shared collection when `$MELONPY_SHARED` is set,
 else synthetic ones made here, so the test needs nothing but Chromium), starts JupyterLab on loopback, opens
 `tests/explore_demo.ipynb`, runs it from the Run menu, changes a filter, selects a cover, opens a confusion-matrix
-cell, uploads an image and a non-image, and checks what the page shows each time. Saves screenshots to
-tests/artifacts/. Every wait is bounded; the server and its kernel are always stopped.
+cell, uploads an image and a non-image, and checks what the page shows each time. A second test trains a model on a
+collection with an era folder named like an HTML tag (`<img src=x onerror=alert(7)>`) and checks that the name shows
+as text everywhere (confusion matrix, filters, detail pane, Grad-CAM note, upload errors) and that no dialog fires.
+Saves screenshots to tests/artifacts/. Every wait is bounded; the server and its kernel are always stopped.
 """
+import contextlib
 import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -18,6 +21,7 @@ TOKEN = 'melonpy-browser-test'
 ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--no-first-run']
 ERAS = ['1990s', '2000s', '2010s']
+EVIL = '<img src=x onerror=alert(7)>'   # an era folder name that is also HTML: it must show as text
 
 pytestmark = pytest.mark.browser
 
@@ -103,12 +107,8 @@ def lab_env(tmp_path_factory):
                PYTHONUNBUFFERED='1')
     env.pop('MELONPY_SHARED', None)  # the kernel must use the tiny collection, through MELONPY_DATA
     if (shared/'torch_home').is_dir(): env.setdefault('TORCH_HOME', str(shared/'torch_home'))
-    t = time.monotonic()
-    r = subprocess.run([str(Path(sys.executable).parent/'melonpy'), 'train', str(covers), '--out', str(root/'model.safetensors'),
-                        *arch, '--epochs', '1', '--bs', '16'],
-                       env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, f'melonpy train failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}'
-    print(f'trained the tiny model in {time.monotonic() - t:.0f}s: {r.stdout.strip().splitlines()[-1]}')
+    env['MELONPY_TEST_ARCH'] = ' '.join(arch)
+    _train(covers, root/'model.safetensors', env, *arch)
     shutil.copy(HERE/'explore_demo.ipynb', root/'explore_demo.ipynb')
     # no news pop-ups over the screenshots, and no kernel dialog: start the notebook's kernel as a user would pick it
     settings = {'apputils-extension/notification': {'fetchNews': 'false', 'checkForUpdates': False},
@@ -119,17 +119,45 @@ def lab_env(tmp_path_factory):
     return root, env
 
 
-def _status(page):
-    return page.locator('.melonpy-status').inner_text(timeout=10_000)
+def _train(covers, out, env, *args):
+    "Train a tiny model on `covers` with `melonpy train` (the fixture's architecture args `args`), saved to `out`."
+    t = time.monotonic()
+    r = subprocess.run([str(Path(sys.executable).parent/'melonpy'), 'train', str(covers), '--out', str(out),
+                        *args, '--epochs', '1', '--bs', '16'],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f'melonpy train failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}'
+    print(f'trained the tiny model in {time.monotonic() - t:.0f}s: {r.stdout.strip().splitlines()[-1]}')
 
 
-def test_explorer_in_jupyterlab(lab_env, chromium):
-    from playwright.sync_api import sync_playwright, expect, TimeoutError as PlaywrightTimeout
+def _notebook(path, source):
+    "Write a one-cell notebook running `source`."
+    nb = dict(nbformat=4, nbformat_minor=5, metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')),
+              cells=[dict(cell_type='code', id='c0', metadata={}, execution_count=None, outputs=[], source=source)])
+    path.write_text(json.dumps(nb, indent=1))
+
+
+@pytest.fixture(scope='module')
+def evil_env(lab_env):
+    "The covers of `lab_env` in two era folders, `1990s` and `EVIL`, a model trained on them, and a notebook exploring them."
     root, env = lab_env
-    ART.mkdir(exist_ok=True); (ART/'explore_failed.png').unlink(missing_ok=True)
+    evil = root/'evil_covers'
+    for i, f in enumerate(sorted((root/'covers').rglob('*.jpg'))):
+        d = evil/('1990s' if i % 3 == 0 else EVIL); d.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, d/f.name)
+    _train(evil, root/'evil_model.safetensors', env, *env['MELONPY_TEST_ARCH'].split(), '--eras', f'1990s,{EVIL}')
+    _notebook(root/'evil_demo.ipynb', 'from melonpy.data import read_covers\nfrom melonpy.explore import explore\n\n'
+              f'explorer = explore({str(root/"evil_model.safetensors")!r}, read_covers({str(evil)!r}), page_size=12)\nexplorer')
+    return root, env
+
+
+@contextlib.contextmanager
+def _lab_page(root, env, chromium, name):
+    "A JupyterLab on loopback serving `root`, and a Chromium page; screenshots the page as `name`_failed.png on errors."
+    from playwright.sync_api import sync_playwright
+    ART.mkdir(exist_ok=True); (ART/f'{name}_failed.png').unlink(missing_ok=True)
+    shutil.rmtree(env['JUPYTERLAB_WORKSPACES_DIR'], ignore_errors=True)   # a fresh layout: no notebook of a previous test open
     port = _free_port()
-    log = open(root/'jupyterlab.log', 'w')
-    t0 = time.monotonic()
+    log = open(root/f'jupyterlab_{name}.log', 'w')
     proc = _start_lab(root, port, env, log)
     try:
         with sync_playwright() as p:
@@ -137,85 +165,160 @@ def test_explorer_in_jupyterlab(lab_env, chromium):
             try:
                 page = browser.new_page(viewport={'width': 1500, 'height': 1000})
                 page.set_default_timeout(30_000)
-                page.goto(f'http://127.0.0.1:{port}/lab/tree/explore_demo.ipynb?token={TOKEN}', timeout=60_000)
-                # the notebook is open and its kernel is ready
-                page.locator('.jp-NotebookPanel .jp-Cell').first.wait_for(timeout=60_000)
-                try: page.locator('.jp-Dialog .jp-mod-accept').click(timeout=3_000)  # a kernel dialog, if one still shows
-                except PlaywrightTimeout: pass
-                expect(page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_have_count(1, timeout=60_000)
-                # Run → Run All Cells, as a teacher would
-                page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
-                page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
-                explorer = page.locator('.melonpy-explorer')
-                try: explorer.wait_for(state='visible', timeout=120_000)
-                except PlaywrightTimeout:
-                    errs = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
-                    raise AssertionError(f'the explorer did not render within 120 s; notebook stderr: {errs[-3:]}')
-                tiles = page.locator('.melonpy-tile')
-                expect(tiles.first).to_be_visible(timeout=30_000)
-                before = _status(page)
-                assert before.startswith('30 of 30 covers'), before
-                assert 'page 1 of 3' in before, before
-                expect(tiles).to_have_count(12)
-
-                # change a filter: true era 2000s keeps its 10 covers (whatever the model predicts)
-                era = '2000s'
-                page.locator('.melonpy-true-filter select').select_option(era)
-                expect(page.locator('.melonpy-status')).to_contain_text('10 of 30 covers', timeout=15_000)
-                after = _status(page)
-                assert 'page 1 of 1' in after, after
-                # the grid follows (widgets render asynchronously: wait for it): 10 tiles, all of true era 2000s
-                expect(tiles).to_have_count(10, timeout=15_000)
-                expect(page.locator(f'.melonpy-tile button:not([title$="true era {era}"])')).to_have_count(0, timeout=15_000)
-
-                # select a cover: the detail pane shows its name, eras, the probability chart and the heat-map
-                pick = page.locator('.melonpy-tile button').nth(1)
-                name = pick.get_attribute('title').split(':')[0]
-                predicted = pick.inner_text().split()[0]
-                pick.click()
-                expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(name, timeout=15_000)
-                expect(page.locator('.melonpy-title')).to_contain_text(f'predicted {predicted}, true era {era}')
-                bars = page.locator('.melonpy-probs .melonpy-bars > div')
-                expect(bars).to_have_count(3)
-                assert [b.split()[0] for b in bars.all_inner_texts()] == ERAS
-                expect(page.locator('img.melonpy-big')).to_be_visible()
-                expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
-                explorer.scroll_into_view_if_needed()
-                explorer.screenshot(path=str(ART/'explore_selected.png'))
-                page.screenshot(path=str(ART/'explore_page.png'))
-
-                # the confusion matrix: a cell selects the covers behind it
-                page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Confusion matrix').click()
-                cell = page.locator('.melonpy-cell:not([disabled])').first
-                expect(page.locator('.melonpy-cell')).to_have_count(9)
-                explorer.screenshot(path=str(ART/'explore_matrix.png'))
-                k = int(cell.inner_text())
-                cell.click()
-                expect(page.locator('.melonpy-status')).to_contain_text(f'{k} of 30 covers', timeout=15_000)
-                expect(page.locator('.melonpy-title .melonpy-name')).to_be_visible()
-                explorer.screenshot(path=str(ART/'explore_matrix_cell.png'))
-
-                # your own image: an upload is predicted and shown; a file that is not an image says so
-                page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Your image').click()
-                photo = sorted((root/'covers').rglob('*.jpg'))[0]
-                with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
-                chooser.value.set_files(str(photo))
-                expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(photo.name, timeout=30_000)
-                expect(page.locator('.melonpy-probs .melonpy-bars > div')).to_have_count(3)
-                expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
-                (root/'notes.txt').write_text('not a picture')
-                with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
-                chooser.value.set_files(str(root/'notes.txt'))
-                expect(page.locator('.melonpy-title .melonpy-error')).to_contain_text('notes.txt', timeout=30_000)
-                expect(page.locator('img.melonpy-big')).to_be_hidden()
-                explorer.screenshot(path=str(ART/'explore_upload_error.png'))
-                print(f'browser test: {time.monotonic() - t0:.0f}s; true era {era}: {after!r}; selected {name} (predicted {predicted})')
-            except Exception:
-                try: page.screenshot(path=str(ART/'explore_failed.png'))  # what the page showed when it failed
-                except Exception: pass
-                raise
+                try: yield page, port
+                except Exception:
+                    try: page.screenshot(path=str(ART/f'{name}_failed.png'))  # what the page showed when it failed
+                    except Exception: pass
+                    raise
             finally: browser.close()
     finally:
         _stop_lab(proc, port)
         log.close()
     assert proc.poll() is not None, 'jupyter lab is still running'
+
+
+def _run_notebook(page, port, notebook):
+    "Open `notebook`, wait for its kernel, run all its cells from the Run menu and wait for the explorer; return it."
+    from playwright.sync_api import expect, TimeoutError as PlaywrightTimeout
+    page.goto(f'http://127.0.0.1:{port}/lab/tree/{notebook}?token={TOKEN}', timeout=60_000)
+    page.locator('.jp-NotebookPanel .jp-Cell').first.wait_for(timeout=60_000)
+    try: page.locator('.jp-Dialog .jp-mod-accept').click(timeout=3_000)  # a kernel dialog, if one still shows
+    except PlaywrightTimeout: pass
+    expect(page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_have_count(1, timeout=60_000)
+    page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
+    page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
+    explorer = page.locator('.melonpy-explorer')
+    try: explorer.wait_for(state='visible', timeout=120_000)
+    except PlaywrightTimeout:
+        errs = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+        raise AssertionError(f'the explorer did not render within 120 s; notebook stderr: {errs[-3:]}')
+    return explorer
+
+
+def _status(page):
+    return page.locator('.melonpy-status').inner_text(timeout=10_000)
+
+
+def test_explorer_in_jupyterlab(lab_env, chromium):
+    from playwright.sync_api import expect
+    root, env = lab_env
+    t0 = time.monotonic()
+    with _lab_page(root, env, chromium, 'explore') as (page, port):
+        explorer = _run_notebook(page, port, 'explore_demo.ipynb')
+        tiles = page.locator('.melonpy-tile')
+        expect(tiles.first).to_be_visible(timeout=30_000)
+        before = _status(page)
+        assert before.startswith('30 of 30 covers'), before
+        assert 'page 1 of 3' in before, before
+        expect(tiles).to_have_count(12)
+
+        # change a filter: true era 2000s keeps its 10 covers (whatever the model predicts)
+        era = '2000s'
+        page.locator('.melonpy-true-filter select').select_option(era)
+        expect(page.locator('.melonpy-status')).to_contain_text('10 of 30 covers', timeout=15_000)
+        after = _status(page)
+        assert 'page 1 of 1' in after, after
+        # the grid follows (widgets render asynchronously: wait for it): 10 tiles, all of true era 2000s
+        expect(tiles).to_have_count(10, timeout=15_000)
+        expect(page.locator(f'.melonpy-tile button:not([title$="true era {era}"])')).to_have_count(0, timeout=15_000)
+
+        # select a cover: the detail pane shows its name, eras, the probability chart and the heat-map
+        pick = page.locator('.melonpy-tile button').nth(1)
+        name = pick.get_attribute('title').split(':')[0]
+        predicted = pick.inner_text().split()[0]
+        pick.click()
+        expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(name, timeout=15_000)
+        expect(page.locator('.melonpy-title')).to_contain_text(f'predicted {predicted}, true era {era}')
+        bars = page.locator('.melonpy-probs .melonpy-bars > div')
+        expect(bars).to_have_count(3)
+        assert [b.split()[0] for b in bars.all_inner_texts()] == ERAS
+        expect(page.locator('img.melonpy-big')).to_be_visible()
+        expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
+        explorer.scroll_into_view_if_needed()
+        explorer.screenshot(path=str(ART/'explore_selected.png'))
+        page.screenshot(path=str(ART/'explore_page.png'))
+
+        # the confusion matrix: a cell selects the covers behind it
+        page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Confusion matrix').click()
+        cell = page.locator('.melonpy-cell:not([disabled])').first
+        expect(page.locator('.melonpy-cell')).to_have_count(9)
+        explorer.screenshot(path=str(ART/'explore_matrix.png'))
+        k = int(cell.inner_text())
+        cell.click()
+        expect(page.locator('.melonpy-status')).to_contain_text(f'{k} of 30 covers', timeout=15_000)
+        expect(page.locator('.melonpy-title .melonpy-name')).to_be_visible()
+        explorer.screenshot(path=str(ART/'explore_matrix_cell.png'))
+
+        # your own image: an upload is predicted and shown; a file that is not an image says so
+        page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Your image').click()
+        photo = sorted((root/'covers').rglob('*.jpg'))[0]
+        with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
+        chooser.value.set_files(str(photo))
+        expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(photo.name, timeout=30_000)
+        expect(page.locator('.melonpy-probs .melonpy-bars > div')).to_have_count(3)
+        expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
+        (root/'notes.txt').write_text('not a picture')
+        with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
+        chooser.value.set_files(str(root/'notes.txt'))
+        expect(page.locator('.melonpy-title .melonpy-error')).to_contain_text('notes.txt', timeout=30_000)
+        expect(page.locator('img.melonpy-big')).to_be_hidden()
+        explorer.screenshot(path=str(ART/'explore_upload_error.png'))
+        print(f'browser test: {time.monotonic() - t0:.0f}s; true era {era}: {after!r}; selected {name} (predicted {predicted})')
+
+
+def test_era_names_are_text_not_html(evil_env, chromium):
+    "An era folder named `EVIL` (and an upload named like it) shows as text in every part of the explorer; no script runs."
+    from playwright.sync_api import expect
+    root, env = evil_env
+    with _lab_page(root, env, chromium, 'explore_injection') as (page, port):
+        dialogs = []      # alert(), confirm() or prompt() from injected HTML: each one is recorded and dismissed
+        page.on('dialog', lambda d: (dialogs.append(d.message), d.dismiss()))
+        explorer = _run_notebook(page, port, 'evil_demo.ipynb')
+        injected = explorer.locator('img[src="x"]')      # what the era name would become if it were parsed as HTML
+        expect(page.locator('.melonpy-tile').first).to_be_visible(timeout=30_000)
+        assert _status(page).startswith('30 of 30 covers'), _status(page)
+
+        # the confusion matrix: the era is a row (true era) and a column (the model's era) header, as text
+        page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Confusion matrix').click()
+        expect(page.locator('.melonpy-cell')).to_have_count(4)
+        page.wait_for_timeout(1_000)                     # an onerror handler fires soon after its image fails to load
+        assert dialogs == [], f'injected HTML ran: {dialogs}'
+        expect(page.locator('.melonpy-matrix').get_by_text(EVIL, exact=True)).to_have_count(2)
+        explorer.screenshot(path=str(ART/'explore_injection_matrix.png'))
+
+        # its covers: the filters list it, the detail pane names it, the Grad-CAM note names the predicted era
+        page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Covers').click()
+        tiles = page.locator('.melonpy-tile button')
+        page.locator('.melonpy-true-filter select').select_option(label=EVIL)
+        expect(page.locator('.melonpy-status')).to_contain_text('20 of 30 covers', timeout=15_000)
+        expect(tiles).to_have_count(12, timeout=15_000)            # the grid follows the status line: wait for it
+        expect(page.locator(f'.melonpy-tile button:not([title$="true era {EVIL}"])')).to_have_count(0, timeout=15_000)
+        predicted = tiles.first.inner_text().rsplit(' ', 1)[0]
+        tiles.first.click()
+        expect(page.locator('.melonpy-title')).to_contain_text(f'predicted {predicted}, true era {EVIL}', timeout=15_000)
+        expect(page.locator('.melonpy-probs .melonpy-bars')).to_contain_text(EVIL)
+        expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
+        expect(page.locator('.melonpy-detail')).to_contain_text(f'Grad-CAM for {predicted}:')
+        # the model's era in the other filter; when the model predicts it, the Grad-CAM note names it
+        page.locator('.melonpy-pred-filter select').select_option(label=EVIL)
+        n = int(page.locator('.melonpy-matrix .melonpy-cell').nth(3).text_content())   # the (EVIL, EVIL) cell
+        expect(page.locator('.melonpy-status')).to_contain_text(f'{n} of 30 covers' if n else 'No cover matches', timeout=15_000)
+        expect(tiles).to_have_count(min(n, 12), timeout=15_000)
+        if n:
+            expect(tiles.filter(has_text='1990s')).to_have_count(0, timeout=15_000)
+            tiles.first.click()
+            expect(page.locator('.melonpy-title')).to_contain_text(f'predicted {EVIL}, true era {EVIL}', timeout=15_000)
+            expect(page.locator('.melonpy-detail')).to_contain_text(f'Grad-CAM for {EVIL}:', timeout=30_000)
+        explorer.screenshot(path=str(ART/'explore_injection_selected.png'))
+
+        # an upload whose name is HTML, and is not an image: the error names it as text
+        page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Your image').click()
+        bad = root/'<img src=x onerror=alert(8)>.txt'; bad.write_text('not a picture')
+        with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
+        chooser.value.set_files(str(bad))
+        expect(page.locator('.melonpy-title .melonpy-error')).to_contain_text(bad.name, timeout=30_000)
+
+        page.wait_for_timeout(1_000)                     # an onerror handler fires soon after its image fails to load
+        expect(injected).to_have_count(0)
+        assert dialogs == [], f'injected HTML ran: {dialogs}'
+        print(f'injection test: {n} covers of the era predicted as it; no dialog')
