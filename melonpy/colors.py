@@ -8,14 +8,14 @@ Docs: https://melonpy.github.io/melonpy/colors.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir, size_arg, seed_arg
-from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary, collection_args
+from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir
+from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary
 
 # %% auto #0
 __all__ = ['measure_names', 'cover_stack', 'channel_histograms', 'plot_channel_histograms', 'pixel_mode', 'era_images',
            'plot_era_images', 'colourfulness', 'hsv', 'coloured', 'cover_measures', 'bootstrap_ci', 'permutation_test',
            'era_stats', 'hue_histograms', 'hue_shares', 'plot_hue', 'hue_ci', 'palette', 'palette_shares', 'hex_colour',
-           'plot_palettes', 'verdict', 'plot_measures', 'analyze', 'stats_table', 'analyze_args', 'analyze_main']
+           'plot_palettes', 'verdict', 'plot_measures', 'analyze', 'stats_table', 'analyze_main']
 
 # %% ../nbs/03_colors.ipynb #4f20bcc9
 def cover_stack(df:pd.DataFrame, size:int=48, dedupe:bool=True, progress:bool=True) -> tuple[np.ndarray, pd.DataFrame]:
@@ -371,20 +371,8 @@ def stats_table(stats:pd.DataFrame) -> str:
     t['p'] = s.groupby('measure').p_value.first().reindex(t.index).map(lambda p: f'{p:.4f}')
     return t.to_string()
 
-def analyze_args(p):
-    "Arguments of `melonpy analyze`."
-    collection_args(p, eras_help='compare only these eras')
-    p.add_argument('--out', required=True, metavar='REPORT_DIR', help='folder for the figures (PNG), stats.csv, measures.csv and verdict.md')
-    size_arg(p, 48, 'side in pixels the covers are analysed at')
-    p.add_argument('--colours', type=int, default=6, help='number of palette colours (default 6)')
-    p.add_argument('--boot', type=int, default=2000, help='bootstrap resamples and permutations (default 2000)')
-    seed_arg(p, 0)
-    p.add_argument('--keep-duplicates', action='store_true', help='count near-duplicate covers every time (default: once)')
-
 def analyze_main(a) -> int:
     "Run `melonpy analyze`: write the report, print the table and one summary line."
-    if not 2 <= a.colours <= 24: raise UserError(f'--colours {a.colours}: choose between 2 and 24 palette colours')
-    if not 100 <= a.boot <= 100000: raise UserError(f'--boot {a.boot}: choose between 100 and 100000 resamples')
     out = writable_dir(a.out, '--out folder')
     st = analyze(a.dir, out, eras=a.eras, quality=a.quality, size=a.size, k=a.colours, n_boot=a.boot, seed=a.seed,
                  dedupe=not a.keep_duplicates)

@@ -6,13 +6,13 @@ Docs: https://melonpy.github.io/melonpy/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #742ebc00
 from __future__ import annotations
-import argparse, os, tempfile
+import os, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['image_sides', 'UserError', 'atomic_path', 'atomic_write', 'writable_dir', 'save_figure', 'shared_dir',
-           'sample_covers', 'int_in', 'size_arg', 'seed_arg', 'threads_arg', 'check_threads', 'torch_threads']
+__all__ = ['image_sides', 'default_eras', 'UserError', 'atomic_path', 'atomic_write', 'writable_dir', 'save_figure', 'shared_dir',
+           'sample_covers', 'check_threads', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -81,33 +81,10 @@ def sample_covers():
                     'and set MELONPY_DATA=covers (or MELONPY_SHARED to the project\'s shared folder)')
 
 # %% ../nbs/00_core.ipynb #c82f2e1a
-image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command
-
-def int_in(lo:int, hi:int|None=None):
-    "An `argparse` type: a whole number from `lo` to `hi` (no upper limit if `None`); anything else is a one-line usage error."
-    def whole_number(s):
-        try: v = int(s)
-        except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a whole number') from None
-        if v < lo or (hi is not None and v > hi):
-            raise argparse.ArgumentTypeError(f'{v} is out of range: give {f"{lo} to {hi}" if hi is not None else f"{lo} or more"}')
-        return v
-    return whole_number
-
-def size_arg(p, default:int, help:str='side of the square each image is resized to, in pixels', flag:str='--size'):
-    "Add an image-size flag to parser `p`, limited to `image_sides`."
-    p.add_argument(flag, type=int_in(*image_sides), default=default, metavar='PX',
-                   help=f'{help} ({image_sides[0]}-{image_sides[1]}; default: {default})')
-
-def seed_arg(p, default:int=42, help:str='random seed, for results you can reproduce'):
-    "Add `--seed` to parser `p`: a whole number from 0 (numpy and PyTorch refuse negative seeds)."
-    p.add_argument('--seed', type=int_in(0, 2**32 - 1), default=default, help=f'{help} (default: {default})')
+image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter
+default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
 
 # %% ../nbs/00_core.ipynb #dcbc46c8
-def threads_arg(p):
-    "Add `--threads` (PyTorch CPU threads) to the `argparse` parser `p`."
-    p.add_argument('--threads', type=int, default=None,
-                   help="PyTorch CPU threads (default: PyTorch's; 1 is much faster on a machine busy with other jobs)")
-
 def check_threads(n:int|None) -> int|None:
     "`n` if it is a sensible number of threads (or `None`: PyTorch's choice), else a `UserError`."
     if n is not None and not 1 <= n <= 256: raise UserError(f'--threads {n}: use a number of threads between 1 and 256')

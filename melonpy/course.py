@@ -10,9 +10,8 @@ import json, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, threads_arg, int_in, seed_arg
-from .data import (read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, default_eras,
-                          eras_arg, quality_arg)
+from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras
+from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era
 from .scrape import scrape, scrape_summary, parse_years, MELON
 from .colors import analyze, measure_names
 from .report import report_html
@@ -26,7 +25,7 @@ def _torch_chapters():
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'stage_outputs', 'still_done',
            'save_stages', 'check_settings', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
            'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'report_stage', 'run_course', 'course_summary',
-           'run_args', 'run_main']
+           'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -278,24 +277,8 @@ def course_summary(book:dict, run) -> str:
     return f"{'; '.join(parts)}; stages: {times}; this run {new:.0f}s; report: {Path(run)/'report.html'}"
 
 # %% ../nbs/08_course.ipynb #5b373129
-def run_args(p):
-    "Arguments of `melonpy run`."
-    p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for everything the run makes, and report.html (run again to resume)')
-    p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: scrape first')
-    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
-    eras_arg(p, default_settings['eras'], 'eras to compare')
-    quality_arg(p)
-    p.add_argument('--quick', action='store_true', help='small sizes, few epochs and steps: a smoke test in a minute or two')
-    p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more)')
-    seed_arg(p, 42, 'seed of the split, training and picks')
-    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
-    p.add_argument('--delay', type=float, default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
-    threads_arg(p)
-
 def run_main(a) -> int:
     "Run `melonpy run`: the whole pipeline, then one summary line."
-    if a.data is not None and (a.years is not None or a.base_url is not None):
-        raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
     over = dict(eras=a.eras, quality=a.quality, seed=a.seed)
     if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
     book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,

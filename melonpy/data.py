@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers, size_arg, seed_arg
+from .core import UserError, atomic_path, sample_covers, default_eras
 
 # %% auto #0
-__all__ = ['year_range', 'default_eras', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files',
-           'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary',
-           'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance',
-           'cover_groups', 'split_covers', 'fake_scrape', 'subset_train', 'cover_block', 'cover_dls', 'to_gray',
-           'cover_arrays', 'eras_arg', 'quality_arg', 'collection_args', 'dataset_args', 'dataset_main']
+__all__ = ['year_range', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files', 'BadImage',
+           'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes',
+           'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups',
+           'split_covers', 'fake_scrape', 'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays',
+           'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -47,8 +47,6 @@ def era_of(year, bins=None) -> str|None:
     return None
 
 # %% ../nbs/02_data.ipynb #c979703d
-default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
-
 def era_list(eras, at_least_two:bool=False) -> list:
     "Era names from `'1990s,2000s'` or a list (whose items may hold commas too); a `UserError` if `at_least_two` and there are fewer."
     eras = [e.strip() for x in ([eras] if isinstance(eras, str) else eras) for e in str(x).split(',') if e.strip()]
@@ -488,37 +486,9 @@ def cover_arrays(df:pd.DataFrame, size:int=48, gray:bool=False, progress:bool=Tr
                 skipped=df[~ok].assign(reason=np.array(why, dtype=object)[~ok]))
 
 # %% ../nbs/02_data.ipynb #3f398f89
-def eras_arg(p, eras=None, help:str='eras to use'):
-    "Add `--eras` to parser `p`: eras separated by spaces or commas (read with `era_list`); default `eras`, or every era of the collection."
-    p.add_argument('--eras', nargs='+', metavar='ERA', default=None if eras is None else list(eras),
-                   help=f'{help}, separated by spaces or commas, e.g. --eras 1990s 2000s 2010s '
-                        f'(default: {" ".join(eras) if eras else "every era of the collection"})')
-
-def quality_arg(p):
-    "Add `--quality` to parser `p`: keep only the covers whose `label_quality` is the value given (default: all)."
-    p.add_argument('--quality', metavar='Q', default='all', help="keep only covers whose label_quality is Q, e.g. exact (default: all)")
-
-def collection_args(p, eras=None, eras_help:str='keep only these eras'):
-    "Add the arguments of every command that reads a cover collection to parser `p`: DIR, `--eras` (default `eras`), `--quality`."
-    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv (from `melonpy scrape`), metadata.csv or one subfolder per era')
-    eras_arg(p, eras, eras_help)
-    quality_arg(p)
-
-def dataset_args(p):
-    "Arguments of `melonpy dataset`."
-    collection_args(p)
-    p.add_argument('--out', required=True, metavar='X.npz', help='file to write (arrays x, y, classes, split, group, path, year)')
-    size_arg(p, 48, 'side of the square arrays in pixels')
-    p.add_argument('--gray', action='store_true', help='grey levels instead of RGB')
-    p.add_argument('--valid-pct', type=float, default=0.15, help='share of covers for validation (default 0.15)')
-    p.add_argument('--test-pct', type=float, default=0.15, help='share of covers for the test set (default 0.15)')
-    seed_arg(p, 42, 'seed of the split')
-    p.add_argument('--max-dist', type=int, default=8, help='pHash bits two covers may differ in and still be near-duplicates (default 8)')
-
 def dataset_main(a) -> int:
     "Run `melonpy dataset`: read, split, export the arrays; print one summary line."
     out = Path(a.out)
-    if out.suffix != '.npz': raise UserError(f'--out {a.out}: the file name must end in .npz')
     df = read_covers(a.dir, eras=a.eras, quality=a.quality)
     s = split_covers(df, valid_pct=a.valid_pct, test_pct=a.test_pct, seed=a.seed, max_dist=a.max_dist)
     d = cover_arrays(s, a.size, gray=a.gray)

@@ -14,7 +14,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError
 from .data import read_covers, image_files, open_cover, BadImage
-from .models import predict_covers, gradcam, load_era_model, confusion_table
+from .models import predict_covers, gradcam, load_era_model, confusion_table, seen_in_training
 
 # %% auto #0
 __all__ = ['era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
@@ -275,14 +275,15 @@ class DetailPane:
         self.widget = W.VBox([self.title, self.big, self.bars, self.cam_note, self.cam],
                              layout=W.Layout(width='36%', padding='0 0 0 12px')).add_class('melonpy-detail')
 
-    def show(self, img, name, probs, true=None, key=None):
-        "Show PIL image `img` called `name` with its probabilities `probs` (era → p), its `true` era if known, and its heat-map (kept by `key`)."
+    def show(self, img, name, probs, true=None, key=None, seen=None):
+        "Show PIL image `img` called `name` with its probabilities `probs` (era → p), its `true` era if known, whether the model was trained on it (`seen`), and its heat-map (kept by `key`)."
         self.big.value = image_bytes(img, self.big_px); self.big.layout.display = None
         top = max(probs, key=probs.get) if probs else None
         verdict = '' if true is None or top is None else (' — <span style="color:#2b8a3e">right</span>' if top == true
                                                            else ' — <span style="color:#c92a2a">wrong</span>')
         self.title.value = (f'<b class="melonpy-name">{html.escape(str(name))}</b><br>predicted <b>{html.escape(str(top))}</b>'
-                            + ('' if true is None else f', true era <b>{html.escape(str(true))}</b>') + verdict)
+                            + ('' if true is None else f', true era <b>{html.escape(str(true))}</b>') + verdict
+                            + ('<br><i class="melonpy-seen">seen in training: the model learnt this cover, so a right answer proves little</i>' if seen is True else ''))
         self.bars.value = prob_bars_html(probs, true)
         self.cam.layout.display, self.cam_note.value = 'none', ''
         if self.heatmap is not None: self._show_cam(img, top, key)
@@ -332,8 +333,8 @@ def _widgets_of(part, names):
 
 class CoverExplorer:
     "Browse predictions `preds` (see `prediction_table`) with filters, a confusion matrix and an upload box."
-    def __init__(self, preds, predict_one=None, heatmap=None, page_size=24, thumb_px=96, big_px=288):
-        self.preds = prediction_table(preds)
+    def __init__(self, preds, predict_one=None, heatmap=None, page_size=24, thumb_px=96, big_px=288, seen=None):
+        self.preds, self.seen = prediction_table(preds), seen
         self.eras = era_columns(self.preds)
         self.predict_one, self.page_size, self.thumb_px, self.big_px = predict_one, page_size, thumb_px, big_px
         self.labelled, self.shown = bool(self.preds['era'].notna().any()), None
@@ -364,7 +365,8 @@ class CoverExplorer:
         self.covers.mark(r['file'])
         try: img = load_image(r['file'])
         except UserError as e: self.detail.error(str(e)); return
-        self.detail.show(img, Path(r['file']).name, {e: float(r[f'prob_{e}']) for e in self.eras}, r['era'], key=r['file'])
+        self.detail.show(img, Path(r['file']).name, {e: float(r[f'prob_{e}']) for e in self.eras}, r['era'], key=r['file'],
+                         seen=r['seen'] if 'seen' in r and pd.notna(r['seen']) else None)
 
     def show_cell(self, true, pred):
         "Show the covers of confusion-matrix cell (`true`, `pred`) in the Covers tab."
@@ -383,7 +385,9 @@ class CoverExplorer:
         except Exception as e: self.detail.error(f'the model could not predict this image ({type(e).__name__}: {str(e)[:200]})'); return
         probs = {e: float(v) for e, v in (p.items() if isinstance(p, dict) else zip(self.eras, np.asarray(p).ravel()))}
         self.shown = name or (Path(src).name if isinstance(src, (str, Path)) else 'your image')
-        self.detail.show(img, self.shown, probs)
+        try: seen = self.seen(img) if self.seen is not None else None
+        except Exception: seen = None     # not knowing the training covers is no reason not to show the prediction
+        self.detail.show(img, self.shown, probs, seen=seen)
 
     def _show_upload(self, content, name):
         try: img = load_image(content)
@@ -448,9 +452,9 @@ def _covers_frame(covers):
     return pd.DataFrame(dict(file=[str(f) for f in covers]))
 
 # %% ../nbs/06_explore.ipynb #345ba619
-def explore(learn, covers, page_size=24, refresh=False, **kwargs):
-    "Open a `CoverExplorer` on the predictions of `learn` (a `Learner`, or the path of a model `melonpy train` saved) for `covers`."
-    if isinstance(learn, (str, Path)): learn = load_era_model(learn)
+def explore(learn, covers, page_size=24, refresh=False, trust:bool=False, **kwargs):
+    "Open a `CoverExplorer` on the predictions of `learn` (a `Learner`, or the path of a model `melonpy train` saved; a fastai pickle only with `trust`) for `covers`."
+    if isinstance(learn, (str, Path)): learn = load_era_model(learn, trust=trust)
     df = _covers_frame(covers)
     if not len(df): raise UserError('the cover collection is empty: check the folder, or the filters you passed to read_covers')
     preds = cached_predictions(learn, df['file'], refresh=refresh)
@@ -461,4 +465,5 @@ def explore(learn, covers, page_size=24, refresh=False, **kwargs):
         row = predict_covers(learn, [img]).iloc[0]
         if row.get('error'): raise UserError(row['error'])
         return {e: float(row[f'prob_{e}']) for e in eras}
-    return CoverExplorer(preds, predict_one, lambda img: gradcam(learn, img), page_size=page_size, **kwargs)
+    return CoverExplorer(preds, predict_one, lambda img: gradcam(learn, img), page_size=page_size,
+                         seen=lambda img: seen_in_training(learn, [img])[0], **kwargs)

@@ -19,19 +19,17 @@ from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                Normalize, aug_transforms, default_split, params, L)
-from .core import UserError, atomic_path, shared_dir, threads_arg, int_in, size_arg, seed_arg
+from .core import UserError, atomic_path, shared_dir, default_eras
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
-                          default_eras, subset_train, collection_args,
-                          cover_block, load_covers, cover_hashes)
+                          subset_train, cover_block, load_covers, cover_hashes)
 
 # %% auto #0
 __all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
            'EpochHistory', 'ModelCard', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics',
            'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training', 'predict_covers',
            'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves', 'compare_era_models',
-           'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'training_args', 'check_training_args',
-           'train_args', 'metrics_table', 'train_main', 'predict_args', 'predict_main', 'confusion_table',
-           'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams']
+           'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main',
+           'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -74,9 +72,13 @@ def vgg16_imagenet(weights='DEFAULT', **kwargs):
     if not path.exists(): raise UserError(f'{path}: no such VGG16 weights file; give a state dict of torchvision vgg16().features, '
                                           'or leave weights out to download them')
     m = torchvision.models.vgg16(**kwargs)
-    sd = torch.load(path, map_location='cpu', weights_only=True)
-    if any(k.startswith('features.') for k in sd): sd = {k[9:]: v for k, v in sd.items() if k.startswith('features.')}
-    m.features.load_state_dict(sd)
+    try:
+        sd = torch.load(path, map_location='cpu', weights_only=True)
+        if any(k.startswith('features.') for k in sd): sd = {k[9:]: v for k, v in sd.items() if k.startswith('features.')}
+        m.features.load_state_dict(sd)
+    except Exception as e:
+        raise UserError(f'{path} is not a state dict of torchvision vgg16().features ({type(e).__name__}); give such a file, '
+                        'or leave the weights out to download them') from None
     return m
 
 model_meta[vgg16_imagenet] = {**model_meta[torchvision.models.vgg16_bn],
@@ -449,41 +451,11 @@ def load_era_model(path, trust:bool=False):
     return learn
 
 # %% ../nbs/04_models.ipynb #7ed868e8
-def training_args(p, epochs:int=2, freeze_epochs:int=3):
-    "Add the flags of every command that trains era classifiers (`train`, `tune`) to parser `p`: epochs, batch size, covers per era, seed, threads."
-    p.add_argument('--epochs', type=int_in(0, 1000), default=epochs, help=f'epochs of the whole network (default: {epochs})')
-    p.add_argument('--freeze-epochs', type=int_in(0, 1000), default=freeze_epochs,
-                   help=f'epochs of the new head alone first, for pretrained models (default: {freeze_epochs})')
-    p.add_argument('--bs', type=int_in(2, 1024), default=32, help='batch size (default: 32)')
-    p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (quick runs)')
-    seed_arg(p, 42, 'seed of the split and of training')
-    threads_arg(p)
-
-def check_training_args(a):
-    "The checks of `training_args` that need two flags at once, and the collection folder."
-    if a.epochs + a.freeze_epochs < 1: raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch')
-    if not Path(a.dir).is_dir(): raise UserError(f'{a.dir} is not a folder: give the folder of a cover collection')
-
-def train_args(p):
-    "Arguments of `melonpy train`."
-    collection_args(p, default_eras, eras_help='eras to tell apart')
-    p.add_argument('--out', required=True, metavar='MODEL.safetensors', help='where to save the trained model (its weights and card; see `load_era_model`)')
-    p.add_argument('--arch', default='squeezenet1_1', help=f'architecture: one of {", ".join(arch_names())}; '
-                   'squeezenet1_1 and vgg16 work offline with the shared weights, others download theirs (default: %(default)s)')
-    size_arg(p, 128)
-    training_args(p)
-    p.add_argument('--lr', type=float, default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
-    p.add_argument('--weights', default=None, metavar='PATH', help='vgg16 only: state dict of torchvision vgg16().features to start from')
-    p.add_argument('--no-pretrained', action='store_true', help='start from random weights (no download)')
-
-def _check_train_args(a):
-    check_training_args(a)
-    if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
+def _check_arch(a):
+    "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
     if a.arch not in arch_names():
         try: import timm  # noqa: F401
         except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
-    if Path(a.out).is_dir(): raise UserError(f'--out {a.out} is a folder: give a file name such as era.safetensors')
-    if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')
 
 def metrics_table(res:dict) -> pd.DataFrame:
     "The model's test metrics beside the majority baseline's, as a small table."
@@ -493,7 +465,7 @@ def metrics_table(res:dict) -> pd.DataFrame:
 
 def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
-    _check_train_args(a)
+    _check_arch(a)
     t = time.time()
     learn = train_era_model(a.dir, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
@@ -510,19 +482,8 @@ def train_main(a) -> int:
     return 0
 
 # %% ../nbs/04_models.ipynb #e1a52a8f
-def predict_args(p):
-    "Arguments of `melonpy predict`."
-    p.add_argument('model', metavar='MODEL.safetensors', help='a model saved by `melonpy train`')
-    p.add_argument('images', nargs='+', metavar='IMAGE_OR_DIR', help='image files, or folders searched for images')
-    p.add_argument('--csv', nargs='?', const='-', default=None, metavar='OUT.csv',
-                   help='also write the predictions to this CSV file; --csv alone writes CSV to standard output instead of the table')
-    p.add_argument('--trust-pickle', action='store_true', help='load a fastai pickle (.pkl) you made yourself: a pickle can run any code, never use one from others')
-    threads_arg(p)
-
 def predict_main(a) -> int:
     "Run `melonpy predict`: print and optionally write one row per image; unreadable files are reported, not fatal."
-    missing = [p for p in a.images if not Path(p).exists()]
-    if missing: raise UserError(f'{missing[0]}: no such file or folder' + (f' (and {len(missing)-1} more)' if len(missing) > 1 else ''))
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
     learn = load_era_model(a.model, trust=a.trust_pickle)

@@ -26,7 +26,7 @@ __all__ = ['MELON', 'CDN', 'GENRES', 'max_id_digits', 'chart_columns', 'HEADERS'
            'request_deadline', 'max_redirects', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url',
            'parse_row', 'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused', 'read_body', 'fetch',
            'as_jpeg', 'check_page', 'parse_years', 'folder_lock', 'cover_link', 'scrape', 'scrape_summary',
-           'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_args', 'scrape_main']
+           'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
 MELON = 'https://www.melon.com'
@@ -586,25 +586,8 @@ class PracticeMelon:
     def __exit__(self, *exc): self.server.shutdown(); self.server.server_close()
 
 # %% ../nbs/01_scrape.ipynb #0a50fc55
-def scrape_args(p):
-    "Declare the arguments of `melonpy scrape` on argparse parser `p`."
-    p.add_argument('--years', default='1990-2019', help='years to collect: 1990-2019 (default), 1995, or 1990-1994,2000')
-    p.add_argument('--genre', default='KPOP', type=str.upper, choices=GENRES, help='KPOP (가요, default) or POP (팝)')
-    p.add_argument('--out', required=True, help='folder for charts.csv, covers/, pages/ and problems.csv (created if needed; runs add to it)')
-    p.add_argument('--base-url', default=MELON, help=f'site to ask instead of {MELON} (a mirror, or a local practice server)')
-    p.add_argument('--delay', type=float, default=0.3, help='seconds to wait after each request, to be polite (default 0.3)')
-    p.add_argument('--size', type=int, default=500, help='cover size in pixels to ask the CDN for (default 500: the original)')
-    p.add_argument('--tries', type=int, default=4, help='attempts per URL before giving up on it (default 4)')
-    p.add_argument('--backoff', type=float, default=0.5, help='seconds to wait before the first retry; it doubles each time (default 0.5)')
-    p.add_argument('--retry-missing', action='store_true', help='ask again for covers that answered 404 in an earlier run')
-
 def scrape_main(a):
     "Run `melonpy scrape` with parsed arguments `a`; exit status 1 when nothing at all was collected."
-    if a.delay < 0: raise UserError(f'--delay {a.delay} is negative: give seconds to wait, e.g. 0.3')
-    if not 32 <= a.size <= 2000: raise UserError(f'--size {a.size} is not a sensible cover size: use 32 to 2000 pixels (500 is the original)')
-    if a.tries < 1: raise UserError(f'--tries {a.tries}: give at least 1')
-    if a.backoff < 0: raise UserError(f'--backoff {a.backoff} is negative: give seconds, e.g. 0.5')
-    if not re.match(r'https?://', a.base_url): raise UserError(f'--base-url {a.base_url!r} is not an http(s) URL: e.g. {MELON}')
     r = scrape(a.years, a.out, genre=a.genre, base_url=a.base_url, delay=a.delay, size=a.size, tries=a.tries,
                backoff=a.backoff, retry_missing=a.retry_missing)
     print(scrape_summary(r))

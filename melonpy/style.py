@@ -12,7 +12,7 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, threads_arg, sample_covers, image_sides, size_arg
+from .core import UserError, atomic_path, sample_covers, image_sides
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
@@ -21,7 +21,7 @@ __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'im
            'VGGFeatures', 'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget',
            'image_grams', 'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
            'laplacian_pyramid', 'collapse_pyramid', 'style_transfer', 'upsample', 'check_size', 'check_shape',
-           'era_grams', 'era_probabilities', 'stylize_args', 'stylize_main']
+           'era_grams', 'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -343,43 +343,10 @@ def era_probabilities(learn, images, era:str) -> np.ndarray:
     return pr[f'prob_{era}'].to_numpy()
 
 # %% ../nbs/07_style.ipynb #42ea93a3
-def stylize_args(p):
-    "Arguments of `melonpy stylize`."
-    p.add_argument('content', metavar='CONTENT', help='the image to restyle (JPEG, PNG, …)')
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument('--era', help='an era of the collection given with --data, e.g. 1990s')
-    g.add_argument('--style', nargs='+', metavar='STYLE', help='one or more style images (their styles are averaged)')
-    p.add_argument('--data', metavar='DIR', help='cover collection for --era (default: $MELONPY_DATA, else the shared collection)')
-    p.add_argument('--out', required=True, metavar='OUT.png', help='where to write the result (.png or .jpg)')
-    size_arg(p, 256, 'longer side of the result in pixels')
-    p.add_argument('--steps', type=int, default=60, help='L-BFGS evaluations, half at half size and half at full size (default: %(default)s)')
-    p.add_argument('--style-weight', type=float, default=5., metavar='W', help='weight of style against content (default: %(default)s)')
-    p.add_argument('--scales', type=int, default=2, help='sizes from coarse to fine; 1 = plain single-size transfer (default: %(default)s)')
-    p.add_argument('--max-covers', type=int, default=100, metavar='N', help='with --era: average the style of at most N random covers (default: %(default)s)')
-    p.add_argument('--check', metavar='MODEL.safetensors', help='a classifier from `melonpy train`: print its probability of the era before and after')
-    p.add_argument('--trust-pickle', action='store_true', help='with --check: load a fastai pickle (.pkl) you made yourself (a pickle can run any code)')
-    p.add_argument('--weights', metavar='PATH', default=None, help='state dict of torchvision vgg16().features (default: the shared copy, else a download)')
-    threads_arg(p)
-    p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
-
-def _check_stylize_args(a):
-    if not 1 <= a.steps <= 5000: raise UserError(f'--steps {a.steps}: use between 1 and 5000 (60 is a good default)')
-    if not 1 <= a.scales <= 4: raise UserError(f'--scales {a.scales}: use between 1 and 4 (2 is a good default)')
-    if not (a.style_weight > 0 and np.isfinite(a.style_weight)): raise UserError(f'--style-weight {a.style_weight}: give a positive number such as 5')
-    if a.max_covers < 1: raise UserError(f'--max-covers {a.max_covers}: use at least 1')
-    if a.data and not a.era: raise UserError('--data is for --era: leave it out when you give --style images')
-    out = Path(a.out)
-    if out.is_dir(): raise UserError(f'--out {a.out} is a folder: give a file name such as result.png')
-    if out.suffix.lower() not in ('.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff'):
-        raise UserError(f'--out {a.out}: give a .png or .jpg file name')
-    if a.data and not Path(a.data).is_dir(): raise UserError(f'--data {a.data} is not a folder: give a cover collection folder')
-    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
-
 def _fmt(d): return f'style {d["style"]:.3f}, content {d["content"]:.3f}'
 
 def stylize_main(a) -> int:
     "Run `melonpy stylize`: check the inputs, stylise, save, print one summary line."
-    _check_stylize_args(a)
     t = time.time()
     content = image_tensor(a.content)
     styles = list(a.style or [])

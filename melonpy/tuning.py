@@ -6,18 +6,17 @@ Docs: https://melonpy.github.io/melonpy/tuning.html.md"""
 
 # %% ../nbs/05_tuning.ipynb #7d6370af
 from __future__ import annotations
-import argparse, tempfile, time, warnings
+import tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
-from .core import UserError, atomic_path, int_in, image_sides
-from .data import read_covers, split_covers, cover_dls, era_list, default_eras, subset_train, collection_args
-from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, arch_names, metrics_table,
-                            training_args, check_training_args)
+from .core import UserError, atomic_path, default_eras
+from .data import read_covers, split_covers, cover_dls, era_list, subset_train
+from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, arch_names, metrics_table)
 
 # %% auto #0
 __all__ = ['default_space', 'find_lr', 'check_space', 'search_results', 'tune_era_model', 'plot_search', 'best_settings',
-           'tune_args', 'tune_main']
+           'tune_main']
 
 # %% ../nbs/05_tuning.ipynb #5b69b69b
 def find_lr(covers, arch='squeezenet1_1', size=128, bs=32, num_it=50, show_plot=True, pretrained=True, seed=42, **kwargs) -> float:
@@ -154,27 +153,10 @@ def best_settings(results) -> dict:
 def _csv_list(s, cast=str):
     return [cast(v.strip()) for v in s.split(',') if v.strip()]
 
-def _sizes(s) -> list:
-    "`argparse` type of `--sizes`: image sides separated by commas, each within `image_sides`."
-    sizes = _csv_list(s, int_in(*image_sides))
-    if not sizes: raise argparse.ArgumentTypeError('give at least one size, e.g. 64,96,128')
-    return sizes
-
-def tune_args(p):
-    "Arguments of `melonpy tune`."
-    collection_args(p, default_eras, eras_help='eras to tell apart')
-    p.add_argument('--out', required=True, metavar='RESULTS.csv', help='table of trials (an optuna journal is kept beside it to resume)')
-    p.add_argument('--trials', type=int_in(1, 10000), default=8, help='number of trials in total (default: %(default)s)')
-    p.add_argument('--archs', default=','.join(default_space['arch']), help='architectures to try, separated by commas (default: %(default)s)')
-    p.add_argument('--sizes', type=_sizes, default=default_space['size'], metavar='PX,PX',
-                   help=f'image sides to try, separated by commas ({image_sides[0]}-{image_sides[1]}; default: {",".join(map(str, default_space["size"]))})')
-    training_args(p, epochs=1, freeze_epochs=1)
-
 def tune_main(a) -> int:
     "Run `melonpy tune`: a resumable optuna search; writes the trials table, ends with the best settings."
-    check_training_args(a)
     eras = era_list(a.eras, at_least_two=True)
-    space = dict(arch=_csv_list(a.archs), size=a.sizes)
+    space = dict(arch=_csv_list(a.archs) if a.archs else default_space['arch'], size=a.sizes or default_space['size'])
     covers = read_covers(a.dir, eras=eras, quality=a.quality)
     out = Path(a.out)
     res = tune_era_model(covers, n_trials=a.trials, epochs=a.epochs, freeze_epochs=a.freeze_epochs, space=space, storage=out.with_name(out.name + '.journal'),

@@ -39,7 +39,8 @@ def one_line_error(result, *words, after_bars=False):
     code, err = (result.returncode, result.stderr) if hasattr(result, 'returncode') else result
     assert code == 2, (code, err[-2000:])
     assert 'Traceback' not in err, err
-    lines = [l for l in err.strip().splitlines() if '%|' not in l and 'reading covers' not in l]   # a progress bar may come first
+    shown = [l.split('\r')[-1].strip() for l in err.strip().splitlines()]   # what a terminal shows: a line after its last carriage return
+    lines = [l for l in shown if l and '%|' not in l and 'reading covers' not in l]   # a progress bar may come first
     if after_bars: lines = [l for l in lines if 'error' in l]
     assert len(lines) == 1 and (not after_bars or err.strip().endswith(lines[0])), err
     for w in words: assert w in lines[0], (w, lines[0])

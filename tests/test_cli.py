@@ -3,10 +3,11 @@ import signal, subprocess, sys, time
 import pytest
 from cli import COMMAND, interruptible, melonpy_inproc, one_line_error
 
-def test_ctrl_c_while_importing_is_one_line():
+def test_ctrl_c_while_importing_is_one_line(tmp_path):
     "Importing torch and fastai takes seconds; Ctrl-C then gives exit status 130 and one line, not a traceback."
-    p = subprocess.Popen([*COMMAND, 'train', '--help'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=interruptible)
+    (tmp_path/'m.safetensors').write_text('a model file, as far as the command line can tell'); (tmp_path/'a.png').write_text('an image')
+    p = subprocess.Popen([*COMMAND, 'predict', tmp_path/'m.safetensors', tmp_path/'a.png'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, preexec_fn=interruptible)
     time.sleep(1.5)   # `melonpy.cli` itself imports in ~0.1 s; `melonpy.models` (fastai, torch) takes several seconds
     if p.poll() is not None: pytest.skip('melonpy.models imported in under 1.5 s here: no time to interrupt it')
     p.send_signal(signal.SIGINT)
@@ -14,14 +15,15 @@ def test_ctrl_c_while_importing_is_one_line():
     assert p.returncode == 130, (p.returncode, err)
     assert 'Traceback' not in err and 'interrupted' in err, err
     assert len(err.strip().splitlines()) == 1, err
-    assert 'usage' not in out   # interrupted before --help printed anything
+    assert not out   # interrupted before predicting anything
 
 
 def test_ctrl_c_inside_a_string_exec_is_status_130(tmp_path):
     "A Ctrl-C that lands inside a library's string `exec` (dataclasses, named tuples) still ends in status 130 under `python -m`, not in death by SIGINT."
     (tmp_path/'boom_cmd.py').write_text("def boom_args(p): pass\ndef boom_main(a): exec('raise KeyboardInterrupt')\n")
     (tmp_path/'boom_cli.py').write_text("import sys, melonpy.cli as cli\n"
-                                        "cli.commands['boom'] = ('boom_cmd', 'a command interrupted inside a string exec')\n"
+                                        "cli.commands['boom'] = ('boom_cmd', 'a command interrupted inside a string exec', ['melonpy boom'])\n"
+                                        "cli.boom_args = cli.boom_check = lambda x: None\n"
                                         "sys.exit(cli.main(['boom']))\n")
     r = subprocess.run([sys.executable, '-m', 'boom_cli'], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, (r.returncode, r.stderr)   # -2 (killed by SIGINT) without `_forget_interrupt`
@@ -33,5 +35,66 @@ def test_ctrl_c_inside_a_string_exec_is_status_130(tmp_path):
 def test_threads_checked_for_every_command(args, tmp_path, monkeypatch):
     "Each command that runs a network takes --threads, and the command line checks it before any work."
     monkeypatch.chdir(tmp_path)
-    one_line_error(melonpy_inproc(*args, '--threads', '0'), '--threads 0', 'between 1 and 256')
+    one_line_error(melonpy_inproc(*args, '--threads', '0'), '--threads', 'out of range: give 1 to 256')
     assert not list(tmp_path.iterdir())   # nothing was started
+
+
+ERAS_COMMANDS = {   # every command with --eras, and the rest of a command line that parses
+    'dataset': ['covers', '--out', 'x.npz'], 'analyze': ['covers', '--out', 'rep'], 'train': ['covers', '--out', 'm.safetensors'],
+    'tune': ['covers', '--out', 't.csv'], 'run': ['--out', 'run'],
+}
+
+
+@pytest.mark.parametrize('name', ERAS_COMMANDS)
+@pytest.mark.parametrize('eras', [['1990s', '2000s'], ['1990s,2000s'], ['1990s,', '2000s']])
+def test_eras_mean_the_same_everywhere(name, eras):
+    "`--eras 1990s 2000s` and `--eras 1990s,2000s` are accepted by every command that has the flag, and read the same."
+    from melonpy.cli import command_parser
+    from melonpy.data import era_list
+    a = command_parser(name).parse_args([*ERAS_COMMANDS[name], '--eras', *eras])
+    assert era_list(a.eras) == ['1990s', '2000s']
+
+
+@pytest.mark.parametrize('name', ['scrape', 'dataset', 'analyze', 'train', 'predict', 'tune', 'stylize', 'run'])
+def test_every_help_ends_with_examples(name):
+    from melonpy.cli import command_parser, commands
+    h = command_parser(name).format_help()
+    tail = h[h.index('examples:'):].strip().splitlines()[1:]
+    assert tail and all(l.strip().startswith(f'melonpy {name} ') for l in tail) and len(tail) == len(commands[name][2])
+
+
+BAD = [   # (command line, words the one line must hold): what users and attackers typed, each once a traceback
+    (['dataset', '{covers}', '--seed', '-1', '--out', 'x.npz'], ['--seed', 'out of range']),
+    (['train', '{covers}', '--seed', '-1', '--out', 'm.safetensors'], ['--seed', 'out of range']),
+    (['train', '{covers}', '--max-per-era', '-5', '--out', 'm.safetensors'], ['--max-per-era', 'out of range']),
+    (['tune', '{covers}', '--sizes', '0', '--out', 't.csv'], ['--sizes', 'out of range']),
+    (['tune', '{covers}', '--sizes', ',', '--out', 't.csv'], ['--sizes', 'at least one size']),
+    (['run', '--max-per-era', '-5', '--out', 'r'], ['--max-per-era']),
+    (['stylize', '{img}', '--style', '{img}', '--steps', '0', '--out', 'o.png'], ['--steps']),
+    (['stylize', '{img}', '--style', '{img}', '--style-weight', '0', '--out', 'o.png'], ['--style-weight', 'more than 0']),
+    (['analyze', '{covers}', '--boot', '5', '--out', 'rep'], ['--boot']),
+    (['scrape', '--delay', '-1', '--out', 'x'], ['--delay']),
+    (['scrape', '--base-url', 'file:///etc', '--out', 'x'], ['--base-url', 'http']),
+    (['train', '{covers}', '--arch', 'vgg16', '--weights', '{garbage}', '--out', 'm.safetensors', '--eras', '1990s,2000s', '--bs', '2'], ['not a state dict']),
+    (['stylize', '{img}', '--style', '{img}', '--weights', '{garbage}', '--out', 'o.png'], ['not a state dict']),
+    (['predict', '{junk}', '{img}'], ['not a model saved by']),
+    (['predict', '{garbage}', '{img}'], ['pickle', '--trust-pickle']),
+    (['train', '{covers}', '--out', 'm.pkl'], ['not pickles']),
+    (['train', '{covers}', '--epochs', '0', '--freeze-epochs', '0', '--out', 'm.safetensors'], ['at least 1 epoch']),
+]
+
+
+@pytest.mark.parametrize('args, words', BAD, ids=[' '.join(a[:1] + a[2:4]) for a, _ in BAD])
+def test_bad_input_one_line(args, words, tmp_path, monkeypatch):
+    "Each bad input is exit status 2 and one line naming the problem: no traceback, nothing written."
+    from melonpy.data import fake_scrape
+    from PIL import Image
+    monkeypatch.chdir(tmp_path)
+    covers = fake_scrape(tmp_path/'covers', n=16)
+    Image.new('RGB', (64, 64), 'red').save(tmp_path/'a.png')
+    (tmp_path/'garbage.pth').write_bytes(b'\x80\x04garbage')
+    (tmp_path/'junk.safetensors').write_text('not a model')
+    subs = dict(covers=covers, img=tmp_path/'a.png', garbage=tmp_path/'garbage.pth', junk=tmp_path/'junk.safetensors')
+    before = set(tmp_path.rglob('*'))
+    one_line_error(melonpy_inproc(*[a.format(**subs) for a in args]), *words)
+    assert not [p for p in set(tmp_path.rglob('*')) - before if p.suffix in ('.npz', '.safetensors', '.csv', '.png') and 'cache' not in str(p)]

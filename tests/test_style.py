@@ -86,7 +86,7 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('unknown_era', "era '1890s' is not in"),
     ('empty_era', "era '2000s'"),
     ('size', 'out of range: give 16 to 1024'),
-    ('steps', '--steps 0'),
+    ('steps', 'argument --steps: 0 is out of range'),
     ('bad_style', 'style.jpg: file not found'),
     ('no_style', 'one of the arguments --era --style is required'),
     ('data_not_folder', 'is not a folder'),
