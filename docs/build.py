@@ -99,6 +99,19 @@ def fix_source_link(md, mod):
         return f'<a class="showdoc-source" href="{url}{f"#L{line}" if line else ""}" target="_blank">source</a>' + rest
     return _re_src.sub(sub, md)
 
+def mermaid_pictures(md):
+    """Each ```mermaid block as its picture drawn by `docs/render_mermaid.py` (the site loads no JavaScript from
+    outside); a block without one stays as text, and the build says how to draw it."""
+    from render_mermaid import _re_block, diagram_id
+    def sub(m):
+        k = diagram_id(m.group(1))
+        labels = [re.sub(r'<br\s*/?>', ' ', l) for l in re.findall(r'\[([^\]]+)\]', m.group(1))]
+        alt = 'Diagram: ' + ', '.join(dict.fromkeys(labels)) if labels else 'Diagram'
+        if (NBS/'images'/'mermaid'/f'{k}.svg').exists(): return f'![{alt}](images/mermaid/{k}.svg)\n'
+        print(f'docs: a Mermaid diagram has no picture yet (shown as text): run `python docs/render_mermaid.py --js ...`', flush=True)
+        return m.group(0)
+    return _re_block.sub(sub, md)
+
 _re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 
 def to_myst(nb, fix, mod=None):
@@ -115,7 +128,7 @@ def to_myst(nb, fix, mod=None):
             cells.append({'cell_type': 'markdown', 'id': 'docs-title', 'metadata': {}, 'source': head})
             continue
         if c['cell_type'] == 'markdown':
-            c['source'] = fix(src); cells.append(c); continue
+            c['source'] = mermaid_pictures(fix(src)); cells.append(c); continue
         if c['cell_type'] != 'code': continue
         lines, opts = src.split('\n'), {}
         while lines and (m := _re_dir.match(lines[0])): opts[m.group(1)] = m.group(2).strip('"\''); lines.pop(0)

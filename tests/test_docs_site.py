@@ -89,6 +89,8 @@ def test_site_in_chromium(site, server, chromium):
                 page.wait_for_load_state('networkidle', timeout=30_000)
                 broken = page.eval_on_selector_all('img', 'els => els.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)')
                 problems += [f'{p}: broken image {s}' for s in broken]
+                if page.locator('div.highlight-mermaid').count():
+                    problems.append(f'{p}: a Mermaid diagram shown as text: draw it with docs/render_mermaid.py')
                 ids[p] = set(page.eval_on_selector_all('[id]', 'els => els.map(e => e.id)'))
                 links += [(p, h) for h in page.eval_on_selector_all('a[href]', 'els => els.map(a => a.href)')]
             # every link inside the site reaches a page of it, and the #anchor is on that page
