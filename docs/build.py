@@ -71,7 +71,7 @@ _re_link = re.compile(r'\[([^\]\n]*)\]\((https?://[^)\s]+)\)')
 
 def fix_links(md, base, urls, shown, pages):
     """nbdev's links to its own (Quarto) site become links in this site: to the API entry when the API pages show the
-    name, else to the chapter page; `[source](...#LNone)` loses the line nobody knows."""
+    name, else to the chapter page, else plain text."""
     def sub(m):
         text, url = m.groups()
         if not url.startswith(base): return m.group(0)
@@ -185,14 +185,17 @@ def cli_help(argv):
         except SystemExit: pass
     return out.getvalue().rstrip()
 
-def cli_page():
+def cli_page(mods):
+    "The CLI page: `melonpy --help` and each command's (from `melonpy.cli.commands`), linked to their API pages."
     from melonpy.cli import commands
+    api = lambda m: f'[`{m}`](api/{m.split(".")[-1]}.md)' if m in mods else f'`{m}`'
+    made = next((n for m, n in mods.items() if n and m == f'{LIB}.cli'), None)
     parts = ['# Command-line reference', '',
              'The `melonpy` command and each of its subcommands, with the `--help` text they print '
-             '(generated from the code when the site is built). How the command is made: [the `melonpy` command](09_cli.ipynb).',
+             '(generated from the code when the site is built).' + (f' How the command is made: [its chapter]({made}).' if made else ''),
              '', '## `melonpy`', '', '```text', cli_help(['--help']), '```', '']
     for cmd, (mod, helptext) in commands.items():
-        parts += [f'## `melonpy {cmd}`', '', f'{helptext[0].upper()}{helptext[1:]} (module [`{mod}`](api/{mod.split(".")[-1]}.md)).', '',
+        parts += [f'## `melonpy {cmd}`', '', f'{helptext[0].upper()}{helptext[1:]} (module {api(mod)}).', '',
                   '```text', cli_help([cmd, '--help']), '```', '']
     return '\n'.join(parts)
 
@@ -260,10 +263,9 @@ def stage(dest):
         print(f'docs: processed {n} ({time.perf_counter() - t0:.1f}s)', flush=True)
     (dest/'api').mkdir()
     for m, n in mods.items(): (dest/'api'/f'{m.split(".")[-1]}.md').write_text(api_page(m, n, titles.get(n)))
-    (dest/'cli_reference.md').write_text(cli_page())
+    (dest/'cli_reference.md').write_text(cli_page(mods))
     chapter_titles = {n: titles[n] for _, ns in secs for n in ns}
     (dest/'benchmarks.md').write_text(bench_page(chapter_titles))
-    (dest/'_toc.json').write_text(json.dumps({'sections': secs, 'modules': list(mods), 'titles': titles}, indent=1))
     return dest
 
 def build(out=ROOT/'_site', src=ROOT/'_build'/'docs'/'src', quiet=False):
@@ -275,7 +277,6 @@ def build(out=ROOT/'_site', src=ROOT/'_build'/'docs'/'src', quiet=False):
     html = src.parent/'html'   # MyST-NB writes output images beside the Sphinx output folder: keep both in _build/
     args = ['-b', 'html', '-c', str(DOCS), '-d', str(src.parent/'doctrees'), '-E'] + (['-q'] if quiet else []) + [str(src), str(html)]
     if build_main(args): raise SystemExit('docs: sphinx-build failed')
-    shutil.copy(src/'_toc.json', html/'_toc.json')
     if out.exists(): shutil.rmtree(out)
     shutil.move(html, out)
     (out/'.nojekyll').touch()

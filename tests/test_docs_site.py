@@ -152,7 +152,8 @@ def test_site_in_chromium(site, server, chromium):
             ch = next((c for c in chapters if c.startswith('04_')), chapters[0])
             page.goto(server + f'{ch}.html'); page.wait_for_load_state('networkidle')
             assert page.locator('main .cell_output img').count() > 0, f'{ch} shows no figure'
-            page.locator('main .cell_output img').first.scroll_into_view_if_needed()
+            biggest = page.eval_on_selector_all('main .cell_output img', 'els => els.map(i => i.naturalWidth * i.naturalHeight)')
+            page.locator('main .cell_output img').nth(biggest.index(max(biggest))).scroll_into_view_if_needed()
             page.screenshot(path=str(ART/'docs_chapter.png'))
         finally:
             browser.close()
