@@ -160,7 +160,9 @@ def toctree(caption, entries):
 def api_entry(mod, name, obj):
     "The reST that documents `mod.name`: autodoc for classes and functions, the type for other values (constants)."
     import inspect
-    if inspect.isclass(obj): return f'.. autoclass:: {mod}.{name}\n   :members:\n   :undoc-members:\n   :show-inheritance:\n'
+    if inspect.isclass(obj):
+        bases = '   :show-inheritance:\n' if obj.__bases__ != (object,) else ''   # "Bases: object" says nothing
+        return f'.. autoclass:: {mod}.{name}\n   :members:\n   :undoc-members:\n{bases}'
     if callable(obj): return f'.. autofunction:: {mod}.{name}\n'
     v = repr(obj)
     v = v if len(v) <= 120 and '\n' not in v else f'<{type(obj).__name__} of {len(obj)}>' if hasattr(obj, '__len__') else f'<{type(obj).__name__}>'
