@@ -207,6 +207,9 @@ def run_args(p):
     seed_arg(p, 42, 'seed of the split, training and picks')
     p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
     p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
+    p.add_argument('--no-pretrained', action='store_true', help='no ImageNet weights (nothing downloaded): the classifier starts from random weights, and '
+                   'style transfer uses an untrained VGG16 unless --weights gives one; for a classroom without internet')
+    p.add_argument('--weights', metavar='PATH', default=None, help='state dict of torchvision vgg16().features for style transfer (default: the shared copy, else a download)')
     threads_arg(p)
 
 # %% ../nbs/09_cli.ipynb #36d708eb
@@ -253,6 +256,7 @@ def stylize_check(a):
 def run_check(a):
     if a.data is not None and (a.years is not None or a.base_url is not None):
         raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
+    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
 
 # %% ../nbs/09_cli.ipynb #a5a9f4a0
 class _Parser(argparse.ArgumentParser):

@@ -6,7 +6,8 @@ Docs: https://melonpy.github.io/melonpy/course.html.md"""
 
 # %% ../nbs/08_course.ipynb #bc125cae
 from __future__ import annotations
-import json, time
+import json, threading, time
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
@@ -24,8 +25,8 @@ def _torch_chapters():
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'stage_outputs', 'still_done',
            'save_stages', 'check_settings', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
-           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'report_stage', 'run_course', 'course_summary',
-           'run_main']
+           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'report_stage', 'ticking', 'run_course',
+           'course_summary', 'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -43,7 +44,7 @@ quick_settings = dict(n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gra
 def course_settings(quick:bool=False, **overrides) -> dict:
     "The settings of a run: `default_settings`, shrunk by `quick_settings` if `quick`, then `overrides` (unknown names are an error)."
     unknown = sorted(set(overrides) - set(default_settings))
-    if unknown: raise UserError(f'unknown course settings {unknown}: choose among {", ".join(default_settings)}')
+    if unknown: raise UserError(f'unknown course settings {", ".join(unknown)}: choose among {", ".join(default_settings)}')
     s = {**default_settings, **(quick_settings if quick else {}), **overrides}
     s['eras'] = era_list(s['eras'], at_least_two=True)
     if s['max_per_era'] is not None and s['max_per_era'] < 4:
@@ -161,7 +162,8 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     s, run = settings, Path(run)
     df = read_split(run)
     learn = models.train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'], size=s['size'], epochs=s['epochs'],
-                                   freeze_epochs=s['freeze_epochs'], bs=s['bs'], seed=s['seed'], quiet=True)
+                                   freeze_epochs=s['freeze_epochs'], bs=s['bs'], seed=s['seed'], quiet=True,
+                                   progress=progress)
     test = models.evaluation_covers(learn)
     pr = models.predict_covers(learn, test.file.tolist())
     res = models.evaluate_era_model(learn, preds=pr)
@@ -225,6 +227,16 @@ def report_stage(run, settings:dict=None, progress:bool=True) -> dict:
     return dict(images=page.count('<img '))
 
 # %% ../nbs/08_course.ipynb #067b4a5a
+@contextmanager
+def ticking(bar, every:float=1.):
+    "Redraw tqdm `bar` every `every` seconds inside the block, so its clock moves while a long stage works under it."
+    stop = threading.Event()
+    def tick():
+        while not stop.wait(every): bar.refresh()
+    t = threading.Thread(target=tick, daemon=True); t.start()
+    try: yield bar
+    finally: stop.set(); t.join()
+
 def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str|None=None, delay:float=0.3,
                progress:bool=True, stages=stage_names, **overrides) -> dict:
     "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests). Returns `stages.json`'s content."
@@ -249,14 +261,15 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
                  report=lambda: report_stage(run, settings, progress))
     book['resumed'] = [n for n in stages if n in book['stages']]
     save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
-    bar = tqdm(stages, desc='melonpy run', unit='stage', disable=not progress)
-    for name in bar:
-        if name in book['stages']: continue
-        bar.set_postfix_str(name)
-        t = time.time()
-        info = steps[name]()
-        book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
-        save_stages(run, book)
+    todo = [n for n in stages if n not in book['stages']]
+    with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress) as bar, ticking(bar):
+        for name in todo:
+            bar.set_postfix_str(name)
+            t = time.time()
+            info = steps[name]()
+            book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
+            save_stages(run, book)
+            bar.update(1)
     return book
 
 def course_summary(book:dict, run) -> str:
@@ -279,7 +292,8 @@ def course_summary(book:dict, run) -> str:
 # %% ../nbs/08_course.ipynb #5b373129
 def run_main(a) -> int:
     "Run `melonpy run`: the whole pipeline, then one summary line."
-    over = dict(eras=a.eras, quality=a.quality, seed=a.seed)
+    over = dict(eras=a.eras, quality=a.quality, seed=a.seed, pretrained=not a.no_pretrained)
+    if a.weights or a.no_pretrained: over['vgg_weights'] = a.weights   # --no-pretrained alone: no ImageNet weights anywhere
     if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
     book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
                       **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)

@@ -126,12 +126,12 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
     if quality not in (None, 'all'):
         if 'label_quality' not in df.columns: raise UserError(f'quality={quality!r}: {src} has no label_quality column; leave quality out')
         qs = sorted(df.label_quality.dropna().astype(str).unique())
-        if quality not in qs: raise UserError(f'quality={quality!r} is not in this collection; choose one of {qs}')
+        if quality not in qs: raise UserError(f'quality {quality!r} is not in this collection; choose one of {", ".join(qs)} (or all)')
         df = df[df.label_quality == quality]
     if eras is not None:
         eras = era_list(eras)
         unknown = [e for e in eras if e not in set(df.era)]
-        if unknown: raise UserError(f'eras {unknown} are not in {src}; it has {sorted(df.era.unique())}')
+        if unknown: raise UserError(f'{"era" if len(unknown) == 1 else "eras"} {", ".join(unknown)} {"is" if len(unknown) == 1 else "are"} not in {src}; it has {", ".join(sorted(df.era.unique()))}')
         df = df[df.era.isin(eras)]
     if not len(df): raise UserError(f'{src}: no usable covers left ({dropped or "none listed"}); check the folder, eras and quality')
     cols = ['file', 'year', 'era'] + [c for c in df.columns if c not in ('file', 'year', 'era')]

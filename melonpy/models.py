@@ -25,11 +25,12 @@ from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts,
 
 # %% auto #0
 __all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
-           'EpochHistory', 'ModelCard', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics',
-           'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training', 'predict_covers',
-           'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves', 'compare_era_models',
-           'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main',
-           'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams']
+           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order',
+           'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training',
+           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves',
+           'compare_era_models', 'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table',
+           'train_main', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks',
+           'plot_gradcams']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -68,7 +69,11 @@ def vgg16_imagenet(weights='DEFAULT', **kwargs):
     "torchvision VGG16 whose conv layers get ImageNet weights: from `weights` (a `features` state-dict path), a local file, or a download."
     if weights is None: return torchvision.models.vgg16(**kwargs)
     path = Path(weights) if weights != 'DEFAULT' else _vgg16_weights_file()
-    if path is None: return torchvision.models.vgg16(weights='DEFAULT', **kwargs)
+    if path is None:
+        try: return torchvision.models.vgg16(weights='DEFAULT', **kwargs)
+        except OSError as e:   # urllib's URLError: offline, or a firewall
+            raise UserError(f"could not download VGG16's ImageNet weights (528 MB, kept in $TORCH_HOME/hub/checkpoints) ({type(e).__name__}); "
+                            'offline, give a local copy with --weights PATH (a state dict of torchvision vgg16().features)') from None
     if not path.exists(): raise UserError(f'{path}: no such VGG16 weights file; give a state dict of torchvision vgg16().features, '
                                           'or leave weights out to download them')
     m = torchvision.models.vgg16(**kwargs)
@@ -123,9 +128,23 @@ class ModelCard:
     train_hashes: list = dataclasses.field(default_factory=list, repr=False)
     covers: pd.DataFrame|None = dataclasses.field(default=None, repr=False, compare=False)
 
+class ProgressBar(Callback):
+    "A tqdm bar over all the training batches of a `fit` (epochs × batches) with the epoch and the running loss: the bar of `melonpy train` and `melonpy run`."
+    order = 70
+    def __init__(self, desc:str='training'): self.desc, self.bar = desc, None
+    def before_fit(self):
+        if not hasattr(self.learn, 'lr_finder'):
+            self.bar = tqdm(total=self.n_epoch * len(self.dls.train), desc=self.desc, unit='batch', leave=False)
+    def after_batch(self):
+        if self.bar is not None and self.training:
+            self.bar.set_postfix(epoch=f'{self.epoch + 1}/{self.n_epoch}', loss=f'{float(self.smooth_loss):.3f}', refresh=False)
+            self.bar.update(1)
+    def after_fit(self):
+        if self.bar is not None: self.bar.close(); self.bar = None
+
 def _download_help(arch, e):
-    return UserError(f'could not get ImageNet weights for {arch} ({type(e).__name__}: {str(e)[:80]}); when offline, use '
-                     f'{" or ".join(offline_archs)} with TORCH_HOME/MELONPY_SHARED set, or pretrained=False (--no-pretrained)')
+    return UserError(f'could not download the ImageNet weights of {arch} ({type(e).__name__}); offline, start from random weights '
+                     f'with --no-pretrained (pretrained=False), or set TORCH_HOME to a folder whose hub/checkpoints holds them')
 
 def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5, wd=None, metrics=None, **kwargs):
     "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function)."
@@ -165,11 +184,11 @@ def aug_tfms(aug=True) -> list|None:
 
 def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, epochs=2, freeze_epochs=3,
                     lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
-                    max_per_era=None, seed=42, quiet=False, **kwargs) -> Learner:
-    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`."
+                    max_per_era=None, seed=42, quiet=False, progress=False, **kwargs) -> Learner:
+    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
     if isinstance(covers, pd.DataFrame):
         df = covers if eras is None else covers[covers.era.isin(list(eras))]
-        if not len(df): raise UserError(f'none of the covers is in eras {list(eras)}')
+        if not len(df): raise UserError(f'none of the covers is in eras {", ".join(eras)}')
     else: df = read_covers(covers, eras=None if eras is None else list(eras), quality=quality)
     df = sample_per_era(df, max_per_era, seed)
     if 'split' not in df.columns: df = split_covers(df, seed=seed, progress=not quiet)
@@ -182,13 +201,14 @@ def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, e
     learn.card.size, learn.card.covers = size, df
     scratch = not learn.card.pretrained
     if lr is None: lr = 3e-3 if scratch else 2e-3
-    with (learn.no_bar() if quiet else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
-        if scratch: learn.fit_one_cycle(epochs + freeze_epochs, lr)
+    bar = lambda what: [ProgressBar(f'training {learn.card.arch} ({what})')] if progress else None
+    with (learn.no_bar() if quiet or progress else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
+        if scratch: learn.fit_one_cycle(epochs + freeze_epochs, lr, cbs=bar('all layers'))
         else:
-            if freeze_epochs: learn.fit_one_cycle(freeze_epochs, lr)          # the new head alone (body frozen)
+            if freeze_epochs: learn.fit_one_cycle(freeze_epochs, lr, cbs=bar('new head'))   # the new head alone (body frozen)
             if epochs:
                 learn.unfreeze()                                            # then everything, the body more gently
-                learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3)
+                learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, cbs=bar('all layers'))
     train = df[df.split == 'train']
     x, why = load_covers(train.file, 48, progress=False)                    # read (and cached) by the split already
     learn.card.train_hashes = [f'{h:016x}' for h in cover_hashes(x[np.array(why) == ''])]
@@ -470,7 +490,7 @@ def train_main(a) -> int:
     learn = train_era_model(a.dir, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
                             quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed)
+                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed, progress=True)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
     n = learn.card.covers.split.value_counts()

@@ -42,7 +42,7 @@ def vgg16_features(weights='DEFAULT') -> nn.Sequential:
 
 def _check_layers(layers):
     unknown = [l for l in layers if l not in vgg16_layers]
-    if unknown: raise UserError(f'unknown VGG16 layers {unknown}: choose among {", ".join(vgg16_layers)}')
+    if unknown: raise UserError(f'unknown VGG16 layers {", ".join(unknown)}: choose among {", ".join(vgg16_layers)}')
     return tuple(dict.fromkeys(layers))
 
 class VGGFeatures(nn.Module):

@@ -50,12 +50,12 @@ def check_space(space) -> dict:
     "`default_space` updated with `space`, after checking names and values."
     space = {**default_space, **(space or {})}
     unknown = set(space) - set(default_space)
-    if unknown: raise UserError(f'cannot search {sorted(unknown)}: the settings are {", ".join(default_space)}')
+    if unknown: raise UserError(f'cannot search {", ".join(sorted(unknown))}: the settings are {", ".join(default_space)}')
     archs = space['arch'] if isinstance(space['arch'], (list, tuple)) else [space['arch']]
     bad = [a for a in archs if a not in arch_names()]
     if bad: raise UserError(f'unknown architecture {bad[0]!r}: choose from {", ".join(arch_names())}')
     augs = space['aug'] if isinstance(space['aug'], (list, tuple)) else [space['aug']]
-    if any(a not in aug_levels for a in augs): raise UserError(f'augmentation {augs}: choose from {", ".join(aug_levels)}')
+    if any(a not in aug_levels for a in augs): raise UserError(f'augmentation {", ".join(map(str, augs))}: choose from {", ".join(aug_levels)}')
     return space
 
 # %% ../nbs/05_tuning.ipynb #95bddc2a

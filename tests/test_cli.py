@@ -80,6 +80,7 @@ BAD = [   # (command line, words the one line must hold): what users and attacke
     (['predict', '{junk}', '{img}'], ['not a model saved by']),
     (['predict', '{garbage}', '{img}'], ['pickle', '--trust-pickle']),
     (['train', '{covers}', '--out', 'm.pkl'], ['not pickles']),
+    (['train', '{covers}', '--eras', '1990s,2000s', '--out', 'm.safetensors'], ['fewer than the batch size 32', '--bs']),
     (['train', '{covers}', '--epochs', '0', '--freeze-epochs', '0', '--out', 'm.safetensors'], ['at least 1 epoch']),
 ]
 

@@ -1,6 +1,6 @@
 """`melonpy run` (chapter 8) as a user runs it: bad input gives one clear line, a small run writes a report, a rerun
 skips the finished stages, and a run stopped with Ctrl-C resumes where it stopped."""
-import html, json, shutil, signal, subprocess, sys, threading, time
+import html, json, re, shutil, signal, subprocess, sys, threading, time
 import pandas as pd, pytest
 from scipy.stats import binomtest
 from cli import interruptible, melonpy, melonpy_env, one_line_error
@@ -22,7 +22,7 @@ def test_bad_inputs(tmp_path, fake):
         'no such --data': (['--data', tmp_path/'nowhere'], 'no such folder'),
         '--data without covers': (['--data', no_covers], 'no subfolder holds images'),
         '--data that is a file': (['--data', a_file], 'no such folder'),
-        '--data without the eras': (['--data', fake, '--eras', '1990s,2010s'], "['2010s']"),
+        '--data without the eras': (['--data', fake, '--eras', '1990s,2010s'], 'era 2010s is not in'),
         '--out is a file': (['--data', fake, '--out', a_file], 'is a file'),
         '--out not writable': (['--data', fake, '--out', '/proc/melonpy-run'], 'cannot write'),
         '--out under a file': (['--data', fake, '--out', a_file/'run'], ''),
@@ -68,6 +68,19 @@ def test_small_run(small_run):
     assert 'stages: scrape' in last and 'report:' in last and str(run/'report.html') in last, last
     assert not [p for p in run.rglob('.*') if p.is_file()], 'temporary files were left behind'
     print(f'small run in {secs:.0f}s: {last}')
+
+
+def test_progress_moves(small_run):
+    "The stage bar counts finished stages (the model stage starts at 3/6, not 0/6) and a training bar advances inside it."
+    _, r, _ = small_run
+    err = r.stderr.replace('\r', '\n')
+    stages = re.findall(r'melonpy run:\s+\d+%\|[^|]*\|\s*(\d)/6 .*?(?:, (\w+)\])?$', err, re.M)
+    at = {}
+    for k, name in stages:
+        if name: at.setdefault(name, int(k))   # the count when the stage began
+    assert at.get('model') == 3 and at.get('report') == 5, (at, err[-3000:])
+    train = re.findall(r'training \S+ \((?:new head|all layers)\):\s+\d+%\|[^|]*\|\s*(\d+)/\d+', err)
+    assert len(set(train)) >= 2, err[-3000:]
 
 
 def test_model_verdict_matches_predictions(small_run):
@@ -138,3 +151,16 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     book = _stages(run)
     assert book['resumed'] == ['scrape', 'dataset', 'colors'] and list(book['stages']) == STAGES
     assert (run/'model.safetensors').is_file() and (run/'dataset'/'split.csv').stat().st_mtime_ns == split
+
+
+def test_offline_run_names_a_flag_that_works(tmp_path, fake):
+    "No ImageNet weights reachable (an empty TORCH_HOME, no shared copy, every download sent to a closed port): the run stops in one line naming --no-pretrained, and succeeds with it."
+    env = melonpy_env(TORCH_HOME=tmp_path/'empty-torch-home', https_proxy='http://127.0.0.1:9', HTTPS_PROXY='http://127.0.0.1:9',
+                      http_proxy='http://127.0.0.1:9', HTTP_PROXY='http://127.0.0.1:9', MELONPY_CACHE=tmp_path/'cache')
+    for k in ('MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS', 'MELONPY_DATA'): env.pop(k, None)
+    args = ['run', '--data', fake, '--eras', '1990s,2000s', '--quick', '--out', tmp_path/'run', '--threads', 1]
+    err = one_line_error(melonpy(*args, env=env, timeout=300), after_bars=True)
+    assert '--no-pretrained' in err and 'ImageNet' in err, err
+    r = melonpy(*args[:-3], tmp_path/'run2', '--threads', 1, '--no-pretrained', env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path/'run2'/'report.html').is_file() and (tmp_path/'run2'/'model.safetensors').is_file()

@@ -29,6 +29,15 @@ def test_train_end_to_end(trained):
     assert not [p for p in d.iterdir() if p.name.startswith('.')], 'temporary file left behind'
 
 @pytest.mark.covers
+def test_train_shows_a_training_bar_that_moves(trained):
+    "`melonpy train` shows a bar over the training batches, with the epoch and the running loss, whose count advances."
+    _, r = trained
+    counts = re.findall(r'training squeezenet1_1 \((?:new head|all layers)\):\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)', r.stderr)
+    assert len({int(k) for k, _ in counts}) >= 2, r.stderr[-3000:]
+    assert 'epoch=1/1' in r.stderr and 'loss=' in r.stderr, r.stderr[-3000:]
+
+
+@pytest.mark.covers
 def test_predict_end_to_end(trained, covers_dir, tmp_path):
     d, r = trained
     assert r.returncode == 0, r.stderr[-2000:]
@@ -65,6 +74,14 @@ def test_predict_marks_training_covers(trained, covers_dir, tmp_path):
     assert 'seen in training' in r.stdout and '1 seen in training' in r.stdout.strip().splitlines()[-1], r.stdout
 
 
+@pytest.mark.covers
+def test_predict_nothing_readable_is_an_error(trained, tmp_path):
+    "When no image given can be read, predict says so in one line and exits 2 (it used to print an empty table and exit 0)."
+    d, _ = trained
+    (tmp_path/'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+    one_line_error(melonpy('predict', d/'era.safetensors', tmp_path/'broken.jpg'), 'none of the 1 images could be read')
+
+
 def test_a_pickle_never_runs(tmp_path):
     "A crafted pickle (its loading calls os.system) handed to predict and stylize --check: one line naming --trust-pickle, nothing runs, nothing written."
     marker = tmp_path/'pwned'
@@ -83,7 +100,7 @@ def test_train_bad_input(tmp_path):
     one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'no_such_net', '--out', str(tmp_path/'m.safetensors')), 'unknown --arch')
     one_line_error(melonpy_inproc('train', str(tmp_path), '--epochs', '0', '--freeze-epochs', '0', '--out', str(tmp_path/'m.safetensors')), '--epochs')
     one_line_error(melonpy_inproc('train', str(tmp_path), '--arch', 'cnn', '--weights', 'w.pth', '--out', str(tmp_path/'m.safetensors')), '--weights')
-    one_line_error(melonpy_inproc('train', str(tmp_path), '--size', 'big', '--out', 'm.safetensors'), 'invalid int value')
+    one_line_error(melonpy_inproc('train', str(tmp_path), '--size', 'big', '--out', 'm.safetensors'), 'not a whole number')
     one_line_error(melonpy_inproc('train', str(tmp_path)), '--out')
     one_line_error(melonpy_inproc('train', str(tmp_path), '--out', str(tmp_path/'m.safetensors')), 'cover collection')  # empty folder
     one_line_error(melonpy_inproc('train', str(tmp_path), '--out', str(tmp_path/'m.pkl')), 'not pickles')

@@ -58,3 +58,48 @@ def test_report_opens_from_file(small_run, chromium):
                 except Exception: pass
                 raise
         finally: browser.close()
+
+
+EVIL = '<img src=x onerror=alert(7)>'
+
+
+def _evil_run(root):
+    "A run folder written by hand, as the stages leave it, whose era, collection and style rows carry a script."
+    import json
+    import pandas as pd
+    from PIL import Image
+    run = root/'evil-run'
+    for d in ('dataset', 'colors', 'model', 'style'): (run/d).mkdir(parents=True)
+    for f in ('colors/measures.png', 'model/confusion.png', 'style/00_a_before.png', 'style/00_a_after.png'):
+        Image.new('RGB', (60, 40), 'teal').save(run/f)
+    eras = ['1990s', EVIL]
+    (run/'stages.json').write_text(json.dumps(dict(settings={}, stages=dict(
+        dataset=dict(seconds=1.0, covers=6), model=dict(seconds=2.0, accuracy=0.5, n_test=2, baseline_accuracy=0.5, verdict=EVIL)))))
+    (run/'dataset'/'summary.json').write_text(json.dumps(dict(collection=f'/data/{EVIL}', covers=6, eras=eras, skipped=EVIL,
+        same_album=0, near_duplicates=0, groups=6, counts={e: dict(train=1, valid=1, test=1) for e in eras})))
+    (run/'colors'/'verdict.md').write_text(f'# Colours\n\n6 covers\n\n**{EVIL}** is brighter.\n\n- {EVIL}')
+    pd.DataFrame({'measure': ['accuracy'], 'model': [0.5], f'baseline ({EVIL})': [0.5]}).to_csv(run/'model'/'metrics.csv', index=False)
+    pd.DataFrame(dict(target=[EVIL], content=['a.jpg'], content_era=[EVIL], before=['00_a_before.png'], after=['00_a_after.png'],
+                      p_before=[.2], p_after=[.6])).to_csv(run/'style'/'style.csv', index=False)
+    from melonpy.report import report_html
+    (run/'report.html').write_text(report_html(run), encoding='utf-8')
+    return run
+
+
+def test_injected_era_name_is_text(tmp_path, chromium):
+    "An era (and a collection folder) named like a script shows as text in report.html: no dialog, no injected element."
+    from playwright.sync_api import sync_playwright
+    run = _evil_run(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True, timeout=30_000)
+        try:
+            page = browser.new_page()
+            dialogs = []
+            page.on('dialog', lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto((run/'report.html').as_uri(), wait_until='load')
+            page.wait_for_timeout(500)
+            assert not dialogs, f'injected script ran: {dialogs}'
+            assert page.locator('img[src="x"]').count() == 0
+            text = page.inner_text('body')
+            assert text.count(EVIL) >= 6, text      # lead, counts table, verdict, metrics, style pair: shown as text
+        finally: browser.close()

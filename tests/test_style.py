@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from cli import melonpy, melonpy_env
+from cli import melonpy, melonpy_env, one_line_error
 
 
 def stylize(*args, env=None, timeout=300):
@@ -91,6 +91,7 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('no_style', 'one of the arguments --era --style is required'),
     ('data_not_folder', 'is not a folder'),
     ('bad_model', 'not a model'),
+    ('thin', 'crop it nearer to a square'),
 ])
 def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expect, monkeypatch, capsys):
     "Bad input: exit status 2 and one line on stderr that names the problem (in-process: `melonpy.cli.main`, as the command runs it)."
@@ -102,17 +103,19 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
     (coll/'2000s').mkdir(); (coll/'2000s'/'broken.jpg').write_bytes(b'oops')
     model = tmp_path/'m.safetensors'; model.write_text('junk')
     out = tmp_path/'out.png'
+    thin = tmp_path/'thin.png'; Image.new('RGB', (2000, 100), 'navy').save(thin)
     args = {
         'missing': [tmp_path/'nope.jpg', '--era', '1990s', '--data', coll],
         'unreadable': [bad, '--era', '1990s', '--data', coll],
         'unknown_era': [photo, '--era', '1890s', '--data', covers_dir],
-        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 32, '--steps', 2],
+        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--steps', 2],
         'size': [photo, '--era', '1990s', '--data', coll, '--size', 100000],
         'steps': [photo, '--era', '1990s', '--data', coll, '--steps', 0],
         'bad_style': [photo, '--style', tmp_path/'style.jpg'],
         'no_style': [photo],
         'data_not_folder': [photo, '--era', '1990s', '--data', tmp_path/'nowhere'],
         'bad_model': [photo, '--era', '1990s', '--data', coll, '--check', model],
+        'thin': [thin, '--style', photo],
     }[case]
     with pytest.raises(SystemExit) as e: main(['stylize', *map(str, args), '--out', str(out), '--threads', '1'])
     assert e.value.code == 2
@@ -128,3 +131,11 @@ def test_stylize_missing_file_subprocess(tmp_path, env):
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     lines = [l for l in r.stderr.strip().splitlines() if 'Warning' not in l and not l.startswith('  warnings.warn')]
     assert lines == [f'melonpy stylize: error: {tmp_path/"nope.jpg"}: file not found; give a JPEG or PNG image file']
+
+
+@pytest.mark.covers
+def test_stylize_check_knows_the_era_before_any_work(tmp_path, env, photo, covers_dir, tiny_model):
+    "`--check` with a model that does not know the era: one line naming the eras it knows, and OUT is not written."
+    r = stylize(photo, '--era', '2010s', '--data', covers_dir, '--check', tiny_model, '--out', tmp_path/'o.png', env=env, timeout=120)
+    one_line_error(r, 'does not know era', '1990s')
+    assert not (tmp_path/'o.png').exists()
