@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras
-from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era
+from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
 from .scrape import scrape, scrape_summary, parse_years, MELON
 from .colors import analyze, measure_names
 from .report import report_html
@@ -161,8 +161,9 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     models, _ = _torch_chapters()
     s, run = settings, Path(run)
     df = read_split(run)
+    bs = min(s['bs'], max(2, int((df.split == 'train').sum())))   # a small collection: one batch of all its training covers
     learn = models.train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'], size=s['size'], epochs=s['epochs'],
-                                   freeze_epochs=s['freeze_epochs'], bs=s['bs'], seed=s['seed'], quiet=True,
+                                   freeze_epochs=s['freeze_epochs'], bs=bs, seed=s['seed'], quiet=True,
                                    progress=progress)
     test = models.evaluation_covers(learn)
     pr = models.predict_covers(learn, test.file.tolist())
@@ -287,7 +288,7 @@ def course_summary(book:dict, run) -> str:
         return 'done before' if n in book.get('resumed', []) else f"{st[n]['seconds']:.0f}s"
     times = ', '.join(f'{n} {took(n)}' for n in stage_names if n in st)
     new = sum(st[n]['seconds'] for n in st if n not in book.get('resumed', []))
-    return f"{'; '.join(parts)}; stages: {times}; this run {new:.0f}s; report: {Path(run)/'report.html'}"
+    return f"{'; '.join(parts)}; stages: {times}; this run {new:.0f}s; caches in {cache_dir()}; report: {Path(run)/'report.html'}"
 
 # %% ../nbs/08_course.ipynb #5b373129
 def run_main(a) -> int:

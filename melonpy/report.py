@@ -44,12 +44,13 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px soli
 .verdict{background:#f8f9fa;border-left:4px solid #2b8a3e;padding:.1em 1em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-end}"""
 
 report_template = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>melonpy run {{ name }}</title>
+<html lang="en"><head><meta charset="utf-8"><title>melonpy course report: {{ name }}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{{ css }}</style></head>
 <body>
 {%- macro figure(rel, caption) %}{% if rel in files %}
 <figure><img src="{{ rel }}" alt="{{ caption }}"><figcaption>{{ caption }}</figcaption></figure>{% endif %}{% endmacro %}
-<h1>melonpy run: {{ name }}</h1>
+<h1>melonpy course report</h1>
+<p class="lead">Run <code>{{ name }}</code>{% if ds %}, covers from <code>{{ ds.collection }}</code>{% endif %}{% if date %}, made {{ date }}{% endif %}.</p>
 {% if ds %}<p class="lead">{{ ds.covers }} covers in {{ ds.eras|length }} eras ({{ ds.eras|join(', ') }}) from <code>{{ ds.collection }}</code> ({{ ds.skipped }})
 {%- if model %}; the era classifier is right on {{ '%.1f%%'|format(100 * model.accuracy) }} of {{ model.n_test }} test covers, against
 {{ '%.1f%%'|format(100 * model.baseline_accuracy) }} for always answering the commonest era{% if model.verdict %} ({{ model.verdict }}){% endif %}{% endif %}.</p>{% endif %}
@@ -59,12 +60,11 @@ report_template = """<!DOCTYPE html>
 <p>Split with no album and no near-duplicate group on two sides: {{ ds.same_album }} same-album and {{ ds.near_duplicates }} near-duplicate merges left {{ ds.groups }} groups.</p>
 {{ counts }}{% endif %}
 {% if colors %}<h2 id="colors">Colours of the eras (chapter 3)</h2>
+{{ figure('colors/palettes.png', 'Dominant colours (k-means) per era: the picture to look at first') }}
 {% if verdict %}<div class="verdict">{{ verdict }}</div>{% endif %}
 {{ figure('colors/measures.png', 'Measures per era: boxes of covers, means with 95% bootstrap intervals, permutation p-values') }}
-{{ figure('colors/era_images.png', 'Mean, median and mode cover of each era') }}
-{{ figure('colors/rgb_histograms.png', 'R, G, B densities per era') }}
 {{ figure('colors/hue.png', 'Hue of coloured pixels per era') }}
-{{ figure('colors/palettes.png', 'Dominant colours (k-means) per era') }}{% endif %}
+{{ figure('colors/rgb_histograms.png', 'R, G, B densities per era') }}{% endif %}
 {% if metrics is not none or 'model/confusion.png' in files %}<h2 id="model">Era classifier (chapter 4)</h2>
 {% if metrics is not none %}<p>Measured once on the {{ n_test }} test covers the model never saw while training, beside always answering the most common era of the training covers.</p>
 {{ metrics }}{% endif %}
@@ -99,7 +99,8 @@ def report_context(run) -> dict:
     run = Path(run)
     stages = (_read_json(run/'stages.json') or {}).get('stages') or {}
     ds = _read_json(run/'dataset'/'summary.json')
-    ctx = dict(name=run.name, css=Markup(report_css), ds=ds, model=stages.get('model'),
+    finished = [v.get('finished', '') for v in stages.values() if v.get('finished')]
+    ctx = dict(name=run.name, css=Markup(report_css), ds=ds, model=stages.get('model'), date=max(finished)[:10] if finished else None,
                files={str(f.relative_to(run)) for f in run.glob('*/*.png')},
                stages=table_html(stage_table(stages), index=False) if stages else None, counts=None,
                colors=(run/'colors').is_dir(), verdict=None, metrics=None, n_test='?', style=None, raised=0)

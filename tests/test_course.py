@@ -29,7 +29,7 @@ def test_bad_inputs(tmp_path, fake):
         'backwards years': (['--years', '2019-1990'], 'backwards'),
         '--years with --data': (['--data', fake, '--years', '1990-1999'], '--years'),
         'one era': (['--data', fake, '--eras', '1990s'], 'at least two eras'),
-        'too few per era': (['--data', fake, '--max-per-era', '2'], 'at least'),
+        'too few per era': (['--data', fake, '--max-per-era', '2'], 'out of range: give 4 or more'),
         'no --out': (['--data', fake], '--out'),
     }
     for name, (args, words) in cases.items():

@@ -32,7 +32,7 @@ def test_report_opens_from_file(small_run, chromium):
             try:
                 resp = page.goto(report.as_uri(), wait_until='load', timeout=30_000)
                 assert resp is None or resp.ok
-                assert page.title().startswith('melonpy run')
+                assert page.title().startswith('melonpy course report')
                 # every section is there, with a heading
                 for s in SECTIONS: assert page.locator(f'h2#{s}').count() == 1, f'section {s} missing'
                 assert page.locator('#model ~ table').count() >= 1

@@ -119,7 +119,8 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
     }[case]
     with pytest.raises(SystemExit) as e: main(['stylize', *map(str, args), '--out', str(out), '--threads', '1'])
     assert e.value.code == 2
-    err = [l for l in capsys.readouterr().err.strip().splitlines() if '%|' not in l and l.strip()]   # progress bars of work done before the error
+    err = [re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', l).split('\r')[-1] for l in capsys.readouterr().err.strip().splitlines()]
+    err = [l for l in err if '%|' not in l and l.strip()]   # progress bars of work done before the error (and their cursor moves)
     assert len(err) == 1 and err[0].startswith('melonpy stylize: error:') and expect in err[0], err
     assert not out.exists()
 
