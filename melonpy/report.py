@@ -50,7 +50,7 @@ report_template = """<!DOCTYPE html>
 {%- macro figure(rel, caption) %}{% if rel in files %}
 <figure><img src="{{ rel }}" alt="{{ caption }}"><figcaption>{{ caption }}</figcaption></figure>{% endif %}{% endmacro %}
 <h1>melonpy course report</h1>
-<p class="lead">Run <code>{{ name }}</code>{% if ds %}, covers from <code>{{ ds.collection }}</code>{% endif %}{% if date %}, made {{ date }}{% endif %}.</p>
+<p class="lead">Run <code>{{ name }}</code>{% if date %}, made {{ date }}{% endif %}.</p>
 {% if ds %}<p class="lead">{{ ds.covers }} covers in {{ ds.eras|length }} eras ({{ ds.eras|join(', ') }}) from <code>{{ ds.collection }}</code> ({{ ds.skipped }})
 {%- if model %}; the era classifier is right on {{ '%.1f%%'|format(100 * model.accuracy) }} of {{ model.n_test }} test covers, against
 {{ '%.1f%%'|format(100 * model.baseline_accuracy) }} for always answering the commonest era{% if model.verdict %} ({{ model.verdict }}){% endif %}{% endif %}.</p>{% endif %}
