@@ -283,7 +283,7 @@ class DetailPane:
                                                            else ' — <span style="color:#c92a2a">wrong</span>')
         self.title.value = (f'<b class="melonpy-name">{html.escape(str(name))}</b><br>predicted <b>{html.escape(str(top))}</b>'
                             + ('' if true is None else f', true era <b>{html.escape(str(true))}</b>') + verdict
-                            + ('<br><i class="melonpy-seen">seen in training: the model learnt this cover, so a right answer proves little</i>' if seen is True else ''))
+                            + ('<br><i class="melonpy-seen">seen in training: the model learnt this cover, so a right answer proves little</i>' if seen else ''))
         self.bars.value = prob_bars_html(probs, true)
         self.cam.layout.display, self.cam_note.value = 'none', ''
         if self.heatmap is not None: self._show_cam(img, top, key)
@@ -366,7 +366,7 @@ class CoverExplorer:
         try: img = load_image(r['file'])
         except UserError as e: self.detail.error(str(e)); return
         self.detail.show(img, Path(r['file']).name, {e: float(r[f'prob_{e}']) for e in self.eras}, r['era'], key=r['file'],
-                         seen=r['seen'] if 'seen' in r and pd.notna(r['seen']) else None)
+                         seen=bool(r['seen']) if 'seen' in r and pd.notna(r['seen']) else None)
 
     def show_cell(self, true, pred):
         "Show the covers of confusion-matrix cell (`true`, `pred`) in the Covers tab."

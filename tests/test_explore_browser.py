@@ -251,10 +251,13 @@ def test_explorer_in_jupyterlab(lab_env, chromium):
 
         # your own image: an upload is predicted and shown; a file that is not an image says so
         page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Your image').click()
-        photo = sorted((root/'covers').rglob('*.jpg'))[0]
+        from melonpy.data import read_covers, split_covers   # the split `melonpy train` made (seed 42): a cover the model learnt
+        sp = split_covers(read_covers(root/'covers', eras=ERAS), seed=42, progress=False)
+        photo = Path(sp[sp.split == 'train'].file.iloc[0])
         with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()
         chooser.value.set_files(str(photo))
         expect(page.locator('.melonpy-title .melonpy-name')).to_have_text(photo.name, timeout=30_000)
+        expect(page.locator('.melonpy-title .melonpy-seen')).to_contain_text('seen in training')   # as `melonpy predict` marks it
         expect(page.locator('.melonpy-probs .melonpy-bars > div')).to_have_count(3)
         expect(page.locator('img.melonpy-cam')).to_be_visible(timeout=30_000)
         (root/'notes.txt').write_text('not a picture')
