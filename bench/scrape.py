@@ -8,13 +8,11 @@ runs (1990, then 1991) into one folder, which must list 200 rows.
 
     python bench/scrape.py [--delay 0] [--per-year 100] [--deadline 2]
 """
-import argparse, sys, tempfile, time, tracemalloc
+import argparse, tempfile, time, tracemalloc
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tests'))
 import pandas as pd
 from PIL import Image
-from melonpy.scrape import scrape, scrape_summary
-from melon_scenario import faulty_melon, hostile_melon
+from melonpy.scrape import scrape, scrape_summary, faulty_melon, hostile_melon
 
 def hostile(deadline):
     "Scrape the hostile practice Melon once; print time, peak memory of this thread's work and the problems."

@@ -4,7 +4,7 @@ import pandas as pd, pytest, requests
 from PIL import Image
 from melonpy.scrape import (PracticeMelon, practice_charts, parse_chart, chart_markup, fetch, FetchError, as_jpeg,
                             polite_session, scrape)
-from melon_scenario import faulty_melon, hostile_melon
+from melonpy.scrape import faulty_melon, hostile_melon
 from cli import interruptible, melonpy, melonpy_inproc, one_line_error
 
 def valid_jpeg(p):
