@@ -29,10 +29,10 @@ def main():
     p.add_argument('--seed', type=int, default=42)
     p.add_argument('--csv', default=None, help='also write the table here')
     a = p.parse_args()
-    shared = os.environ.get('MELONPY_SHARED')
-    if not shared or not Path(shared, 'data', 'covers').is_dir():
-        sys.exit('bench/accuracy.py: set MELONPY_SHARED to the shared material folder (and TORCH_HOME=$MELONPY_SHARED/torch_home)')
-    os.environ.setdefault('TORCH_HOME', str(Path(shared)/'torch_home'))
+    from melonpy.core import shared_dir
+    shared = shared_dir()
+    if shared is None: sys.exit('bench/accuracy.py: set MELONPY_SHARED to the shared material folder')
+    os.environ.setdefault('TORCH_HOME', str(shared/'torch_home'))
     import pandas as pd, torch
     if a.threads: torch.set_num_threads(a.threads)
     from melonpy.data import read_covers, split_covers

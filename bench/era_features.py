@@ -477,10 +477,10 @@ def main():
     p.add_argument('--time-sample', type=int, default=0, help='also time the extraction afresh on this many covers (default: %(default)s)')
     p.add_argument('--csv', default=None, help='also write the table here')
     a = p.parse_args()
-    shared = os.environ.get('MELONPY_SHARED')
-    if not shared or not Path(shared, 'data', 'covers').is_dir():
-        sys.exit('bench/era_features.py: set MELONPY_SHARED to the shared material folder (and TORCH_HOME=$MELONPY_SHARED/torch_home)')
-    os.environ.setdefault('TORCH_HOME', str(Path(shared)/'torch_home'))
+    from melonpy.core import shared_dir
+    shared = shared_dir()
+    if shared is None: sys.exit('bench/era_features.py: set MELONPY_SHARED to the shared material folder')
+    os.environ.setdefault('TORCH_HOME', str(shared/'torch_home'))
     os.environ.setdefault('MELONPY_CACHE', str(Path(a.cache)/'melonpy'))
     import pandas as pd, torch
     torch.set_num_threads(a.threads)
