@@ -139,6 +139,7 @@ class ProgressBar(Callback):
         if self.bar is not None and self.training:
             self.bar.set_postfix(epoch=f'{self.epoch + 1}/{self.n_epoch}', loss=f'{float(self.smooth_loss):.3f}', refresh=False)
             self.bar.update(1)
+            if self.bar.n >= self.bar.total: self.bar.refresh()   # the last count is always drawn, however fast the batch
     def after_fit(self):
         if self.bar is not None: self.bar.close(); self.bar = None
 
