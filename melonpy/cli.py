@@ -144,8 +144,8 @@ def train_args(p):
     "Flags of `melonpy train` (chapter 4)."
     collection_args(p, default_eras, eras_help='eras to tell apart')
     p.add_argument('--out', required=True, metavar='MODEL.safetensors', help="where to save the trained model (its weights and card; see chapter 4's `load_era_model`)")
-    p.add_argument('--arch', default='squeezenet1_1', help='architecture: dnn, cnn, cnn_bn (from scratch), squeezenet1_1 or vgg16 (ImageNet, offline '
-                   'with the shared weights), or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
+    p.add_argument('--arch', default='squeezenet1_1', help='architecture: dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 (ImageNet weights installed with melonpy); '
+                   'squeezenet1_1 or vgg16 (ImageNet, offline with the shared weights); or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
     size_arg(p, 128)
     training_args(p)
     p.add_argument('--lr', type=float_in(0, 1, lo_open=True), default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')

