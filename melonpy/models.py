@@ -182,16 +182,20 @@ def _download_help(arch, e):
     return UserError(f'could not download the ImageNet weights of {arch} ({type(e).__name__}); offline, start from random weights '
                      f'with --no-pretrained (pretrained=False), or set TORCH_HOME to a folder whose hub/checkpoints holds them')
 
+def _normalize(dls, stats):
+    "Add `Normalize` with `stats` (means, stds) to the batch transforms of `dls`, unless they have one already."
+    if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
+
 def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5, wd=None, metrics=None, **kwargs):
     "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function)."
     metrics = [accuracy, F1Score(average='macro')] if metrics is None else metrics
     common = dict(loss_func=CrossEntropyLossFlat(), metrics=metrics, wd=wd, cbs=[EpochHistory()])
     name = arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch))
     if name in scratch_archs:
-        if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*imagenet_stats)], 'after_batch')
+        _normalize(dls, imagenet_stats)
         learn = Learner(dls, scratch_archs[name](dls.c, ps=ps), splitter=default_split, **common, **kwargs)
     elif name in lite_archs:   # fastai cannot cut it: our body, fastai's head
-        if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*lite_stats)], 'after_batch')
+        _normalize(dls, lite_stats)
         body = lite_archs[name](pretrained=pretrained)
         learn = Learner(dls, nn.Sequential(body, create_head(body.nf, dls.c, ps=ps)), splitter=_lite_split, **common, **kwargs)
         if pretrained: learn.freeze()
@@ -481,7 +485,7 @@ def _rebuild(card:ModelCard):
     items = pd.DataFrame(dict(file=[Image.new('RGB', (32, 32))] * 2, era=[card.eras[0]] * 2, is_valid=[False, True]))
     dls = cover_block(card.eras, card.size).dataloaders(items, bs=1, num_workers=0)
     learn = era_learner(dls, card.arch, pretrained=False, ps=card.ps)
-    if card.normalize and _normalize_stats(learn) is None: dls.add_tfms([Normalize.from_stats(*card.normalize)], 'after_batch')
+    if card.normalize: _normalize(dls, card.normalize)
     learn.card = card
     return learn
 
