@@ -13,9 +13,10 @@ from .core import UserError, torch_threads, image_sides, default_eras
 
 # %% auto #0
 __all__ = ['commands', 'int_in', 'float_in', 'size_arg', 'seed_arg', 'threads_arg', 'eras_arg', 'quality_arg', 'collection_args',
-           'training_args', 'model_args', 'scrape_args', 'dataset_args', 'analyze_args', 'train_args', 'predict_args',
-           'tune_args', 'stylize_args', 'run_args', 'scrape_check', 'dataset_check', 'analyze_check', 'train_check',
-           'tune_check', 'predict_check', 'stylize_check', 'run_check', 'available_commands', 'command_parser', 'main']
+           'training_args', 'weights_arg', 'model_args', 'scrape_args', 'dataset_args', 'analyze_args', 'train_args',
+           'predict_args', 'tune_args', 'stylize_args', 'run_args', 'scrape_check', 'dataset_check', 'analyze_check',
+           'train_check', 'tune_check', 'predict_check', 'stylize_check', 'run_check', 'available_commands',
+           'command_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #c646f01b
 commands = {
@@ -99,6 +100,10 @@ def training_args(p, epochs:int=2, freeze_epochs:int=3):
     seed_arg(p, 42, 'seed of the split and of training')
     threads_arg(p)
 
+def weights_arg(p, help:str):
+    "Add `--weights PATH`, a state dict of torchvision `vgg16().features`, to parser `p`; `help` says what it is for."
+    p.add_argument('--weights', metavar='PATH', default=None, help=f'state dict of torchvision vgg16().features {help}')
+
 def model_args(p, flag:str='model', help:str='a model saved by `melonpy train`'):
     "Add a model file (`flag`: positional, or an option such as '--check') and `--trust-pickle` to parser `p`."
     p.add_argument(flag, metavar='MODEL.safetensors', help=help)
@@ -149,7 +154,7 @@ def train_args(p):
     size_arg(p, 128)
     training_args(p)
     p.add_argument('--lr', type=float_in(0, 1, lo_open=True), default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
-    p.add_argument('--weights', default=None, metavar='PATH', help='vgg16 only: state dict of torchvision vgg16().features to start from')
+    weights_arg(p, 'to start from (vgg16 only)')
     p.add_argument('--no-pretrained', action='store_true', help='start from random weights (no download)')
 
 def predict_args(p):
@@ -191,7 +196,7 @@ def stylize_args(p):
     p.add_argument('--scales', type=int_in(1, 4), default=2, help='sizes from coarse to fine; 1 = plain single-size transfer (default: %(default)s)')
     p.add_argument('--max-covers', type=int_in(1), default=100, metavar='N', help='with --era: average the style of at most N random covers (default: %(default)s)')
     model_args(p, '--check', 'a classifier from `melonpy train`: print its probability of the era before and after')
-    p.add_argument('--weights', metavar='PATH', default=None, help='state dict of torchvision vgg16().features (default: the shared copy, else a download)')
+    weights_arg(p, '(default: the shared copy, else a download)')
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
 
@@ -209,12 +214,15 @@ def run_args(p):
     p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
     p.add_argument('--no-pretrained', action='store_true', help='no ImageNet weights (nothing downloaded): the classifier starts from random weights, and '
                    'style transfer uses an untrained VGG16 unless --weights gives one; for a classroom without internet')
-    p.add_argument('--weights', metavar='PATH', default=None, help='state dict of torchvision vgg16().features for style transfer (default: the shared copy, else a download)')
+    weights_arg(p, 'for style transfer (default: the shared copy, else a download)')
     threads_arg(p)
 
 # %% ../nbs/09_cli.ipynb #36d708eb
 def _folder(d, what='the folder of a cover collection'):
     if not Path(d).is_dir(): raise UserError(f'{d} is not a folder: give {what}')
+
+def _weights_file(a):
+    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
 
 def _out_file(out, example, suffixes=None):
     out = Path(out)
@@ -235,7 +243,7 @@ def _training_check(a):
 def train_check(a):
     _training_check(a)
     if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
-    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
+    _weights_file(a)
     if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')
     _out_file(a.out, 'era.safetensors')
 
@@ -250,13 +258,13 @@ def stylize_check(a):
     if a.data and not a.era: raise UserError('--data is for --era: leave it out when you give --style images')
     _out_file(a.out, 'result.png', ('.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff'))
     if a.data: _folder(a.data, 'a cover collection folder')
-    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
+    _weights_file(a)
     if a.check and not Path(a.check).is_file(): raise UserError(f'--check {a.check}: no such model file')
 
 def run_check(a):
     if a.data is not None and (a.years is not None or a.base_url is not None):
         raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
-    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
+    _weights_file(a)
 
 # %% ../nbs/09_cli.ipynb #a5a9f4a0
 class _Parser(argparse.ArgumentParser):
