@@ -13,6 +13,7 @@ import ipywidgets as W
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError
+from .scrape import fetch, FetchError, max_cover_bytes
 from .data import read_covers, image_files, open_cover, BadImage
 from .models import predict_covers, gradcam, load_era_model, confusion_table, seen_in_training
 
@@ -71,12 +72,8 @@ def load_image(src, timeout=10):
     "An RGB `PIL.Image` from a path, an http(s) URL, bytes or a PIL image (read by chapter 2's `open_cover`); `UserError` when it cannot be read."
     name = getattr(src, 'name', None) or (str(src)[:80] if isinstance(src, (str, Path)) else 'the upload')
     if isinstance(src, str) and src.strip().lower().startswith(('http://', 'https://')):
-        import requests
-        try: r = requests.get(src.strip(), timeout=timeout); r.raise_for_status()
-        except requests.RequestException as e:
-            raise UserError(f'could not download {name} ({e.__class__.__name__}{f" {e.response.status_code}" if e.response is not None else ""}): '
-                            'check the URL and your connection') from None
-        src = r.content
+        try: src = fetch(src.strip(), tries=1, timeout=timeout, max_bytes=max_cover_bytes)   # chapter 1's capped download
+        except FetchError as e: raise UserError(f'could not download {name} ({e.reason}): check the URL and your connection') from None
     elif isinstance(src, (str, Path)):
         src = Path(str(src).strip()).expanduser()
         if not src.is_file(): raise UserError(f'{src} is not a file: check the path (relative paths start at {Path.cwd()})')
