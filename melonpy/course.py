@@ -122,6 +122,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
     "Stage 2: read `collection` for the eras of `settings` (unless `covers` is its table, read already), split it (chapter 2) and write `run/dataset/split.csv` and `summary.json`."
     s, out = settings, Path(run)/'dataset'
     df = read_covers(collection, eras=s['eras'], quality=s['quality']) if covers is None else covers
+    if s['eras'] == ['all']: s['eras'] = df.attrs['eras']   # --eras all: the eras read_covers kept, for this stage and the next
     dropped = df.attrs.get('dropped', {})
     df = sample_per_era(df, s['max_per_era'], s['seed'])
     df = split_covers(df, seed=s['seed'], progress=progress)
@@ -248,6 +249,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
         data = Path(data)
         if not data.is_dir(): raise UserError(f'--data {data}: no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)')
         covers = read_covers(data, eras=settings['eras'], quality=settings['quality'])     # not a collection, or without these eras: fail now (the dataset stage uses this table)
+        settings['eras'] = covers.attrs['eras']                                            # --eras all: the eras it kept
     year_list = parse_years(years) if data is None else None
     run = writable_dir(out, '--out folder')
     key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
