@@ -30,7 +30,7 @@ __all__ = ['lite_archs', 'lite_stats', 'scratch_archs', 'offline_archs', 'aug_le
            'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics',
            'by_source', 'seen_in_training', 'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam',
            'show_gradcam', 'plot_curves', 'compare_era_models', 'plot_comparison', 'export_era_model', 'read_card',
-           'load_era_model', 'train_data', 'metrics_notes', 'metrics_table', 'train_main', 'predict_main',
+           'load_era_model', 'metrics_table', 'train_main', 'train_data', 'metrics_notes', 'predict_main',
            'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams']
 
 # %% ../nbs/04_models.ipynb #30e3314e
@@ -563,6 +563,38 @@ def load_era_model(path, trust:bool=False):
     except Exception as e: raise UserError(f'{path}: its weights do not fit the model its card describes ({type(e).__name__}); train it again') from None
     return learn
 
+# %% ../nbs/04_models.ipynb #7ed868e8
+def _check_arch(a):
+    "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
+    if a.arch not in arch_names():
+        try: import timm  # noqa: F401
+        except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
+
+def metrics_table(res:dict) -> pd.DataFrame:
+    "The model's test metrics beside the baseline's (always the majority era; for `year_mae`, always the median training year), as a small table."
+    ks = [k for k in ('accuracy', 'macro_f1', 'era_mae', 'adjacent_errors', 'year_mae') if k in res]
+    return pd.DataFrame({res.get('model', 'model'): [res[k] for k in ks],
+                         f'baseline ({res["majority"]})': [res.get(f'baseline_{k}') for k in ks]}, index=ks).astype(float).round(3)
+
+def train_main(a) -> int:
+    "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
+    _check_arch(a)
+    t = time.time()
+    learn = train_era_model(**train_data(a), arch=a.arch, size=a.size, epochs=a.epochs,
+                            freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
+                            quality=a.quality, pretrained=not a.no_pretrained,
+                            weights=a.weights, seed=a.seed, progress=True)
+    res = evaluate_era_model(learn)
+    export_era_model(learn, a.out)
+    n = learn.card.covers.split.value_counts()
+    print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
+    print(metrics_table(res).to_string())
+    print(metrics_notes(res))
+    print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
+          f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
+          f'macro-F1 {res["macro_f1"]:.3f}; saved {a.out}')
+    return 0
+
 # %% ../nbs/04_models.ipynb #aeb56de9
 def train_data(a) -> dict:
     "What `train_era_model` trains on for `melonpy train`'s flags `a`: `covers`, `eras`, `max_per_era`; with `--eras all` or `--test-sources`, a table read (and split by source) here."
@@ -597,38 +629,6 @@ def metrics_notes(res:dict) -> str:
         out.append("per source (commonest: always answering the source's own commonest era):\n"
                    + pd.DataFrame(res['by_source']).round(3).to_string(index=False))
     return '\n'.join(out)
-
-# %% ../nbs/04_models.ipynb #7ed868e8
-def _check_arch(a):
-    "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
-    if a.arch not in arch_names():
-        try: import timm  # noqa: F401
-        except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
-
-def metrics_table(res:dict) -> pd.DataFrame:
-    "The model's test metrics beside the baseline's (always the majority era; for `year_mae`, always the median training year), as a small table."
-    ks = [k for k in ('accuracy', 'macro_f1', 'era_mae', 'adjacent_errors', 'year_mae') if k in res]
-    return pd.DataFrame({res.get('model', 'model'): [res[k] for k in ks],
-                         f'baseline ({res["majority"]})': [res.get(f'baseline_{k}') for k in ks]}, index=ks).astype(float).round(3)
-
-def train_main(a) -> int:
-    "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
-    _check_arch(a)
-    t = time.time()
-    learn = train_era_model(**train_data(a), arch=a.arch, size=a.size, epochs=a.epochs,
-                            freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
-                            quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, seed=a.seed, progress=True)
-    res = evaluate_era_model(learn)
-    export_era_model(learn, a.out)
-    n = learn.card.covers.split.value_counts()
-    print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
-    print(metrics_table(res).to_string())
-    print(metrics_notes(res))
-    print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
-          f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
-          f'macro-F1 {res["macro_f1"]:.3f}; saved {a.out}')
-    return 0
 
 # %% ../nbs/04_models.ipynb #e1a52a8f
 def predict_main(a) -> int:
