@@ -485,15 +485,15 @@ def mix_bars_html(before, after, target=None, width=120):
     def bar(p, colour):
         return (f'<span style="display:inline-block;width:{width}px;height:12px;background:#e9ecef;vertical-align:middle">'
                 f'<span style="display:block;width:{100*p:.1f}%;height:100%;background:{colour}"></span></span> {100*p:.0f}%')
-    head = ('<tr><th style="text-align:right">era</th><th style="text-align:left">before</th>'
-            '<th style="text-align:left">after</th><th style="text-align:right">change</th></tr>')
+    th = '<th style="text-align:{};padding:0 6px">{}</th>'.format
+    head = '<tr>' + th('right', 'era') + th('left', 'before') + th('left', 'after') + th('right', 'change') + '</tr>'
     rows = []
     for era, p in before.items():
         q, d = after.get(era, float('nan')), 100 * (after.get(era, float('nan')) - p)
         colour = '#2b8a3e' if d > 0.5 else '#c92a2a' if d < -0.5 else '#495057'
         cls, name = ('melonpy-mixrow melonpy-target', f'<b>{html.escape(str(era))}</b>') if era == target else ('melonpy-mixrow', html.escape(str(era)))
-        rows.append(f'<tr class="{cls}"><td style="text-align:right;padding-right:6px">{name}</td><td>{bar(p, "#868e96")}</td>'
-                    f'<td>{bar(q, "#d9480f")}</td><td style="text-align:right;color:{colour}">{d:+.0f} pts</td></tr>')
+        rows.append(f'<tr class="{cls}"><td style="text-align:right;padding-right:6px">{name}</td><td style="padding:0 6px">{bar(p, "#868e96")}</td>'
+                    f'<td style="padding:0 6px">{bar(q, "#d9480f")}</td><td style="text-align:right;color:{colour}">{d:+.0f} pts</td></tr>')
     return '<table class="melonpy-mixbars" style="border-collapse:collapse;line-height:20px">' + head + ''.join(rows) + '</table>'
 
 # %% ../nbs/06_explore.ipynb #369452f6
@@ -562,7 +562,8 @@ class EraMixer:
         self.strength = W.FloatSlider(value=strength, min=0., max=max_strength, step=.1, description='strength',
                                       continuous_update=False, readout_format='.1f').add_class('melonpy-mix-strength')
         self.method = W.ToggleButtons(options=list(mix_methods), value=method, description='method',
-                                      style=dict(button_width='70px')).add_class('melonpy-mix-method')
+                                      style=dict(button_width='64px', description_width='60px'),
+                                      layout=W.Layout(width='auto')).add_class('melonpy-mix-method')
         self.button = W.Button(description='mix', icon='magic', button_style='primary', disabled=True).add_class('melonpy-mix-btn')
         self.button.on_click(lambda _: self.run())
         self.progress = W.FloatProgress(value=0., min=0., max=1., layout=W.Layout(width='200px', visibility='hidden')).add_class('melonpy-mix-progress')
