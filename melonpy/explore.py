@@ -18,7 +18,7 @@ from .core import UserError
 from .scrape import fetch, FetchError, max_cover_bytes
 from .data import read_covers, image_files, open_cover, BadImage
 from .models import predict_covers, gradcam, load_era_model, confusion_table, seen_in_training
-from .style import style_transfer
+from .style import style_transfer, style_methods
 
 # %% auto #0
 __all__ = ['mix_methods', 'era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
@@ -470,13 +470,11 @@ def explore(learn, covers, page_size=24, refresh=False, trust:bool=False, **kwar
                          seen=lambda img: seen_in_training(learn, [img])[0], **kwargs)
 
 # %% ../nbs/06_explore.ipynb #ef693905
-mix_methods = ('fast', 'gatys')
-_interim_steps = dict(fast=8, gatys=60)   # until chapter 7 has `method`: 'fast' is a short Gatys run
+mix_methods = ('fast', *[m for m in style_methods if m != 'fast'])   # the quick one first: it is the mixer's default
 
 def mix_era(content, era:str, covers, strength:float=1., method:str='fast', size:int=256, learn=None, callback=None, **kwargs):
     "`EraMixer`'s default `stylize`: chapter 7's `style_transfer` of `content` toward `era` of collection folder `covers`, at `strength`, by `method`."
-    if method not in mix_methods: raise UserError(f'method {method!r}: choose one of {", ".join(mix_methods)}')
-    return style_transfer(content, era=era, covers=covers, size=size, steps=_interim_steps[method], style_weight=5. * strength,
+    return style_transfer(content, era=era, covers=covers, size=size, method=method, strength=strength, learn=learn,
                           callback=callback, progress=False, **kwargs)
 
 # %% ../nbs/06_explore.ipynb #386e725b
@@ -489,11 +487,12 @@ def mix_bars_html(before, after, target=None, width=120):
     head = '<tr>' + th('right', 'era') + th('left', 'before') + th('left', 'after') + th('right', 'change') + '</tr>'
     rows = []
     for era, p in before.items():
-        q, d = after.get(era, float('nan')), 100 * (after.get(era, float('nan')) - p)
-        colour = '#2b8a3e' if d > 0.5 else '#c92a2a' if d < -0.5 else '#495057'
+        q = after.get(era, float('nan'))
+        d = round(100 * (q - p)) if q == q else 0          # whole points: no '-0'
+        colour = '#2b8a3e' if d > 0 else '#c92a2a' if d < 0 else '#495057'
         cls, name = ('melonpy-mixrow melonpy-target', f'<b>{html.escape(str(era))}</b>') if era == target else ('melonpy-mixrow', html.escape(str(era)))
         rows.append(f'<tr class="{cls}"><td style="text-align:right;padding-right:6px">{name}</td><td style="padding:0 6px">{bar(p, "#868e96")}</td>'
-                    f'<td style="padding:0 6px">{bar(q, "#d9480f")}</td><td style="text-align:right;color:{colour}">{d:+.0f} pts</td></tr>')
+                    f'<td style="padding:0 6px">{bar(q, "#d9480f")}</td><td style="text-align:right;color:{colour}">{d:+d} pts</td></tr>')
     return '<table class="melonpy-mixbars" style="border-collapse:collapse;line-height:20px">' + head + ''.join(rows) + '</table>'
 
 # %% ../nbs/06_explore.ipynb #369452f6

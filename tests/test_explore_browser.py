@@ -336,9 +336,9 @@ def _vgg_weights():
 
 
 def _mixer_notebook(path, model, covers):
-    "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 128 px, 10 covers per era style."
+    "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 128 px, 10 covers per era style, 10 Gatys steps."
     _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.explore import EraMixer\n\n'
-              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=128, max_covers=10, weights={_vgg_weights()!r})\nmixer')
+              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=128, max_covers=10, steps=10, weights={_vgg_weights()!r})\nmixer')
 
 
 _watch_progress = """el => {
@@ -409,6 +409,18 @@ def test_era_mixer_in_jupyterlab(lab_env, chromium):
         mixer.screenshot(path=str(ART/'mixer_result.png'))
         status = page.locator('.melonpy-mix-status').inner_text()
 
+        # the gatys method: the status line counts its optimisation steps while the bar moves
+        page.locator('.melonpy-mix-method button', has_text='gatys').click()
+        page.locator('.melonpy-mix-btn').click()
+        expect(page.locator('.melonpy-mix-status')).to_contain_text('step', timeout=120_000)
+        expect(page.locator('.melonpy-mix-progress')).to_be_visible()
+        expect(page.locator('.melonpy-mix-btn')).to_be_disabled()         # no second click while it works
+        mixer.screenshot(path=str(ART/'mixer_progress.png'))
+        expect(page.locator('.melonpy-mix-result-cap')).to_contain_text('(gatys)', timeout=180_000)
+        expect(page.locator('.melonpy-mix-status')).to_contain_text('P(2010s)', timeout=30_000)
+        expect(page.locator('.melonpy-mix-progress')).to_be_hidden()
+        gatys_status = page.locator('.melonpy-mix-status').inner_text()
+
         # an upload that is not an image: one line in the status, no traceback in the page
         (root/'notes.txt').write_text('not a picture')
         with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-mixer .melonpy-upload').click()
@@ -417,7 +429,7 @@ def test_era_mixer_in_jupyterlab(lab_env, chromium):
         expect(page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')).to_have_count(0)
         expect(page.locator('img.melonpy-mix-result')).to_be_visible()     # the last result stays
         print(f'mixer test: {time.monotonic() - t0:.0f}s in all; {name} toward 2010s at strength {strength}: '
-              f'{took:.1f}s from the click to the result; {status!r}')
+              f'{took:.1f}s from the click to the result; {status!r}; gatys (10 steps): {gatys_status!r}')
 
 
 def test_era_mixer_names_are_text(evil_env, chromium):
