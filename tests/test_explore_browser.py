@@ -6,7 +6,7 @@ else synthetic ones made here, so the test needs nothing but Chromium), starts J
 cell, uploads an image and a non-image, and checks what the page shows each time. A second test trains a model on a
 collection with an era folder named like an HTML tag (`<img src=x onerror=alert(7)>`) and checks that the name shows
 as text everywhere (confusion matrix, filters, detail pane, Grad-CAM note, upload errors) and that no dialog fires.
-Two more drive chapter 6's era mixer (`EraMixer`, with a real style transfer at 128 px): pick a cover, an era, move the
+Two more drive chapter 6's era mixer (`EraMixer`, with a real style transfer at 256 px): pick a cover, an era, move the
 strength slider, press mix, watch the progress and wait for the result and the P(era) table; and the same with the
 HTML-named era, which must show as text. Saves screenshots to tests/artifacts/. Every wait is bounded; the server and its kernel are always stopped.
 """
@@ -336,9 +336,9 @@ def _vgg_weights():
 
 
 def _mixer_notebook(path, model, covers):
-    "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 128 px, 10 covers per era style, 10 Gatys steps."
+    "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 256 px (as in class), 10 covers per era style, 10 Gatys steps."
     _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.explore import EraMixer\n\n'
-              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=128, max_covers=10, steps=10, weights={_vgg_weights()!r})\nmixer')
+              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=256, max_covers=10, steps=10, weights={_vgg_weights()!r})\nmixer')
 
 
 _watch_progress = """el => {
