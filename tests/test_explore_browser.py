@@ -359,7 +359,7 @@ def _set_slider(page, slider, value, lo=0., hi=2.):
 
 
 def _mix(page, mixer, era, strength, eras=ERAS):
-    "Pick the first cover, `era` and `strength`, press mix and wait for the result (P of each of `eras`); return the cover's name and the readout."
+    "Pick the first cover, `era` and `strength`, press mix and wait for the result (P of each of `eras`); return the cover's name, the readout and the seconds from the click to the result."
     from playwright.sync_api import expect
     pick = page.locator('.melonpy-mix-pick select')
     label = pick.locator('option').nth(1).text_content().replace('\xa0', ' ')   # ipywidgets keeps spaces as no-break ones
@@ -377,13 +377,15 @@ def _mix(page, mixer, era, strength, eras=ERAS):
     assert abs(float(readout.inner_text()) - strength) <= 0.15, f'the slider shows {readout.inner_text()}, not about {strength}'
     page.locator('.melonpy-mix-method button', has_text='fast').click()
     page.locator('.melonpy-mix-progress').evaluate(_watch_progress)
+    t = time.monotonic()
     page.locator('.melonpy-mix-btn').click()
     expect(page.locator('img.melonpy-mix-result')).to_be_visible(timeout=180_000)
     expect(page.locator('.melonpy-mix-status')).to_contain_text(f'P({era})', timeout=30_000)
+    took = time.monotonic() - t
     expect(page.locator('.melonpy-mix-probs .melonpy-mixrow')).to_have_count(len(eras))
     assert 'visible' in page.evaluate('window.__mixer_seen'), 'the progress bar never showed while mixing'
     expect(page.locator('.melonpy-mix-progress')).to_be_hidden()
-    return name, readout.inner_text()
+    return name, readout.inner_text(), took
 
 
 def test_era_mixer_in_jupyterlab(lab_env, chromium):
@@ -396,9 +398,7 @@ def test_era_mixer_in_jupyterlab(lab_env, chromium):
         mixer = _run_notebook(page, port, 'mixer_demo.ipynb', widget='.melonpy-mixer')
         expect(page.locator('.melonpy-mix-era select option')).to_have_count(3, timeout=30_000)
         assert [t.replace('\xa0', ' ') for t in page.locator('.melonpy-mix-era select option').all_text_contents()] == ERAS
-        t = time.monotonic()
-        name, strength = _mix(page, mixer, '2010s', 1.5)
-        took = time.monotonic() - t
+        name, strength, took = _mix(page, mixer, '2010s', 1.5)
         caption = page.locator('.melonpy-mix-result-cap').inner_text()
         assert f'strength {strength}' in caption and '2010s' in caption and '(fast)' in caption, (caption, strength)
         rows = page.locator('.melonpy-mix-probs .melonpy-mixrow').all_inner_texts()
