@@ -46,10 +46,11 @@ def main(argv=None):
     p.add_argument('--covers', type=int, default=30, help='content covers (default: %(default)s)')
     p.add_argument('--content-eras', default='1970s,1980s,2020s')
     p.add_argument('--methods', default='fast', help=f'comma-separated, of {",".join(style_methods)} (default: %(default)s)')
-    p.add_argument('--era-styles', default=','.join(era_styles), help='comma-separated era style definitions (default: %(default)s)')
-    p.add_argument('--strength', type=float, default=1.)
+    p.add_argument('--era-styles', default=','.join(era_styles), help='comma-separated era style definitions, each with an optional :STRENGTH, e.g. typical,direction:3 (default: %(default)s)')
+    p.add_argument('--strength', type=float, default=1., help='strength of the definitions given without one (default: %(default)s)')
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--steps', type=int, default=60, help='gatys: style_transfer steps (default: %(default)s, its default)')
+    p.add_argument('--k', type=int, default=24, help='typical: how many covers (default: %(default)s)')
     p.add_argument('--refine', type=int, default=0, help='fast: L-BFGS steps after the network (default: %(default)s)')
     p.add_argument('--no-colours', action='store_true', help="do not match the era's colours")
     p.add_argument('--style-weight', type=float, default=5.)
@@ -71,41 +72,41 @@ def main(argv=None):
     df = read_covers(covers, eras=a.content_eras.split(','))
     contents = df.sample(min(a.covers, len(df)), random_state=0).file.tolist()
     net = VGGFeatures()
-    routes = [(m, s) for m in a.methods.split(',') for s in a.era_styles.split(',')]
-    print(f'# {len(contents)} covers from {a.content_eras} toward {eras} at {a.size}px by {routes}, strength {a.strength}, '
-          f'gatys steps {a.steps}, fast refine {a.refine}, colours {not a.no_colours}; model {a.model or "trained here"} '
+    routes = [(m, s.split(':')[0], float(s.split(':')[1]) if ':' in s else a.strength) for m in a.methods.split(',') for s in a.era_styles.split(',')]
+    print(f'# {len(contents)} covers from {a.content_eras} toward {eras} at {a.size}px by (method, era style, strength) {routes}, '
+          f'gatys steps {a.steps}, fast refine {a.refine}, typical k {a.k}, colours {not a.no_colours}; model {a.model or "trained here"} '
           f'({getattr(learn.card, "arch", "?")}); torch threads {torch.get_num_threads()}, load average {load_avg()}', flush=True)
-    for m, s in routes:   # the era statistics (and the typical covers) once, before timing
+    for m, s, st in routes:   # the era statistics (and the typical covers) once, before timing
         for e in eras:
-            if s == 'typical': typical_covers(learn, covers, e)
+            if s == 'typical': typical_covers(learn, covers, e, a.k)
             style_transfer(contents[0], era=e, covers=covers, size=a.size, steps=2 if m == 'gatys' else 1, method=m, era_style=s,
-                           strength=a.strength, learn=learn, net=net, refine=min(a.refine, 1), colours=not a.no_colours, progress=False)
+                           strength=st, learn=learn, net=net, refine=min(a.refine, 1), colours=not a.no_colours, k=a.k, progress=False)
     results = {}
-    for m, s in routes:
+    for m, s, st in routes:
         rows, t1 = [], time.time()
         for f in contents:
             outs, secs = [], []
             for e in eras:
                 t = time.perf_counter()
-                outs.append(style_transfer(f, era=e, covers=covers, size=a.size, steps=a.steps, method=m, era_style=s, strength=a.strength,
-                                           learn=learn, net=net, refine=a.refine, colours=not a.no_colours, style_weight=a.style_weight, progress=False))
+                outs.append(style_transfer(f, era=e, covers=covers, size=a.size, steps=a.steps, method=m, era_style=s, strength=st,
+                                           learn=learn, net=net, refine=a.refine, colours=not a.no_colours, k=a.k, style_weight=a.style_weight, progress=False))
                 secs.append(time.perf_counter() - t)
             pr = predict_covers(learn, [f, *outs])
             P = pr[[f'prob_{e}' for e in eras]].to_numpy()   # row 0: the content, row 1 + j: styled toward eras[j]
             for j, e in enumerate(eras):
-                rows.append(dict(cover=Path(f).name, method=m, era_style=s, target=e, before=P[0, j], after=P[1 + j, j],
+                rows.append(dict(cover=Path(f).name, method=m, era_style=s, strength=st, target=e, before=P[0, j], after=P[1 + j, j],
                                  identified=bool(P[1:, j].argmax() == j), top1=bool(P[1 + j].argmax() == j), secs=secs[j]))
         t = pd.DataFrame(rows).assign(change=lambda d: d.after - d.before)
-        results[m, s] = t
-        print(f'\n## method {m}, era style {s}: {len(contents)} covers x {len(eras)} eras in {time.time() - t1:.0f}s, load average {load_avg()}')
+        results[m, s, st] = t
+        print(f'\n## method {m}, era style {s}, strength {st:g}: {len(contents)} covers x {len(eras)} eras in {time.time() - t1:.0f}s, load average {load_avg()}')
         print(summarise(t, eras).round(3).to_string(), flush=True)
     allt = pd.concat(results.values())
     if a.csv: allt.to_csv(a.csv, index=False)
     print('\nSUMMARY (all target eras; rises = share of transfers where P(target) rose; identified = share where the version '
           'styled toward E has the highest P(E) of the three, chance 0.333)')
-    for (m, s), t in results.items():
+    for (m, s, st), t in results.items():
         per = summarise(t, eras)
-        print(f'{m:5s} {s:9s} size {a.size} strength {a.strength:g}: mean change {t.change.mean():+.3f}, rises {(t.change > 0).mean():.0%}, '
+        print(f'{m:5s} {s:9s} size {a.size} strength {st:g}: mean change {t.change.mean():+.3f}, rises {(t.change > 0).mean():.0%}, '
               f'identified {t.identified.mean():.0%}, top-1 {t.top1.mean():.0%}, worst era change {per.change[eras].min():+.3f} / '
               f'rises {per.rise_share[eras].min():.0%} / identified {per.identified[eras].min():.0%}; {t.secs.mean():.2f}s per transfer')
     print(f'# {time.time() - t0:.0f}s in all; load average {load_avg()}')

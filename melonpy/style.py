@@ -17,13 +17,13 @@ from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0
-__all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg_smallest', 'era_styles',
-           'style_methods', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
+__all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',
+           'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
            'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams', 'transfer_distances',
            'colour_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
-           'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams', 'check_era_style', 'typical_covers',
+           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams', 'typical_covers',
            'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
-           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector',
+           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
            'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
@@ -241,12 +241,23 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
     return x
 
 # %% ../nbs/07_style.ipynb #9225c99c
+era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
+style_methods = ('gatys', 'fast', 'colour')          # per-image optimisation, one pass of a feed-forward network, or the colours alone
+
+def check_era_style(era_style:str, strength:float, learn=None):
+    "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
+    if era_style not in era_styles: raise UserError(f"era style {era_style!r}: choose one of {', '.join(era_styles)}")
+    if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:
+        raise UserError(f'strength {strength!r}: give a number from 0 (unchanged) to 4 (1 is the default)')
+    if era_style == 'typical' and learn is None:
+        raise UserError("era style 'typical' ranks an era's covers with a classifier: give one (learn=..., or --check MODEL)")
+
 def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=256, steps:int=60, scales:int=2,
                    style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
                    init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
                    method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=24,
                    colours:bool=True, refine:int=0) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid) or 'fast' (one network pass, then `refine` L-BFGS steps)."
+    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
@@ -259,6 +270,8 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
     check_shape(content, plan)
+    if method == 'colour':   # the era's colours alone: the first step of both other routes, ~10 ms
+        return to_image(colour_match(image_tensor(content, size), target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
     if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
                                                colours, refine, style_weight, content_weight, levels, cache, callback, progress)
     net = net or VGGFeatures(weights=weights)
@@ -333,9 +346,19 @@ def check_shape(im:Image.Image, plan) -> None:
                         f'crop it nearer to a square, or use --size {need} or more' if need <= image_sides[1] else
                         f'the picture is {w}x{h}: too thin for VGG16 at any size melonpy allows; crop it nearer to a square')
 
+_tables = {}
+
+def _covers_table(covers):
+    "`read_covers(covers)`, read again only when the collection's folder or its metadata.csv changes (one transfer asks several times)."
+    d = Path(covers) if covers is not None else None
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in (d, *d.iterdir()) if p.is_dir() or p.name == 'metadata.csv') if d is not None and d.is_dir() else None
+    key = (str(covers), stamp, os.environ.get('MELONPY_DATA'), os.environ.get('MELONPY_SHARED'))
+    if stamp is None or key not in _tables: _tables.clear(); _tables[key] = read_covers(covers)
+    return _tables[key]
+
 def _era_files(covers, era, max_covers, seed):
     "Absolute cover files of `era` in collection `covers`, at most `max_covers` chosen at random with `seed`."
-    df = read_covers(covers)
+    df = _covers_table(covers)
     if era not in set(df.era):
         raise UserError(f'era {era!r} is not in {df.attrs.get("src", covers)}; it has {", ".join(sorted(df.era.unique()))}')
     df = df[df.era == era]
@@ -369,17 +392,6 @@ def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=s
     return StyleTarget(grams, colour, source=f'era {era}', n=n, files=files)
 
 # %% ../nbs/07_style.ipynb #e0134c00
-era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
-style_methods = ('gatys', 'fast')                    # per-image optimisation, or one pass of a feed-forward network
-
-def check_era_style(era_style:str, strength:float, learn=None):
-    "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
-    if era_style not in era_styles: raise UserError(f"era style {era_style!r}: choose one of {', '.join(era_styles)}")
-    if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:
-        raise UserError(f'strength {strength!r}: give a number from 0 (unchanged) to 4 (1 is the default)')
-    if era_style == 'typical' and learn is None:
-        raise UserError("era style 'typical' ranks an era's covers with a classifier: give one (learn=..., or --check MODEL)")
-
 _typical = {}
 
 def typical_covers(learn, covers, era:str, k:int=24, max_covers:int=300, seed:int=0) -> list:
@@ -452,7 +464,11 @@ def target_colour(content, style=None, era=None, covers=None, era_style:str='ave
     own = pixel_colour([content])
     if era is None: return move_colour(own, pixel_colour(style if isinstance(style, (list, tuple)) else [style]), strength)
     check_era_style(era_style, strength, learn)
-    t = pixel_colour(typical_covers(learn, covers, era, k)) if era_style == 'typical' else era_colour(covers, era, max_covers)
+    if era_style == 'typical':
+        files = tuple(typical_covers(learn, covers, era, k))
+        if files not in _colours: _colours[files] = pixel_colour(files)
+        t = _colours[files]
+    else: t = era_colour(covers, era, max_covers)
     if era_style != 'direction': return move_colour(own, t, strength)
     eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
     cs = [era_colour(covers, e, max_covers) for e in eras]
@@ -519,12 +535,41 @@ def era_style_vector(content:Image.Image, covers, era:str, era_style:str='averag
     "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
     check_era_style(era_style, strength, learn)
     own = style_vectors([content])[0]
-    if era_style == 'typical': target = style_vectors(typical_covers(learn, covers, era, k)).mean(0)
+    if era_style == 'typical':
+        files = tuple(typical_covers(learn, covers, era, k))
+        if files not in _vectors: _vectors[files] = style_vectors(files).mean(0)
+        target = _vectors[files]
     else: target = era_vector(covers, era, max_covers)
     if era_style == 'direction':
         eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
         return own + strength * (target - np.mean([era_vector(covers, e, max_covers) for e in eras], 0))
     return own + strength * (target - own)
+
+
+# %% ../nbs/07_style.ipynb #31398242
+def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, learn=None, progress:bool=False, **kwargs):
+    "`content` toward each of `eras` by each route of `routes` ({name: `style_transfer` keywords}): a figure, one row per route (P(era) by `learn` in the titles when given), and the pictures {(name, era): image}."
+    import matplotlib.pyplot as plt
+    ims, secs = {}, {}
+    for name, kw in routes.items():
+        t = time.time()
+        for e in eras: ims[name, e] = style_transfer(content, era=e, covers=covers, learn=learn, progress=progress, **{'size': size, **kwargs, **kw})
+        secs[name] = (time.time() - t) / len(eras)
+    before = to_image(image_tensor(content, size))
+    fig, axs = plt.subplots(len(routes), len(eras) + 1, figsize=(2.3 * (len(eras) + 1), 2.45 * len(routes)), squeeze=False)
+    for r, name in enumerate(routes):
+        p0 = predict_covers(learn, [before]).iloc[0] if learn is not None else None
+        axs[r, 0].imshow(before); axs[r, 0].set_title('before', fontsize=9)
+        axs[r, 0].set_ylabel(f'{name}\n{secs[name]:.1f} s each', fontsize=9)
+        for k, e in enumerate(eras):
+            title = f'→ {e}'
+            if learn is not None:
+                p1 = era_probabilities(learn, [ims[name, e]], e)[0]
+                title += f'\nP {p0[f"prob_{e}"]:.2f} → {p1:.2f}'
+            axs[r, k + 1].imshow(ims[name, e]); axs[r, k + 1].set_title(title, fontsize=9)
+    for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    return fig, ims
 
 
 # %% ../nbs/07_style.ipynb #f2e3da6b
@@ -562,8 +607,10 @@ def stylize_main(a) -> int:
                         era_style=era_style, strength=strength, learn=learn, refine=getattr(a, 'refine', 0))
     out = Path(a.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
-    what = (f'era {a.era}' + (f' ({era_style}' + (f', strength {strength:g})' if strength != 1 else ')') if era_style != 'average' or strength != 1 else '')
-            if a.era else ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else ''))
+    if a.era:
+        n = len(typical_covers(learn, covers, a.era)) if era_style == 'typical' else len(_era_files(covers, a.era, a.max_covers, 0)[0])
+        what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
     msg = f'stylized {Path(a.content).name} toward {what} by {method} at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
     if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
         c = image_tensor(a.content, a.size)

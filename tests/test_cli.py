@@ -82,6 +82,9 @@ BAD = [   # (command line, words the one line must hold): what users and attacke
     (['train', '{covers}', '--out', 'm.pkl'], ['not pickles']),
     (['train', '{covers}', '--eras', '1990s,2000s', '--out', 'm.safetensors'], ['fewer than the batch size 32', '--bs']),
     (['train', '{covers}', '--epochs', '0', '--freeze-epochs', '0', '--out', 'm.safetensors'], ['at least 1 epoch']),
+    (['train', '{covers}', '--head', 'year', '--out', 'm.safetensors'], ['--head year', 'linear']),
+    (['train', '{covers}', '--arch', 'nsfw_linear', '--no-pretrained', '--out', 'm.safetensors'], ['--no-pretrained', 'come with melonpy']),
+    (['train', '{covers}', '--arch', 'nsfw_linear', '--approx-weight', '2', '--out', 'm.safetensors'], ['--approx-weight', 'out of range']),
 ]
 
 
