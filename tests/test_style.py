@@ -65,7 +65,7 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     args = [photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--steps', 4, '--max-covers', 6]
     r1 = stylize(*args, '--out', tmp_path/'a.png', env=env)
     assert r1.returncode == 0, r1.stderr
-    assert 'toward era 1990s (6 covers)' in _last_line(r1)
+    assert 'toward era 1990s (6 covers) by gatys' in _last_line(r1)
     cached = sorted((tmp_path/'cache'/'style').glob('1990s-*.pt'))
     assert [p.name.split('-')[1] for p in cached] == ['24px', '48px']   # half size and full size
     stamps = {p: p.stat().st_mtime_ns for p in cached}
@@ -92,6 +92,11 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('data_not_folder', 'is not a folder'),
     ('bad_model', 'not a model'),
     ('thin', 'crop it nearer to a square'),
+    ('typical_needs_model', 'give one with --check MODEL'),
+    ('refine_is_fast', '--refine is for --method fast'),
+    ('strength', 'argument --strength: -1 is out of range'),
+    ('era_style', "argument --era-style: invalid choice: 'newest'"),
+    ('era_style_with_images', '--era-style direction is for --era'),
 ])
 def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expect, monkeypatch, capsys):
     "Bad input: exit status 2 and one line on stderr that names the problem (in-process: `melonpy.cli.main`, as the command runs it)."
@@ -116,6 +121,11 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
         'data_not_folder': [photo, '--era', '1990s', '--data', tmp_path/'nowhere'],
         'bad_model': [photo, '--era', '1990s', '--data', coll, '--check', model],
         'thin': [thin, '--style', photo],
+        'typical_needs_model': [photo, '--era', '1990s', '--data', coll, '--era-style', 'typical'],
+        'refine_is_fast': [photo, '--era', '1990s', '--data', coll, '--refine', 3],
+        'strength': [photo, '--era', '1990s', '--data', coll, '--strength', -1],
+        'era_style': [photo, '--era', '1990s', '--data', coll, '--era-style', 'newest'],
+        'era_style_with_images': [photo, '--style', photo, '--era-style', 'direction'],
     }[case]
     with pytest.raises(SystemExit) as e: main(['stylize', *map(str, args), '--out', str(out), '--threads', '1'])
     assert e.value.code == 2
@@ -140,3 +150,89 @@ def test_stylize_check_knows_the_era_before_any_work(tmp_path, env, photo, cover
     r = stylize(photo, '--era', '2010s', '--data', covers_dir, '--check', tiny_model, '--out', tmp_path/'o.png', env=env, timeout=120)
     one_line_error(r, 'does not know era', '1990s')
     assert not (tmp_path/'o.png').exists()
+
+
+@pytest.mark.covers
+@pytest.mark.parametrize('method', ['fast', 'gatys'])
+def test_stylize_method_and_era_style(tmp_path, env, photo, covers_dir, tiny_model, method):
+    "Each route through the command, with each era definition: a picture of the right size that differs by era style, and P(era) printed."
+    outs = {}
+    for era_style in ('average', 'typical', 'direction'):
+        out = tmp_path/f'{era_style}.png'
+        r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--method', method, '--era-style', era_style, '--strength', 1.5,
+                    '--size', 48, '--steps', 4, '--max-covers', 6, '--check', tiny_model, '--out', out, env=env)
+        assert r.returncode == 0, r.stderr
+        line = _last_line(r)
+        assert f'by {method} at 48x36' in line and (f'{era_style}, strength 1.5' if era_style != 'average' else 'strength 1.5') in line and re.search(r'P\(1990s\) by m\.safetensors: \d\.\d{3} -> \d\.\d{3}$', line), line
+        outs[era_style] = np.asarray(Image.open(out), dtype=float)
+        assert outs[era_style].shape == (36, 48, 3)
+    a, t, d = outs.values()
+    assert np.abs(a - t).mean() > 0.5 and np.abs(a - d).mean() > 0.5   # three definitions, three different pictures
+
+
+@pytest.fixture(scope='module')
+def tiny_learn(tiny_model):
+    from melonpy.models import load_era_model
+    return load_era_model(tiny_model)
+
+
+def _coll(tmp_path):
+    "A small synthetic collection: 1990s dark reddish covers, 2000s bright bluish ones (chapter 2's layout)."
+    from melonpy.data import synthetic_cover
+    rng = np.random.default_rng(1)
+    for era, tint in (('1990s', (60, 10, 10)), ('2000s', (0, 40, 120))):
+        (tmp_path/era).mkdir(parents=True)
+        for i in range(5):
+            a = np.asarray(synthetic_cover(i + (0 if era == '1990s' else 50), 48), dtype=float) * 0.6 + np.array(tint) + rng.normal(0, 5, (48, 48, 3))
+            Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(tmp_path/era/f'{i}.jpg')
+    return tmp_path
+
+
+@pytest.mark.covers
+def test_era_styles_move_statistics(tmp_path, tiny_learn):
+    "The era definitions in numbers: strength 0 = the content's own statistics, 1 = the era's; the direction adds (era - mean of eras)."
+    import torch
+    from melonpy.style import (VGGFeatures, image_grams, era_target, era_grams, era_mean_target, target_colour, pixel_colour,
+                               era_colour, style_vectors, era_style_vector, era_vector, typical_covers)
+    from melonpy.models import predict_covers
+    coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
+    content = Image.open(coll/'2000s'/'0.jpg')
+    own = image_grams(content, 32, net)
+    eras = ['1990s', '2000s']
+    avg = era_grams(coll, '1990s', 32, net, cache=False, progress=False)
+    for s in (0., 1.):
+        t = era_target(coll, '1990s', 32, net, 'average', s, own, cache=False)
+        for l in own: torch.testing.assert_close(t[l], own[l] if s == 0 else avg[l])
+    d = era_target(coll, '1990s', 32, net, 'direction', 2., own, eras=eras, cache=False)
+    mean = era_mean_target(coll, '1990s', 32, net, eras, cache=False)
+    for l in own: torch.testing.assert_close(d[l], own[l] + 2 * (avg[l] - mean[l]))
+    # colours: toward the dark red 1990s, the mean moves by the gap between the era and the mean of the two eras
+    c0, c1 = pixel_colour([content]), target_colour(content, era='1990s', covers=coll, era_style='direction', eras=eras)
+    gap = era_colour(coll, '1990s')[0] - (era_colour(coll, '1990s')[0] + era_colour(coll, '2000s')[0]) / 2
+    torch.testing.assert_close(c1[0], (c0[0] + gap).clamp(0, 1))
+    assert c1[0][0] > c0[0][0] and c1[0][2] < c0[0][2]
+    # fast route: the embedding moves the same way
+    own_v = style_vectors([content])[0]
+    np.testing.assert_allclose(era_style_vector(content, coll, '1990s', 'average', 0.), own_v, rtol=1e-5)
+    np.testing.assert_allclose(era_style_vector(content, coll, '1990s', 'direction', 1., eras=eras),
+                               own_v + era_vector(coll, '1990s') - (era_vector(coll, '1990s') + era_vector(coll, '2000s')) / 2, rtol=1e-4, atol=1e-5)
+    # typical covers: the k the classifier is surest of, most sure first
+    top = typical_covers(tiny_learn, coll, '1990s', k=3)
+    pr = predict_covers(tiny_learn, sorted((coll/'1990s').glob('*.jpg')))
+    assert [str(f) for f in top] == pr.sort_values('prob_1990s', ascending=False, kind='stable').file.head(3).tolist()
+
+
+@pytest.mark.covers
+def test_style_transfer_strength_and_methods(tmp_path):
+    "Both methods in-process at a small size: strength 0 leaves the content (nearly) as it is, strength 1 moves its colours toward the era's."
+    from melonpy.style import VGGFeatures, style_transfer, image_tensor, pixel_colour, era_colour
+    coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
+    content = Image.open(coll/'2000s'/'1.jpg')
+    x0 = np.asarray(content, dtype=float)
+    for method in ('gatys', 'fast'):
+        kw = dict(era='1990s', covers=coll, size=48, steps=6, method=method, net=net, cache=False, progress=False)
+        same = np.asarray(style_transfer(content, strength=0., colours=True, **kw), dtype=float)
+        moved = style_transfer(content, strength=1., **kw)
+        if method == 'gatys': assert np.abs(same - x0).mean() < 3, method   # the content's own style: nothing to change
+        m0, m1, me = pixel_colour([content])[0], pixel_colour([moved])[0], era_colour(coll, '1990s')[0]
+        assert (m1 - me).abs().sum() < 0.5 * (m0 - me).abs().sum(), (method, m0, m1, me)
