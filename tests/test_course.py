@@ -62,8 +62,9 @@ def test_small_run(small_run):
     assert list(book['stages']) == STAGES, book['stages'].keys()
     assert all(v['seconds'] >= 0 for v in book['stages'].values())
     for f in ('dataset/split.csv', 'dataset/summary.json', 'colors/measures.png', 'colors/stats.csv', 'model.safetensors',
-              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'model/curves.png', 'style/style.csv', 'report.html'):
+              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'style/style.csv', 'report.html'):
         assert (run/f).is_file() and (run/f).stat().st_size > 0, f
+    assert (run/'model'/'curves.png').is_file() or (run/'model'/'telling.png').is_file()   # a network's epochs, or a linear model's weights
     last = r.stdout.strip().splitlines()[-1]
     assert 'stages: scrape' in last and 'report:' in last and str(run/'report.html') in last, last
     assert not [p for p in run.rglob('.*') if p.is_file()], 'temporary files were left behind'
@@ -79,7 +80,7 @@ def test_progress_moves(small_run):
     for k, name in stages:
         if name: at.setdefault(name, int(k))   # the count when the stage began
     assert at.get('model') == 3 and at.get('report') == 5, (at, err[-3000:])
-    train = re.findall(r'training \S+ \((?:new head|all layers)\):\s+\d+%\|[^|]*\|\s*(\d+)/\d+', err)
+    train = re.findall(r'(?:training \S+ \((?:new head|all layers)\)|\S+_linear features):\s+\d+%\|[^|]*\|\s*(\d+)/\d+', err)
     assert len(set(train)) >= 2, err[-3000:]
 
 
@@ -96,6 +97,7 @@ def test_model_verdict_matches_predictions(small_run):
     assert m['n_test'] == len(pr) and m['accuracy'] == pytest.approx(ok.mean()) and m['p_vs_baseline'] == pytest.approx(p), (m, wins, losses)
     assert f'paired test p = {p:.2g})' in r.stdout.strip().splitlines()[-1]
     assert m['verdict'].startswith(f'paired test p = {p:.2g}: ') and html.escape(m['verdict']) in (run/'report.html').read_text()
+    assert m['summary'].startswith('Its years are off by') and html.escape(m['summary']) in (run/'report.html').read_text()
 
 
 def test_rerun_skips_finished_stages(small_run, small_run_args):
