@@ -11,23 +11,27 @@ from pathlib import Path
 from . import __version__
 from .core import UserError, torch_threads, image_sides, default_eras
 
+min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
+
 # %% auto #0
-__all__ = ['commands', 'int_in', 'float_in', 'size_arg', 'seed_arg', 'threads_arg', 'eras_arg', 'quality_arg', 'collection_args',
-           'training_args', 'weights_arg', 'model_args', 'scrape_args', 'dataset_args', 'analyze_args', 'train_args',
-           'predict_args', 'tune_args', 'stylize_args', 'run_args', 'scrape_check', 'dataset_check', 'analyze_check',
-           'train_check', 'tune_check', 'predict_check', 'stylize_check', 'run_check', 'available_commands',
-           'command_parser', 'main']
+__all__ = ['min_era_covers', 'commands', 'int_in', 'float_in', 'size_arg', 'seed_arg', 'threads_arg', 'eras_arg', 'quality_arg',
+           'collection_args', 'training_args', 'weights_arg', 'model_args', 'scrape_args', 'dataset_args',
+           'analyze_args', 'train_args', 'predict_args', 'tune_args', 'stylize_args', 'run_args', 'scrape_check',
+           'dataset_check', 'analyze_check', 'train_check', 'tune_check', 'predict_check', 'stylize_check', 'run_check',
+           'available_commands', 'command_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #c646f01b
 commands = {
     'scrape':  ('melonpy.scrape', "download Melon's yearly Top-100 charts and their album covers",
                 ['melonpy scrape --years 1990-2019 --out covers', 'melonpy scrape --years 1995 --delay 1 --out covers']),
     'dataset': ('melonpy.data', 'export a cover collection as normalised arrays (.npz) with a leak-free split',
-                ['melonpy dataset covers --size 48 --out covers48.npz', 'melonpy dataset covers --eras 1990s 2000s --quality exact --gray --out exact.npz']),
+                ['melonpy dataset covers --size 48 --out covers48.npz', 'melonpy dataset covers --eras 1990s 2000s --quality exact --gray --out exact.npz',
+                 'melonpy dataset covers --eras all --out all-decades.npz']),
     'analyze': ('melonpy.colors', 'compare the colours of eras: figures and stats.csv',
                 ['melonpy analyze covers --eras 1990s 2000s 2010s --out colours']),
     'train':   ('melonpy.models', 'train an era classifier and report test metrics beside the baseline',
-                ['melonpy train covers --out era.safetensors', 'melonpy train covers --eras 1990s,2010s --max-per-era 100 --size 64 --out quick.safetensors']),
+                ['melonpy train covers --out era.safetensors', 'melonpy train covers --eras 1990s,2010s --max-per-era 100 --size 64 --out quick.safetensors',
+                 'melonpy train covers --test-sources ucsd_dsc160_group18_gaon --out no-gaon.safetensors']),
     'predict': ('melonpy.models', 'predict the era of covers with a trained classifier',
                 ['melonpy predict era.safetensors new_covers/ --csv predictions.csv', 'melonpy predict era.safetensors cover.jpg --csv > predictions.csv']),
     'tune':    ('melonpy.tuning', 'search learning rate, size, architecture and regularisation',
@@ -77,7 +81,8 @@ def threads_arg(p):
 def eras_arg(p, eras=None, help:str='eras to use'):
     "Add `--eras` to parser `p`: eras separated by spaces or commas (read with `data.era_list`); default `eras`, or every era of the collection."
     p.add_argument('--eras', nargs='+', metavar='ERA', default=None if eras is None else list(eras),
-                   help=f'{help}, separated by spaces or commas, e.g. --eras 1990s 2000s 2010s '
+                   help=f'{help}, separated by spaces or commas, e.g. --eras 1990s 2000s 2010s; all: every era with at least '
+                        f'{min_era_covers} covers (eras with fewer are left out, and the command says which) '
                         f'(default: {" ".join(eras) if eras else "every era of the collection"})')
 
 def quality_arg(p):
@@ -162,6 +167,9 @@ def train_args(p):
     p.add_argument('--lr', type=float_in(0, 1, lo_open=True), default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
     weights_arg(p, 'to start from (vgg16 only)')
     p.add_argument('--no-pretrained', action='store_true', help='start from random weights (no download)')
+    p.add_argument('--test-sources', metavar='NAME[,NAME]', default=None,
+                   help="hold these sources (the collection's source column) out of training: their covers are the test split, "
+                        'the other covers are split as usual; e.g. ucsd_dsc160_group18_gaon (see chapter 4, per-source accuracy)')
 
 def predict_args(p):
     "Flags of `melonpy predict` (chapter 4)."
@@ -254,11 +262,32 @@ def _training_check(a):
     _folder(a.dir)
     if a.epochs + a.freeze_epochs < 1: raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch')
 
+def _eras_check(a):
+    eras = [e.strip() for x in (getattr(a, 'eras', None) or []) for e in str(x).split(',') if e.strip()]
+    if len(eras) > 1 and any(e.lower() == 'all' for e in eras):
+        raise UserError(f'--eras {",".join(eras)}: all means every era with at least {min_era_covers} covers; give it alone, or list the eras')
+
+def _sources_check(a):
+    "`--test-sources` names that the collection's metadata.csv does not hold (read with the csv module: no pandas yet)."
+    import csv
+    names = [s.strip() for s in (a.test_sources or '').split(',') if s.strip()]
+    if a.test_sources is None: return
+    index = Path(a.dir)/'metadata.csv'
+    if not index.is_file(): raise UserError(f'--test-sources: {a.dir} has no metadata.csv with a source column; leave the flag out')
+    try:
+        with open(index, newline='', encoding='utf-8') as f: have = sorted({r.get('source') or '' for r in csv.DictReader(f)} - {''})
+    except (UnicodeDecodeError, csv.Error): return   # read_covers says what is wrong with the index
+    if not have: raise UserError(f'--test-sources: {index} has no source column; leave the flag out')
+    unknown = [s for s in names if s not in have]
+    if unknown or not names: raise UserError(f'--test-sources {",".join(unknown) or "(none)"}: not a source of {a.dir}; choose among {", ".join(have)}')
+    if set(have) <= set(names): raise UserError(f'--test-sources {a.test_sources}: that is every source; leave at least one for training')
+
 def train_check(a):
     _training_check(a)
     linear = a.arch.endswith('_linear')
     if a.head != 'logistic' and not linear: raise UserError(f'--head {a.head} is for the linear family (--arch nsfw_linear, lite0_linear or lite2_linear)')
     if linear and a.no_pretrained: raise UserError(f'--arch {a.arch} is a frozen network whose weights come with melonpy (nothing to download): leave out --no-pretrained')
+    _sources_check(a)
     if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
     _weights_file(a)
     if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')
@@ -316,6 +345,7 @@ def _run(name, argv):
     p = command_parser(name)
     args = p.parse_args(argv)         # usage errors end here, before any chapter (or PyTorch) is imported
     try:   # importing torch/fastai takes seconds: Ctrl-C then must not print a traceback either
+        _eras_check(args)
         globals()[f'{name}_check'](args)   # mistakes that need two flags or a look at the files: still before any chapter
         mod = importlib.import_module(commands[name][0])
         with torch_threads(getattr(args, 'threads', None)):   # one place applies --threads for every command

@@ -123,6 +123,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
     "Stage 2: read `collection` for the eras of `settings` (unless `covers` is its table, read already), split it (chapter 2) and write `run/dataset/split.csv` and `summary.json`."
     s, out = settings, Path(run)/'dataset'
     df = read_covers(collection, eras=s['eras'], quality=s['quality']) if covers is None else covers
+    if s['eras'] == ['all']: s['eras'] = df.attrs['eras']   # --eras all: the eras read_covers kept, for this stage and the next
     dropped = df.attrs.get('dropped', {})
     df = sample_per_era(df, s['max_per_era'], s['seed'])
     df = split_covers(df, seed=s['seed'], progress=progress)
@@ -177,8 +178,10 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     eras = [e for e in models.era_order(df) if e in list(learn.dls.vocab)]
     ok = pr[pr.error == '']
     save_figure(models.plot_confusion(models.confusion_table(ok.era, ok.pred, eras)), out/'confusion.png')
-    fig = models.plot_curves(learn)[0].figure; fig.tight_layout()
-    save_figure(fig, out/'curves.png')
+    if getattr(learn, 'history', None):                 # a network's epochs
+        fig = models.plot_curves(learn)[0].figure; fig.tight_layout()
+        save_figure(fig, out/'curves.png')
+    else: save_figure(models.plot_telling_features(learn), out/'telling.png')   # a linear model has weights to read instead
     save_figure(models.plot_gradcams(learn, models.gradcam_picks(ok, eras, s['gradcam_per_era'])), out/'gradcam.png')
     models.export_era_model(learn, run/'model.safetensors')
     return dict({k: res[k] for k in ('accuracy', 'macro_f1', 'baseline_accuracy', 'p_vs_baseline', 'n_test')},
@@ -270,6 +273,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
         data = Path(data)
         if not data.is_dir(): raise UserError(f'--data {data}: no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)')
         covers = read_covers(data, eras=settings['eras'], quality=settings['quality'])     # not a collection, or without these eras: fail now (the dataset stage uses this table)
+        settings['eras'] = covers.attrs['eras']                                            # --eras all: the eras it kept
     year_list = parse_years(years) if data is None else None
     run = writable_dir(out, '--out folder')
     key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,

@@ -14,11 +14,11 @@ from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers, default_eras
 
 # %% auto #0
-__all__ = ['year_range', 'image_exts', 'era_of', 'era_list', 'read_covers', 'sample_per_era', 'image_files', 'BadImage',
-           'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers', 'skipped_summary', 'cover_hashes',
-           'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'colour_distance', 'cover_groups',
-           'split_covers', 'fake_scrape', 'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays',
-           'dataset_main']
+__all__ = ['year_range', 'min_era_covers', 'image_exts', 'era_of', 'era_list', 'all_eras', 'read_covers', 'sample_per_era',
+           'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers',
+           'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys',
+           'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'split_by_source', 'subset_train',
+           'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -47,12 +47,24 @@ def era_of(year, bins=None) -> str|None:
     return None
 
 # %% ../nbs/02_data.ipynb #c979703d
+min_era_covers = 20   # eras='all': eras with fewer covers are left out (too few for train, valid and test to get several each)
+
 def era_list(eras, at_least_two:bool=False) -> list:
-    "Era names from `'1990s,2000s'` or a list (whose items may hold commas too); a `UserError` if `at_least_two` and there are fewer."
+    "Era names from `'1990s,2000s'` or a list (whose items may hold commas too); `['all']` for every era (resolved by `read_covers`); a `UserError` if `at_least_two` and there are fewer."
     eras = [e.strip() for x in ([eras] if isinstance(eras, str) else eras) for e in str(x).split(',') if e.strip()]
+    if any(e.lower() == 'all' for e in eras):
+        if len(eras) > 1: raise UserError(f'--eras {",".join(eras)}: all means every era with at least {min_era_covers} covers; give it alone, or list the eras')
+        return ['all']
     if at_least_two and len(eras) < 2:
-        raise UserError(f'--eras {",".join(eras) or "(none)"}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s')
+        raise UserError(f'--eras {",".join(eras) or "(none)"}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s (or all)')
     return eras
+
+def all_eras(df:pd.DataFrame, min_covers:int=min_era_covers) -> tuple[list, dict]:
+    "The eras of covers table `df` with at least `min_covers` covers, in time order (by median year), and `{era: covers}` of those left out."
+    n = df.groupby('era').size()
+    med = pd.to_numeric(df.year, errors='coerce').groupby(df.era).median()
+    order = sorted(n.index, key=lambda e: (med.get(e, np.nan) if pd.notna(med.get(e, np.nan)) else np.inf, str(e)))
+    return [e for e in order if n[e] >= min_covers], {e: int(n[e]) for e in order if n[e] < min_covers}
 
 # %% ../nbs/02_data.ipynb #a89c2dcd
 image_exts = ('.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff')
@@ -98,11 +110,11 @@ def _read_folders(src:Path) -> pd.DataFrame:
     return df
 
 # %% ../nbs/02_data.ipynb #49cbb2d2
-def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
-    "Table of the covers in collection `src` with absolute `file`, int `year` and `era`, keeping the index's other columns."
+def read_covers(src=None, eras=None, quality=None, bins=None, min_covers:int=min_era_covers) -> pd.DataFrame:
+    "Table of the covers in collection `src` with absolute `file`, int `year` and `era`, keeping the index's other columns; `eras='all'`: every era with at least `min_covers` covers."
     src = Path(src) if src is not None else sample_covers()
     if not src.is_dir(): raise UserError(f'{src} is not a folder: give the folder of a cover collection (e.g. the --out of `melonpy scrape`)')
-    dropped = {}
+    dropped, left_out = {}, {}
     if (src/'charts.csv').exists(): df = _read_index(src, 'charts.csv', 'cover_file')
     elif (src/'metadata.csv').exists(): df = _read_index(src, 'metadata.csv', 'file')
     else: df = _read_folders(src)
@@ -130,6 +142,11 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
         df = df[df.label_quality == quality]
     if eras is not None:
         eras = era_list(eras)
+        if eras == ['all']:
+            eras, left = all_eras(df, min_covers)
+            if not eras: raise UserError(f'--eras all: no era of {src} has {min_covers} covers or more ({", ".join(f"{e} {k}" for e, k in left.items())}); list the eras you want')
+            if left: dropped[f'eras with fewer than {min_covers} covers ({", ".join(left)})'] = sum(left.values())
+            left_out = left
         unknown = [e for e in eras if e not in set(df.era)]
         if unknown: raise UserError(f'{"era" if len(unknown) == 1 else "eras"} {", ".join(unknown)} {"is" if len(unknown) == 1 else "are"} not in {src}; it has {", ".join(sorted(df.era.unique()))}')
         df = df[df.era.isin(eras)]
@@ -137,6 +154,7 @@ def read_covers(src=None, eras=None, quality=None, bins=None) -> pd.DataFrame:
     cols = ['file', 'year', 'era'] + [c for c in df.columns if c not in ('file', 'year', 'era')]
     df = df[cols].sort_values('file', kind='stable').reset_index(drop=True)
     df.attrs['dropped'] = dropped
+    if eras is not None: df.attrs.update(eras=list(eras), left_out=left_out)   # as asked, or what 'all' became (and left out)
     df.attrs['src'] = str(src.resolve())
     return df
 
@@ -423,6 +441,22 @@ def fake_scrape(d, n:int=40, seed:int=0, size:int=64) -> Path:
     rows.append({**rows[6], 'song_id': 997, 'album_id': 'A998', 'cover_file': ''})     # no cover
     pd.DataFrame(rows).to_csv(d/'charts.csv', index=False)
     return d
+
+# %% ../nbs/02_data.ipynb #b757e3dc
+def split_by_source(df:pd.DataFrame, sources, seed:int=42, progress:bool=True, **kwargs) -> pd.DataFrame:
+    "`split_covers(df)`, then every cover of `sources` (names in its `source` column, a list or 'a,b') and of their groups moved to the test split."
+    names = [s.strip() for x in ([sources] if isinstance(sources, str) else sources) for s in str(x).split(',') if s.strip()]
+    if 'source' not in df.columns: raise UserError('--test-sources: this collection has no source column (metadata.csv with a source per cover); leave the flag out')
+    have = sorted(df.source.dropna().astype(str).unique())
+    unknown = [s for s in names if s not in have]
+    if unknown or not names: raise UserError(f'--test-sources {",".join(unknown or names) or "(none)"}: not a source of these covers; choose among {", ".join(have)}')
+    held = df.source.isin(names)
+    if held.all(): raise UserError(f'--test-sources {",".join(names)}: that is every cover; leave at least one source for training')
+    s = split_covers(df, seed=seed, progress=progress, **kwargs)
+    moved = s.group.isin(set(s.group[held]))
+    s.loc[moved, 'split'] = 'test'
+    s.attrs.update(held_out=names, held_out_covers=int(held.sum()), moved_with_them=int((moved & ~held).sum()))
+    return s
 
 # %% ../nbs/02_data.ipynb #c1b44b03
 def subset_train(df:pd.DataFrame, max_per_era:int|None, seed:int=42, splits=('train',)) -> pd.DataFrame:

@@ -6,7 +6,9 @@ Docs: https://melonpy.github.io/melonpy/explore.html.md"""
 
 # %% ../nbs/06_explore.ipynb #6718079a
 from __future__ import annotations
-import html, io, weakref
+import html, io, time, weakref
+from functools import partial
+from typing import NamedTuple
 from pathlib import Path
 import numpy as np, pandas as pd
 import ipywidgets as W
@@ -16,11 +18,12 @@ from .core import UserError
 from .scrape import fetch, FetchError, max_cover_bytes
 from .data import read_covers, image_files, open_cover, BadImage
 from .models import predict_covers, gradcam, load_era_model, confusion_table, seen_in_training
+from .style import style_transfer, style_methods
 
 # %% auto #0
-__all__ = ['era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
+__all__ = ['mix_methods', 'era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
            'overlay_heatmap', 'prob_bars_html', 'CoversView', 'ConfusionView', 'DetailPane', 'ImageInput',
-           'CoverExplorer', 'cached_predictions', 'explore']
+           'CoverExplorer', 'cached_predictions', 'explore', 'mix_era', 'mix_bars_html', 'EraMix', 'EraMixer']
 
 # %% ../nbs/06_explore.ipynb #96b9cbbe
 def era_columns(preds):
@@ -303,15 +306,16 @@ class DetailPane:
 # %% ../nbs/06_explore.ipynb #4c5d3b43
 class ImageInput:
     "The Your image tab: an upload calls `on_upload(content, name)`, the path/URL field `on_source(text)`."
-    def __init__(self, on_upload=None, on_source=None):
+    def __init__(self, on_upload=None, on_source=None, intro=None, button='show'):
         self.on_upload, self.on_source = on_upload, on_source
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='upload image').add_class('melonpy-upload')
         self.upload.observe(self._uploaded, 'value')
         self.source = W.Text(placeholder='a path or an https:// URL of an image', layout=W.Layout(width='360px')).add_class('melonpy-source')
-        self.source_btn = W.Button(description='show', button_style='primary', layout=W.Layout(width='80px'))
+        self.source_btn = W.Button(description=button, button_style='primary', layout=W.Layout(width='80px'))
         self.source_btn.on_click(lambda _: self._submit()); self.source.on_submit(lambda _: self._submit())
-        self.widget = W.VBox([W.HTML('Drop any picture on the button, or type a path or URL: the model says which era it looks like, '
-                                     'and the heat-map shows where it looked.'), self.upload, W.HBox([self.source, self.source_btn])])
+        intro = intro or ('Drop any picture on the button, or type a path or URL: the model says which era it looks like, '
+                          'and the heat-map shows where it looked.')
+        self.widget = W.VBox([W.HTML(intro), self.upload, W.HBox([self.source, self.source_btn])])
 
     def _submit(self):
         if self.on_source: self.on_source(self.source.value)
@@ -464,3 +468,190 @@ def explore(learn, covers, page_size=24, refresh=False, trust:bool=False, **kwar
         return {e: float(row[f'prob_{e}']) for e in eras}
     return CoverExplorer(preds, predict_one, lambda img: gradcam(learn, img), page_size=page_size,
                          seen=lambda img: seen_in_training(learn, [img])[0], **kwargs)
+
+# %% ../nbs/06_explore.ipynb #ef693905
+mix_methods = ('fast', *[m for m in style_methods if m != 'fast'])   # the quick one first: it is the mixer's default
+
+def mix_era(content, era:str, covers, strength:float=1., method:str='fast', size:int=256, learn=None, callback=None, **kwargs):
+    "`EraMixer`'s default `stylize`: chapter 7's `style_transfer` of `content` toward `era` of collection folder `covers`, at `strength`, by `method`."
+    return style_transfer(content, era=era, covers=covers, size=size, method=method, strength=strength, learn=learn,
+                          callback=callback, progress=False, **kwargs)
+
+# %% ../nbs/06_explore.ipynb #386e725b
+def mix_bars_html(before, after, target=None, width=120):
+    "An HTML table of P(era) `before` and `after` a mix (dicts era → probability): two bars per era and the change; the `target` era in bold."
+    def bar(p, colour):
+        return (f'<span style="display:inline-block;width:{width}px;height:12px;background:#e9ecef;vertical-align:middle">'
+                f'<span style="display:block;width:{100*p:.1f}%;height:100%;background:{colour}"></span></span> {100*p:.0f}%')
+    th = '<th style="text-align:{};padding:0 6px">{}</th>'.format
+    head = '<tr>' + th('right', 'era') + th('left', 'before') + th('left', 'after') + th('right', 'change') + '</tr>'
+    rows = []
+    for era, p in before.items():
+        q = after.get(era, float('nan'))
+        d = round(100 * (q - p)) if q == q else 0          # whole points: no '-0'
+        colour = '#2b8a3e' if d > 0 else '#c92a2a' if d < 0 else '#495057'
+        cls, name = ('melonpy-mixrow melonpy-target', f'<b>{html.escape(str(era))}</b>') if era == target else ('melonpy-mixrow', html.escape(str(era)))
+        rows.append(f'<tr class="{cls}"><td style="text-align:right;padding-right:6px">{name}</td><td style="padding:0 6px">{bar(p, "#868e96")}</td>'
+                    f'<td style="padding:0 6px">{bar(q, "#d9480f")}</td><td style="text-align:right;color:{colour}">{d:+d} pts</td></tr>')
+    return '<table class="melonpy-mixbars" style="border-collapse:collapse;line-height:20px">' + head + ''.join(rows) + '</table>'
+
+# %% ../nbs/06_explore.ipynb #369452f6
+class EraMix(NamedTuple):
+    "One render of `EraMixer.mix`: the `content` and `result` images, P(era) `before` and `after`, the settings, and the `seconds` it took."
+    content: Image.Image
+    result: Image.Image
+    before: dict
+    after: dict
+    era: str
+    strength: float
+    method: str
+    seconds: float
+
+def _collection_folder(covers):
+    "The collection folder of `covers` (a folder, or a table from `read_covers` that remembers it): where the era styles come from."
+    if isinstance(covers, pd.DataFrame):
+        if covers.attrs.get('src'): return covers.attrs['src']
+        raise UserError('the era mixer needs the collection folder for its era styles: pass the folder, or a table from read_covers(folder)')
+    if not isinstance(covers, (str, Path)):
+        raise UserError('the era mixer needs a cover collection: pass its folder, or a table from read_covers(folder)')
+    return str(read_covers(covers).attrs['src'])
+
+def _era_probs(learn, img):
+    "P(era) of `learn` (chapter 4's `predict_covers`) for one PIL image, a dict era → probability."
+    row = predict_covers(learn, [img]).iloc[0]
+    if row.get('error'): raise UserError(row['error'])
+    return {str(e): float(row[f'prob_{e}']) for e in learn.dls.vocab}
+
+def _one_line(e):
+    "An exception (or message) as one short line of plain text."
+    msg = str(e) if isinstance(e, (str, UserError)) else f'{type(e).__name__}: {e}'
+    return ' '.join(msg.split())[:300]
+
+# %% ../nbs/06_explore.ipynb #cac2f3a8
+class EraMixer:
+    "Mix an era into a cover: pick or upload one, choose a target era, a strength and a method, and compare `learn`'s P(era) before and after."
+    def __init__(self, learn, covers, stylize=None, predict=None, size:int=256, strength:float=1., method:str='fast',
+                 max_strength:float=2., big_px:int=256, trust:bool=False, seed:int=0, **style_kw):
+        if isinstance(learn, (str, Path)): learn = load_era_model(learn, trust=trust)
+        self.learn, self.size, self.big_px = learn, size, big_px
+        self.table = _covers_frame(covers)
+        self.eras = [str(v) for v in learn.dls.vocab]
+        have = set(self.table['era'].dropna().astype(str)) if 'era' in self.table.columns else set()
+        self.targets = [e for e in self.eras if e in have]
+        if not self.targets: raise UserError(f'no era the model knows ({", ".join(self.eras)}) has covers in this collection: '
+                                             'pass the collection (folder or read_covers table) the model was trained on')
+        self.stylize = stylize or partial(mix_era, covers=_collection_folder(covers), size=size, learn=learn, **style_kw)
+        self.predict = predict or partial(_era_probs, learn)
+        self.content = self.before = self.name = self.last = None
+        self._rng = np.random.default_rng(seed)
+        self._build(strength, method, max_strength)
+
+    def _build(self, strength, method, max_strength):
+        files = self.table['file'].astype(str).tolist()
+        eras = self.table['era'].astype(str).tolist() if 'era' in self.table.columns else [''] * len(files)
+        self.pick = W.Dropdown(options=[('choose a cover…', None)] + [(f'{e} · {Path(f).name}', f) for f, e in zip(files, eras)],
+                               description='cover', layout=W.Layout(width='340px')).add_class('melonpy-mix-pick')
+        self.pick.observe(lambda c: c['new'] is not None and self.show_content(c['new']), 'value')
+        self.random_btn = W.Button(description='random cover', icon='random', layout=W.Layout(width='130px')).add_class('melonpy-mix-random')
+        self.random_btn.on_click(lambda _: self.pick_random())
+        self.your_image = ImageInput(self._uploaded, self.show_content, button='use',
+                                     intro='…or drop any picture on the button, or type a path or URL:')
+        self.era = W.Dropdown(options=self.targets, value=self.targets[-1], description='era',
+                              layout=W.Layout(width='200px')).add_class('melonpy-mix-era')
+        self.strength = W.FloatSlider(value=strength, min=0., max=max_strength, step=.1, description='strength',
+                                      continuous_update=False, readout_format='.1f').add_class('melonpy-mix-strength')
+        self.method = W.ToggleButtons(options=list(mix_methods), value=method, description='method',
+                                      style=dict(button_width='64px', description_width='60px'),
+                                      layout=W.Layout(width='auto')).add_class('melonpy-mix-method')
+        self.button = W.Button(description='mix', icon='magic', button_style='primary', disabled=True).add_class('melonpy-mix-btn')
+        self.button.on_click(lambda _: self.run())
+        self.progress = W.FloatProgress(value=0., min=0., max=1., layout=W.Layout(width='200px', visibility='hidden')).add_class('melonpy-mix-progress')
+        self.status = W.HTML('<i>Choose a cover (or upload an image), an era and a strength, then press <b>mix</b>.</i>').add_class('melonpy-mix-status')
+        self.content_img = W.Image(format='jpeg', layout=W.Layout(width=f'{self.big_px}px', display='none')).add_class('melonpy-mix-content')
+        self.result_img = W.Image(format='jpeg', layout=W.Layout(width=f'{self.big_px}px', display='none')).add_class('melonpy-mix-result')
+        self.content_cap, self.result_cap = W.HTML().add_class('melonpy-mix-content-cap'), W.HTML().add_class('melonpy-mix-result-cap')
+        self.probs = W.HTML().add_class('melonpy-mix-probs')
+        self.widget = W.VBox([
+            W.HBox([self.pick, self.random_btn]), self.your_image.widget,
+            W.HBox([self.era, self.strength, self.method]), W.HBox([self.button, self.progress, self.status]),
+            W.HBox([W.VBox([self.content_cap, self.content_img]), W.VBox([self.result_cap, self.result_img])]), self.probs,
+        ]).add_class('melonpy-mixer')
+
+    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+    def probabilities(self, img) -> dict:
+        "The classifier's P(era) for PIL image `img`: a dict over every era the model knows."
+        p = self.predict(img)
+        return {e: float(v) for e, v in (p.items() if isinstance(p, dict) else zip(self.eras, np.asarray(p).ravel()))}
+
+    def _fit(self, img):
+        "`img` made to fit in `size`×`size`, the size the mix renders at, so that before and after are judged alike."
+        img = img.copy(); img.thumbnail((self.size, self.size), Image.LANCZOS); return img
+
+    def show_content(self, src, name=None):
+        "Read `src` (path, URL, bytes or PIL image), show it with its P(era) and make it the cover to mix; errors show as one line."
+        if isinstance(src, str) and not src.strip(): self.error('Type the path or URL of an image first.'); return
+        try:
+            img = self._fit(load_image(src))
+            before = self.probabilities(img)
+        except Exception as e: self.error(_one_line(e)); return
+        self.content, self.before, self.last = img, before, None
+        self.name = name or (Path(str(src)).name if isinstance(src, (str, Path)) else 'your image')
+        self.content_img.value = image_bytes(img, self.big_px); self.content_img.layout.display = None
+        self.content_cap.value = f'<b class="melonpy-mix-name">{html.escape(self.name)}</b> as it is'
+        self.result_img.layout.display, self.result_cap.value = 'none', ''
+        self.probs.value = '<b>P(era) as it is</b>' + prob_bars_html(before)
+        self.button.disabled = False
+        self._say(f'Now press <b>mix</b> to add the {html.escape(self.era.value)} to it.')
+
+    def pick_random(self):
+        "Show a cover of the table chosen at random."
+        self.pick.value = self.pick.options[1 + int(self._rng.integers(len(self.pick.options) - 1))][1]
+
+    def _uploaded(self, content, name):
+        try: img = load_image(content)
+        except UserError: self.error(f'could not read the upload {name!r} as an image: upload a JPEG, PNG or WebP picture'); return
+        self.show_content(img, name=name)
+
+    def mix(self, content=None, era=None, strength=None, method=None, callback=None) -> EraMix:
+        "One render without the UI: `content` (path, URL, bytes or PIL image; default the cover shown) toward `era` at `strength` by `method` (default: the widgets' values)."
+        img = self.content if content is None else self._fit(load_image(content))
+        if img is None: raise UserError('no cover to mix: choose or upload one first (or pass content=)')
+        era = self.era.value if era is None else str(era)
+        if era not in self.targets: raise UserError(f'era {era!r}: choose one of {", ".join(self.targets)}')
+        strength = float(self.strength.value if strength is None else strength)
+        if not 0 <= strength <= self.strength.max: raise UserError(f'strength {strength}: choose from 0 to {self.strength.max}')
+        method = self.method.value if method is None else method
+        if method not in mix_methods: raise UserError(f'method {method!r}: choose one of {", ".join(mix_methods)}')
+        t = time.monotonic()
+        before = self.before if content is None and self.before is not None else self.probabilities(img)
+        # strength 0 adds nothing: the result is the cover itself, and the classifier sees the same picture
+        result = img if strength == 0 else self._fit(self.stylize(img, era, strength=strength, method=method, callback=callback))
+        return EraMix(img, result, before, self.probabilities(result), era, strength, method, time.monotonic() - t)
+
+    def run(self):
+        "What the mix button does: `mix` with the widgets' values, a progress bar while it works, then the result; errors show as one line."
+        self.button.disabled, self.progress.layout.visibility, self.progress.value = True, 'visible', .1
+        era, t0, steps = self.era.value, time.monotonic(), [0]
+        self._say(f'mixing the {html.escape(era)} into {html.escape(self.name or "the cover")}…')
+        def step(*_):
+            steps[0] += 1; self.progress.value = min(.9, .1 + .8 * (1 - 1 / (1 + steps[0] / 10)))
+            self._say(f'mixing the {html.escape(era)}… step {steps[0]}, {time.monotonic() - t0:.1f} s')
+        try: m = self.mix(callback=step)
+        except Exception as e: self.error(_one_line(e)); return
+        finally: self.progress.layout.visibility, self.button.disabled = 'hidden', self.content is None
+        self.last = m
+        self.result_img.value = image_bytes(m.result, self.big_px); self.result_img.layout.display = None
+        self.result_cap.value = f'with the <b>{html.escape(m.era)}</b> at strength {m.strength:.1f} ({html.escape(m.method)})'
+        self.probs.value = mix_bars_html(m.before, m.after, m.era)
+        b, a = m.before[m.era], m.after[m.era]
+        top = max(m.after, key=m.after.get)
+        self._say(f'P({html.escape(m.era)}) {b:.0%} → {a:.0%} ({100 * (a - b):+.0f} points); the model now says '
+                  f'<b>{html.escape(top)}</b>. Took {m.seconds:.1f} s.')
+
+    def _say(self, msg_html):
+        self.status.value = f'<span class="melonpy-mix-msg">{msg_html}</span>'
+
+    def error(self, msg):
+        "Show `msg` (plain text, one line) in the status line."
+        self.status.value = f'<span class="melonpy-error" style="color:#c92a2a"><b>Cannot mix:</b> {html.escape(_one_line(msg))}</span>'

@@ -22,7 +22,7 @@ from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, im
                                Normalize, aug_transforms, default_split, params, L, create_head, chunked)
 from .core import UserError, atomic_path, shared_dir, default_eras
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
-                          subset_train, cover_block, load_covers, cover_hashes, cache_dir, _key)
+                          subset_train, cover_block, load_covers, cover_hashes, split_by_source, min_era_covers, cache_dir, _key)
 
 # %% auto #0
 __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'scratch_archs', 'offline_archs',
@@ -30,12 +30,13 @@ __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_arc
            'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures', 'year_log_probs',
            'LinearEraModel', 'default_size', 'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner',
            'cover_features', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model',
-           'era_order', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'seen_in_training',
-           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
-           'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
-           'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main', 'predict_main',
-           'confusion_table', 'plot_confusion', 'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups',
-           'cv_splits', 'cross_validate', 'average_predictions', 'cv_summary']
+           'era_order', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years',
+           'year_metrics', 'by_source', 'seen_in_training', 'predict_covers', 'evaluation_covers', 'evaluate_era_model',
+           'gradcam', 'show_gradcam', 'feature_names', 'telling_features', 'plot_telling_features', 'plot_curves',
+           'compare_era_models', 'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table',
+           'train_main', 'train_data', 'metrics_notes', 'predict_main', 'confusion_table', 'plot_confusion',
+           'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate',
+           'average_predictions', 'cv_summary']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -466,14 +467,15 @@ def era_order(df) -> list:
     return df.groupby('era').year.median().sort_values(kind='stable').index.tolist()
 
 def era_metrics(true, pred, eras) -> dict:
-    "Accuracy, macro-F1 and mean absolute era error (in eras) of predictions `pred` against `true`; `eras` in time order."
+    "Accuracy, macro-F1, mean absolute era error (in eras) and `adjacent_errors` (share of the wrong answers that are a neighbouring era; `None` if none is wrong) of `pred` against `true`; `eras` in time order."
     from sklearn.metrics import f1_score
     true, pred = np.asarray(true, dtype=object), np.asarray(pred, dtype=object)
     if not len(true): raise UserError('no covers to measure: the test split is empty; use more covers')
     idx = {e: i for i, e in enumerate(eras)}
+    off = np.array([abs(idx[t] - idx[p]) for t, p in zip(true, pred)])
     return dict(accuracy=float((true == pred).mean()),
                 macro_f1=float(f1_score(true, pred, labels=list(eras), average='macro', zero_division=0)),
-                era_mae=float(np.mean([abs(idx[t] - idx[p]) for t, p in zip(true, pred)])))
+                era_mae=float(off.mean()), adjacent_errors=float((off == 1).sum() / (off > 0).sum()) if (off > 0).any() else None)
 
 def majority_baseline(train_eras, test_eras, eras) -> dict:
     "`era_metrics` of always answering the most common era of `train_eras`."
@@ -492,6 +494,39 @@ def baseline_verdict(p:float) -> str:
     "`beats_baseline`'s p-value `p` in words, for reports and the command line."
     return f'paired test p = {p:.2g}: ' + ('better than the baseline beyond chance' if p < 0.05 else
                                            'could be chance' if p < 0.5 else 'no better than the baseline')
+
+# %% ../nbs/04_models.ipynb #3fc786fa
+def predicted_years(preds:pd.DataFrame, era_years) -> np.ndarray:
+    "The year of each row of `predict_covers` output `preds`: its `year` column if the model predicts years, else the expected year Σ P(era) × `era_years[era]` (e.g. each era's median training year)."
+    if 'year' in preds.columns: return pd.to_numeric(preds.year, errors='coerce').to_numpy(dtype=float)
+    eras = [c[len('prob_'):] for c in preds.columns if c.startswith('prob_')]
+    return preds[[f'prob_{e}' for e in eras]].to_numpy(dtype=float) @ np.array([float(era_years[e]) for e in eras])
+
+def year_metrics(true_years, pred_years, train_years, groups=None, n_boot:int=1000, seed:int=0) -> dict:
+    "Year MAE of `pred_years`, the MAE of always answering the median of `train_years`, and a bootstrap 95 % interval of (model MAE - baseline MAE), resampling covers or their `groups`."
+    t, p = np.asarray(true_years, dtype=float), np.asarray(pred_years, dtype=float)
+    if len(t) != len(p) or not len(t): raise UserError(f'year_metrics: {len(t)} true and {len(p)} predicted years; give one of each per cover')
+    base = float(np.median(np.asarray(train_years, dtype=float)))
+    em, eb = np.abs(p - t), np.abs(base - t)
+    g = pd.factorize(pd.Series(np.arange(len(t)) if groups is None else list(groups)))[0]
+    n_g = g.max() + 1
+    sm, sb, cnt = np.bincount(g, em, n_g), np.bincount(g, eb, n_g), np.bincount(g, minlength=n_g)
+    k = np.random.default_rng(seed).integers(0, n_g, (n_boot, n_g))       # each row: one resample of the groups
+    diff = (sm[k].sum(1) - sb[k].sum(1)) / cnt[k].sum(1)
+    lo, hi = np.percentile(diff, [2.5, 97.5])
+    return dict(year_mae=float(em.mean()), baseline_year=base, baseline_year_mae=float(eb.mean()),
+                year_mae_diff=float(em.mean() - eb.mean()), year_mae_diff_ci=(float(lo), float(hi)))
+
+# %% ../nbs/04_models.ipynb #f70d0589
+def by_source(true, pred, sources) -> pd.DataFrame:
+    "One row per source of the covers: n, the eras present (era:count), accuracy, and the accuracy of always answering that source's commonest era."
+    d = pd.DataFrame(dict(true=np.asarray(true, dtype=object), pred=np.asarray(pred, dtype=object), source=np.asarray(sources, dtype=object)))
+    rows = []
+    for s, g in d.groupby('source', sort=True):
+        c = g.true.value_counts().sort_index()
+        rows.append(dict(source=s, n=len(g), eras=' '.join(f'{e}:{k}' for e, k in c.items()), accuracy=float((g.true == g.pred).mean()),
+                         commonest=c.idxmax(), commonest_accuracy=float(c.max() / len(g))))
+    return pd.DataFrame(rows, columns=['source', 'n', 'eras', 'accuracy', 'commonest', 'commonest_accuracy'])
 
 # %% ../nbs/04_models.ipynb #a1ec9ba9
 def _test_dl(learn, imgs, **kwargs):
@@ -554,8 +589,17 @@ def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
     if not len(test): raise UserError(f'no {split} covers in eras {vocab}')
     return test
 
+def _year_results(test, pr, train) -> dict:
+    "`year_metrics` of predictions `pr` on rows `test` (expected years from `train`'s median year per era), or `None`s when the years are unknown."
+    yt, ytr = pd.to_numeric(test.year, errors='coerce').to_numpy(dtype=float), pd.to_numeric(train.year, errors='coerce').dropna()
+    era_years = ytr.groupby(train.era[ytr.index]).median()
+    yp = predicted_years(pr, era_years.reindex([c[5:] for c in pr.columns if c.startswith('prob_')]).to_dict())
+    ok = np.isfinite(yt) & np.isfinite(yp)
+    if not ok.any() or not len(ytr): return dict(year_mae=None, baseline_year=None, baseline_year_mae=None, year_mae_diff=None, year_mae_diff_ci=None)
+    return year_metrics(yt[ok], yp[ok], ytr, groups=test.group.to_numpy()[ok] if 'group' in test.columns else None)
+
 def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
-    "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on), with the majority baseline's and `p_vs_baseline`; `preds`: `predict_covers` of those rows, if made already."
+    "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on) beside the majority baseline's, with `p_vs_baseline`, year errors (`year_metrics`) and, when the covers have a `source`, `by_source` (its rows as records); `preds`: `predict_covers` of those rows, if made already."
     df = _covers(learn, df)
     test = evaluation_covers(learn, df, split)
     pr = predict_covers(learn, test.file.tolist()) if preds is None else preds
@@ -564,9 +608,13 @@ def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
     eras = [e for e in era_order(df) if e in list(learn.dls.vocab)]
     true, pred = test.era.to_numpy()[ok], pr.pred.to_numpy()[ok]
     res = dict(model=learn.card.arch if hasattr(learn, 'card') else '?', n_test=int(ok.sum()), **era_metrics(true, pred, eras))
-    base = majority_baseline(df[df.split == 'train'].era, true, eras)
-    return dict(res, **{f'baseline_{k}': v for k, v in base.items() if k != 'majority'}, majority=base['majority'],
-                p_vs_baseline=beats_baseline(true, pred, base['majority']))
+    train = df[df.split == 'train']
+    base = majority_baseline(train.era, true, eras)
+    res = dict(res, **{f'baseline_{k}': v for k, v in base.items() if k != 'majority'}, majority=base['majority'],
+               p_vs_baseline=beats_baseline(true, pred, base['majority']))
+    res.update(_year_results(test[ok], pr[ok], train))
+    if 'source' in test.columns: res['by_source'] = by_source(true, pred, test.source.fillna('(none)').to_numpy()[ok]).to_dict('records')
+    return res
 
 # %% ../nbs/04_models.ipynb #27028bd5
 def _body(learn):
@@ -677,7 +725,8 @@ def compare_era_models(covers, archs=('dnn', 'cnn', 'cnn_bn', 'squeezenet1_1'), 
         t = time.time()
         learners[a] = learn = train_era_model(covers, arch=a, epochs=epochs, eras=None, **kwargs)
         rows.append(dict(evaluate_era_model(learn), train_s=round(time.time() - t, 1)))
-    cols = ['model', 'n_test', 'accuracy', 'macro_f1', 'era_mae', 'baseline_accuracy', 'baseline_macro_f1', 'baseline_era_mae', 'p_vs_baseline', 'train_s']
+    cols = ['model', 'n_test', 'accuracy', 'macro_f1', 'era_mae', 'year_mae', 'baseline_accuracy', 'baseline_macro_f1', 'baseline_era_mae',
+            'baseline_year_mae', 'p_vs_baseline', 'train_s']
     return pd.DataFrame(rows)[cols].set_index('model'), learners
 
 def plot_comparison(table, ax=None):
@@ -775,28 +824,64 @@ def _check_arch(a):
         except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
 
 def metrics_table(res:dict) -> pd.DataFrame:
-    "The model's test metrics beside the majority baseline's, as a small table."
-    ks = ['accuracy', 'macro_f1', 'era_mae']
+    "The model's test metrics beside the baseline's (always the majority era; for `year_mae`, always the median training year), as a small table."
+    ks = [k for k in ('accuracy', 'macro_f1', 'era_mae', 'adjacent_errors', 'year_mae') if k in res]
     return pd.DataFrame({res.get('model', 'model'): [res[k] for k in ks],
-                         f'baseline ({res["majority"]})': [res[f'baseline_{k}'] for k in ks]}, index=ks).round(3)
+                         f'baseline ({res["majority"]})': [res.get(f'baseline_{k}') for k in ks]}, index=ks).astype(float).round(3)
 
 def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
     _check_arch(a)
     t = time.time()
-    learn = train_era_model(a.dir, eras=era_list(a.eras, at_least_two=True), arch=a.arch, size=a.size, epochs=a.epochs,
+    learn = train_era_model(**train_data(a), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
                             quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, max_per_era=a.max_per_era, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight)
+                            weights=a.weights, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
     n = learn.card.covers.split.value_counts()
     print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
     print(metrics_table(res).to_string())
+    print(metrics_notes(res))
     print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
           f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
           f'macro-F1 {res["macro_f1"]:.3f}; saved {a.out}')
     return 0
+
+# %% ../nbs/04_models.ipynb #aeb56de9
+def train_data(a) -> dict:
+    "What `train_era_model` trains on for `melonpy train`'s flags `a`: `covers`, `eras`, `max_per_era`; with `--eras all` or `--test-sources`, a table read (and split by source) here."
+    eras, sources = era_list(a.eras, at_least_two=True), getattr(a, 'test_sources', None)
+    if eras != ['all'] and not sources: return dict(covers=a.dir, eras=eras, max_per_era=a.max_per_era)
+    df = read_covers(a.dir, eras=eras, quality=a.quality)
+    if eras == ['all']:
+        left = df.attrs.get('left_out', {})
+        print(f"--eras all: {', '.join(df.attrs['eras'])}" + (f"; left out (fewer than {min_era_covers} covers): "
+              + ', '.join(f'{e} ({k})' for e, k in left.items()) if left else ''))
+    if not sources: return dict(covers=df, eras=None, max_per_era=a.max_per_era)
+    if 'source' in df.columns and a.max_per_era:   # sample the held-out sources apart, so that they stay in the test split
+        held = df.source.isin([s.strip() for s in sources.split(',')])
+        df = pd.concat([sample_per_era(df[~held], a.max_per_era, a.seed), sample_per_era(df[held], a.max_per_era, a.seed)])
+    s = split_by_source(df, sources, seed=a.seed)
+    print(f"--test-sources {sources}: {s.attrs['held_out_covers']} covers held out as test"
+          + (f" (and {s.attrs['moved_with_them']} of other sources in their album groups)" if s.attrs['moved_with_them'] else ''))
+    return dict(covers=s, eras=None, max_per_era=None)
+
+def metrics_notes(res:dict) -> str:
+    "The year error with its interval, the adjacent share and the per-source table of `evaluate_era_model` result `res`, in words for the terminal."
+    out = []
+    if res.get('year_mae') is not None:
+        lo, hi = res['year_mae_diff_ci']
+        out.append(f"year error {res['year_mae']:.1f} years against {res['baseline_year_mae']:.1f} for always answering {res['baseline_year']:.0f} "
+                   f"(the median training year): difference {res['year_mae_diff']:+.1f}, 95 % interval [{lo:+.1f}, {hi:+.1f}]: "
+                   + ('better than the baseline beyond chance' if hi < 0 else 'worse than the baseline' if lo > 0 else 'could be chance'))
+    if res.get('adjacent_errors') is not None:
+        out.append(f"{res['adjacent_errors']:.0%} of the wrong answers are a neighbouring era"
+                   + (f" (baseline {res['baseline_adjacent_errors']:.0%})" if res.get('baseline_adjacent_errors') is not None else ''))
+    if res.get('by_source'):
+        out.append("per source (commonest: always answering the source's own commonest era):\n"
+                   + pd.DataFrame(res['by_source']).round(3).to_string(index=False))
+    return '\n'.join(out)
 
 # %% ../nbs/04_models.ipynb #e1a52a8f
 def predict_main(a) -> int:

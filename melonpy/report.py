@@ -70,6 +70,7 @@ report_template = """<!DOCTYPE html>
 {{ metrics }}{% endif %}
 <div class="row">{{ figure('model/confusion.png', 'Confusion matrix of the test covers (rows: true era)') }}
 {{ figure('model/curves.png', 'Loss and accuracy per epoch, train and valid') }}</div>
+{{ figure('model/telling.png', 'What the linear model reads: for each era, the features that push toward it, shown by the training covers where each is strongest') }}
 {{ figure('model/gradcam.png', 'Grad-CAM: where the model looks, for its surest right and wrong test covers of each era') }}{% endif %}
 {% if style is not none or grid %}<h2 id="style">Covers in the style of another era (chapter 7)</h2>
 {% if grid %}<p>One test cover (from the {{ grid[0].content_era }}) toward each era{% if style_route %}, by {{ style_route }}{% endif %}; under each picture, the classifier's probability of that era before → after.</p>

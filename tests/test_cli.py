@@ -55,6 +55,27 @@ def test_eras_mean_the_same_everywhere(name, eras):
     assert era_list(a.eras) == ['1990s', '2000s']
 
 
+@pytest.mark.parametrize('name', ERAS_COMMANDS)
+def test_eras_all_everywhere(name):
+    "`--eras all` is accepted by every command with the flag (each reads it with `read_covers`, which resolves it), and its help says so."
+    from melonpy.cli import command_parser
+    from melonpy.data import era_list
+    assert era_list(command_parser(name).parse_args([*ERAS_COMMANDS[name], '--eras', 'all']).eras, at_least_two=True) == ['all']
+    assert 'all: every era with at least 20' in ' '.join(command_parser(name).format_help().split())
+    from melonpy import cli, data
+    assert cli.min_era_covers == data.min_era_covers   # the help says what read_covers does
+
+
+def test_bad_test_sources_before_heavy_imports(tmp_path):
+    "A wrong --test-sources name is found from metadata.csv by the command line itself: no pandas, no PyTorch loaded."
+    (tmp_path/'metadata.csv').write_text('file,year,source\na.jpg,1995,rock\n')
+    code = ("import sys\nfrom melonpy.cli import main\ntry: main(['train', sys.argv[1], '--test-sources', 'pop', '--out', 'm.safetensors'])\n"
+            "except SystemExit as e: print(e.code, 'torch' in sys.modules, 'pandas' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code, str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.stdout.split() == ['2', 'False', 'False'], (r.stdout, r.stderr)
+    assert r.stderr.strip().splitlines() == [f'melonpy train: error: --test-sources pop: not a source of {tmp_path}; choose among rock'], r.stderr
+
+
 @pytest.mark.parametrize('name', ['scrape', 'dataset', 'analyze', 'train', 'predict', 'tune', 'stylize', 'run'])
 def test_every_help_ends_with_examples(name):
     from melonpy.cli import command_parser, commands
@@ -85,6 +106,13 @@ BAD = [   # (command line, words the one line must hold): what users and attacke
     (['train', '{covers}', '--head', 'year', '--out', 'm.safetensors'], ['--head year', 'linear']),
     (['train', '{covers}', '--arch', 'nsfw_linear', '--no-pretrained', '--out', 'm.safetensors'], ['--no-pretrained', 'come with melonpy']),
     (['train', '{covers}', '--arch', 'nsfw_linear', '--approx-weight', '2', '--out', 'm.safetensors'], ['--approx-weight', 'out of range']),
+    (['train', '{covers}', '--eras', 'all', '1990s', '--out', 'm.safetensors'], ['--eras all,1990s', 'give it alone']),
+    (['dataset', '{covers}', '--eras', 'ALL,2000s', '--out', 'x.npz'], ['give it alone']),
+    (['dataset', '{covers}', '--eras', 'all', '--out', 'x.npz'], ['--eras all', 'no era of', '20 covers or more']),
+    (['train', '{covers}', '--test-sources', 'gaon', '--out', 'm.safetensors'], ['--test-sources', 'no metadata.csv']),
+    (['train', '{sourced}', '--test-sources', 'gaon', '--out', 'm.safetensors'], ['--test-sources gaon', 'choose among kpop, rock']),
+    (['train', '{sourced}', '--test-sources', 'rock,kpop', '--out', 'm.safetensors'], ['every source']),
+    (['train', '{sourced}', '--test-sources', ',', '--out', 'm.safetensors'], ['--test-sources (none)']),
 ]
 
 
@@ -98,7 +126,9 @@ def test_bad_input_one_line(args, words, tmp_path, monkeypatch):
     Image.new('RGB', (64, 64), 'red').save(tmp_path/'a.png')
     (tmp_path/'garbage.pth').write_bytes(b'\x80\x04garbage')
     (tmp_path/'junk.safetensors').write_text('not a model')
-    subs = dict(covers=covers, img=tmp_path/'a.png', garbage=tmp_path/'garbage.pth', junk=tmp_path/'junk.safetensors')
+    (tmp_path/'sourced').mkdir()
+    (tmp_path/'sourced'/'metadata.csv').write_text('file,year,source\na.jpg,1995,rock\nb.jpg,2015,kpop\n')
+    subs = dict(covers=covers, img=tmp_path/'a.png', garbage=tmp_path/'garbage.pth', junk=tmp_path/'junk.safetensors', sourced=tmp_path/'sourced')
     before = set(tmp_path.rglob('*'))
     one_line_error(melonpy_inproc(*[a.format(**subs) for a in args]), *words)
     assert not [p for p in set(tmp_path.rglob('*')) - before if p.suffix in ('.npz', '.safetensors', '.csv', '.png') and 'cache' not in str(p)]

@@ -230,3 +230,58 @@ def test_dataset_on_practice_scrape(practice_scrape, tmp_path):
     first = charts[charts.cover_file != ''].groupby('album_id').year.min()
     got = dict(zip([Path(p).stem for p in z['path']], z['year']))
     assert all(got[str(a)] == y for a, y in first.items()), 'an album gets its earliest chart year'
+
+
+# --- every decade (`--eras all`) and a source held out
+def _decades(d, counts, sources=None):
+    "A metadata.csv collection in `d` with `counts[decade]` covers per decade (synthetic images), `sources` cycling over the rows."
+    d.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, (decade, n) in enumerate(counts.items()):
+        for i in range(n):
+            f = f'{decade}_{i:03d}.jpg'
+            synthetic_cover(100 * k + i, 48).save(d/f)
+            rows.append(dict(file=f, year=int(decade[:4]) + i % 10, artist=f'{decade} artist {i}',
+                             source=(sources or ['one'])[i % len(sources or ['one'])]))
+    pd.DataFrame(rows).to_csv(d/'metadata.csv', index=False)
+    return d
+
+
+def test_eras_all_lists_what_it_left_out(tmp_path):
+    "`--eras all` keeps every decade with at least 20 covers, in time order, and says which it left out and why."
+    from melonpy.data import era_list, min_era_covers
+    d = _decades(tmp_path/'c', {'2000s': 22, '1990s': 25, '1950s': 3})
+    df = read_covers(d, eras='all')
+    assert df.attrs['eras'] == ['1990s', '2000s'] and df.attrs['left_out'] == {'1950s': 3} and len(df) == 47
+    assert df.attrs['dropped'] == {f'eras with fewer than {min_era_covers} covers (1950s)': 3}
+    assert read_covers(d, eras='all', min_covers=3).attrs['eras'] == ['1950s', '1990s', '2000s']
+    r = melonpy('dataset', d, '--eras', 'all', '--size', 16, '--out', tmp_path/'x.npz', check=0)
+    assert 'in 2 eras (1990s, 2000s)' in r.stdout and 'eras with fewer than 20 covers (1950s)' in r.stdout, r.stdout
+    assert list(np.load(tmp_path/'x.npz')['classes']) == ['1990s', '2000s']
+    with pytest.raises(UserError, match='no era of'): read_covers(d, eras='all', min_covers=30)
+    assert era_list(['all']) == ['all']
+
+
+def test_split_by_source_holds_a_source_out(tmp_path):
+    from melonpy.data import split_by_source
+    d = _decades(tmp_path/'c', {'1990s': 30, '2000s': 30}, sources=['a', 'b', 'c'])
+    df = read_covers(d)
+    s = split_by_source(df, 'c,b', seed=3, progress=False)
+    assert (s[s.source.isin(['b', 'c'])].split == 'test').all() and set(s[s.source == 'a'].split) == {'train', 'valid', 'test'}
+    assert (s.groupby('group').split.nunique() == 1).all()
+    plain = split_covers(df, seed=3, progress=False)
+    rest = s.source == 'a'
+    assert (s.split[rest] == plain.split[rest]).all()
+    with pytest.raises(UserError, match='choose among a, b, c'): split_by_source(df, 'd', progress=False)
+    with pytest.raises(UserError, match='no source column'): split_by_source(df.drop(columns='source'), 'a', progress=False)
+
+
+@pytest.mark.covers
+def test_shared_all_eras_and_gaon_held_out(covers_dir):
+    from melonpy.data import split_by_source
+    every = read_covers(covers_dir, eras='all')
+    assert every.attrs['eras'] == ['1960s', '1970s', '1980s', '1990s', '2000s', '2010s', '2020s'], every.attrs
+    assert set(every.attrs['left_out']) == {'1830s', '1870s', '1880s', '1900s', '1910s', '1930s', '1940s', '1950s'}
+    s = split_by_source(read_covers(covers_dir, eras=['1990s', '2000s', '2010s']), 'ucsd_dsc160_group18_gaon', progress=False)
+    gaon = s.source == 'ucsd_dsc160_group18_gaon'
+    assert gaon.sum() == 72 and (s.split[gaon] == 'test').all() and (s.groupby('group').split.nunique() == 1).all()

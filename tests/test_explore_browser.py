@@ -6,7 +6,9 @@ else synthetic ones made here, so the test needs nothing but Chromium), starts J
 cell, uploads an image and a non-image, and checks what the page shows each time. A second test trains a model on a
 collection with an era folder named like an HTML tag (`<img src=x onerror=alert(7)>`) and checks that the name shows
 as text everywhere (confusion matrix, filters, detail pane, Grad-CAM note, upload errors) and that no dialog fires.
-Saves screenshots to tests/artifacts/. Every wait is bounded; the server and its kernel are always stopped.
+Two more drive chapter 6's era mixer (`EraMixer`, with a real style transfer at 256 px): pick a cover, an era, move the
+strength slider, press mix, watch the progress and wait for the result and the P(era) table; and the same with the
+HTML-named era, which must show as text. Saves screenshots to tests/artifacts/. Every wait is bounded; the server and its kernel are always stopped.
 """
 import contextlib
 import json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
@@ -177,8 +179,8 @@ def _lab_page(root, env, chromium, name):
     assert proc.poll() is not None, 'jupyter lab is still running'
 
 
-def _run_notebook(page, port, notebook):
-    "Open `notebook`, wait for its kernel, run all its cells from the Run menu and wait for the explorer; return it."
+def _run_notebook(page, port, notebook, widget='.melonpy-explorer'):
+    "Open `notebook`, wait for its kernel, run all its cells from the Run menu and wait for the `widget` (the explorer); return it."
     from playwright.sync_api import expect, TimeoutError as PlaywrightTimeout
     page.goto(f'http://127.0.0.1:{port}/lab/tree/{notebook}?token={TOKEN}', timeout=60_000)
     page.locator('.jp-NotebookPanel .jp-Cell').first.wait_for(timeout=60_000)
@@ -187,11 +189,11 @@ def _run_notebook(page, port, notebook):
     expect(page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')).to_have_count(1, timeout=60_000)
     page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
     page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
-    explorer = page.locator('.melonpy-explorer')
+    explorer = page.locator(widget)
     try: explorer.wait_for(state='visible', timeout=120_000)
     except PlaywrightTimeout:
         errs = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
-        raise AssertionError(f'the explorer did not render within 120 s; notebook stderr: {errs[-3:]}')
+        raise AssertionError(f'{widget} did not render within 120 s; notebook stderr: {errs[-3:]}')
     return explorer
 
 
@@ -325,3 +327,127 @@ def test_era_names_are_text_not_html(evil_env, chromium):
         expect(injected).to_have_count(0)
         assert dialogs == [], f'injected HTML ran: {dialogs}'
         print(f'injection test: {n} covers of the era predicted as it; no dialog')
+
+
+def _vgg_weights():
+    "The shared VGG16 weights for the mixer's style transfer (the kernel has no `$MELONPY_SHARED`), or None: a random VGG16."
+    f = Path(os.environ.get('MELONPY_SHARED', '/nonexistent'))/'weights'/'vgg16_features_imagenet.pth'
+    return str(f) if f.exists() else None
+
+
+def _mixer_notebook(path, model, covers):
+    "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 256 px (as in class), 10 covers per era style, 10 Gatys steps."
+    _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.explore import EraMixer\n\n'
+              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=256, max_covers=10, steps=10, weights={_vgg_weights()!r})\nmixer')
+
+
+_watch_progress = """el => {
+    window.__mixer_seen = [];
+    const rec = () => window.__mixer_seen.push(el.style.visibility);
+    new MutationObserver(rec).observe(el, {attributes: true, attributeFilter: ['style']});
+}"""
+
+
+def _set_slider(page, slider, value, lo=0., hi=2.):
+    "Drag the handle of ipywidgets' slider `slider` (a locator; from `lo` to `hi`) to `value`, as a student does with the mouse."
+    box = slider.locator('.noUi-target').first.bounding_box()
+    handle = slider.locator('.noUi-handle').first.bounding_box()
+    page.mouse.move(handle['x'] + handle['width'] / 2, handle['y'] + handle['height'] / 2)
+    page.mouse.down()
+    page.mouse.move(box['x'] + box['width'] * (value - lo) / (hi - lo), handle['y'] + handle['height'] / 2, steps=8)
+    page.mouse.up()
+
+
+def _mix(page, mixer, era, strength, eras=ERAS):
+    "Pick the first cover, `era` and `strength`, press mix and wait for the result (P of each of `eras`); return the cover's name, the readout and the seconds from the click to the result."
+    from playwright.sync_api import expect
+    pick = page.locator('.melonpy-mix-pick select')
+    label = pick.locator('option').nth(1).text_content().replace('\xa0', ' ')   # ipywidgets keeps spaces as no-break ones
+    pick.select_option(index=1)
+    name = label.split(' · ', 1)[1]
+    expect(page.locator('.melonpy-mix-content-cap .melonpy-mix-name')).to_have_text(name, timeout=30_000)
+    expect(page.locator('img.melonpy-mix-content')).to_be_visible()
+    expect(page.locator('.melonpy-mix-probs .melonpy-bars > div')).to_have_count(len(eras))
+    page.locator('.melonpy-mix-era select').select_option(label=era)
+    slider = page.locator('.melonpy-mix-strength')
+    _set_slider(page, slider, strength)
+    readout = slider.locator('.widget-readout')
+    deadline = time.monotonic() + 10                  # the readout follows the drag (the kernel's value with it)
+    while abs(float(readout.inner_text()) - strength) > 0.15 and time.monotonic() < deadline: page.wait_for_timeout(200)
+    assert abs(float(readout.inner_text()) - strength) <= 0.15, f'the slider shows {readout.inner_text()}, not about {strength}'
+    page.locator('.melonpy-mix-method button', has_text='fast').click()
+    page.locator('.melonpy-mix-progress').evaluate(_watch_progress)
+    t = time.monotonic()
+    page.locator('.melonpy-mix-btn').click()
+    expect(page.locator('img.melonpy-mix-result')).to_be_visible(timeout=180_000)
+    expect(page.locator('.melonpy-mix-status')).to_contain_text(f'P({era})', timeout=30_000)
+    took = time.monotonic() - t
+    expect(page.locator('.melonpy-mix-probs .melonpy-mixrow')).to_have_count(len(eras))
+    assert 'visible' in page.evaluate('window.__mixer_seen'), 'the progress bar never showed while mixing'
+    expect(page.locator('.melonpy-mix-progress')).to_be_hidden()
+    return name, readout.inner_text(), took
+
+
+def test_era_mixer_in_jupyterlab(lab_env, chromium):
+    "The era mixer renders, mixes a cover toward the 2010s at the strength the slider gives, and shows P(era) before and after."
+    from playwright.sync_api import expect
+    root, env = lab_env
+    _mixer_notebook(root/'mixer_demo.ipynb', root/'model.safetensors', root/'covers')
+    t0 = time.monotonic()
+    with _lab_page(root, env, chromium, 'mixer') as (page, port):
+        mixer = _run_notebook(page, port, 'mixer_demo.ipynb', widget='.melonpy-mixer')
+        expect(page.locator('.melonpy-mix-era select option')).to_have_count(3, timeout=30_000)
+        assert [t.replace('\xa0', ' ') for t in page.locator('.melonpy-mix-era select option').all_text_contents()] == ERAS
+        name, strength, took = _mix(page, mixer, '2010s', 1.5)
+        caption = page.locator('.melonpy-mix-result-cap').inner_text()
+        assert f'strength {strength}' in caption and '2010s' in caption and '(fast)' in caption, (caption, strength)
+        rows = page.locator('.melonpy-mix-probs .melonpy-mixrow').all_inner_texts()
+        assert [r.split()[0] for r in rows] == ERAS and all(r.count('%') == 2 and 'pts' in r for r in rows), rows
+        assert page.locator('.melonpy-mix-probs .melonpy-target').inner_text().startswith('2010s')
+        expect(page.locator('.melonpy-mix-status .melonpy-error')).to_have_count(0)
+        mixer.scroll_into_view_if_needed()
+        mixer.screenshot(path=str(ART/'mixer_result.png'))
+        status = page.locator('.melonpy-mix-status').inner_text()
+
+        # the gatys method: the status line counts its optimisation steps while the bar moves
+        page.locator('.melonpy-mix-method button', has_text='gatys').click()
+        page.locator('.melonpy-mix-btn').click()
+        expect(page.locator('.melonpy-mix-status')).to_contain_text('step', timeout=120_000)
+        expect(page.locator('.melonpy-mix-progress')).to_be_visible()
+        expect(page.locator('.melonpy-mix-btn')).to_be_disabled()         # no second click while it works
+        mixer.screenshot(path=str(ART/'mixer_progress.png'))
+        expect(page.locator('.melonpy-mix-result-cap')).to_contain_text('(gatys)', timeout=180_000)
+        expect(page.locator('.melonpy-mix-status')).to_contain_text('P(2010s)', timeout=30_000)
+        expect(page.locator('.melonpy-mix-progress')).to_be_hidden()
+        gatys_status = page.locator('.melonpy-mix-status').inner_text()
+
+        # an upload that is not an image: one line in the status, no traceback in the page
+        (root/'notes.txt').write_text('not a picture')
+        with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-mixer .melonpy-upload').click()
+        chooser.value.set_files(str(root/'notes.txt'))
+        expect(page.locator('.melonpy-mix-status .melonpy-error')).to_contain_text('notes.txt', timeout=30_000)
+        expect(page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')).to_have_count(0)
+        expect(page.locator('img.melonpy-mix-result')).to_be_visible()     # the last result stays
+        print(f'mixer test: {time.monotonic() - t0:.0f}s in all; {name} toward 2010s at strength {strength}: '
+              f'{took:.1f}s from the click to the result; {status!r}; gatys (10 steps): {gatys_status!r}')
+
+
+def test_era_mixer_names_are_text(evil_env, chromium):
+    "An era named like an HTML tag is a mixer target, a row of the P(era) table and a word of the captions, as text; no script runs."
+    from playwright.sync_api import expect
+    root, env = evil_env
+    _mixer_notebook(root/'evil_mixer.ipynb', root/'evil_model.safetensors', root/'evil_covers')
+    with _lab_page(root, env, chromium, 'mixer_injection') as (page, port):
+        dialogs = []
+        page.on('dialog', lambda d: (dialogs.append(d.message), d.dismiss()))
+        mixer = _run_notebook(page, port, 'evil_mixer.ipynb', widget='.melonpy-mixer')
+        expect(page.locator('.melonpy-mix-era select option')).to_have_count(2, timeout=30_000)
+        assert EVIL in [t.replace('\xa0', ' ') for t in page.locator('.melonpy-mix-era select option').all_text_contents()]
+        _mix(page, mixer, EVIL, 0.5, eras=['1990s', EVIL])
+        expect(page.locator('.melonpy-mix-status')).to_contain_text(f'P({EVIL})')
+        expect(page.locator('.melonpy-mix-result-cap')).to_contain_text(f'with the {EVIL} at strength')
+        expect(page.locator('.melonpy-mix-probs .melonpy-target')).to_contain_text(EVIL)
+        page.wait_for_timeout(1_000)                     # an onerror handler fires soon after its image fails to load
+        expect(mixer.locator('img[src="x"]')).to_have_count(0)
+        assert dialogs == [], f'injected HTML ran: {dialogs}'
+        mixer.screenshot(path=str(ART/'mixer_injection.png'))

@@ -24,9 +24,45 @@ def test_train_end_to_end(trained):
     assert lines[-1].startswith('trained squeezenet1_1 on') and 'baseline' in lines[-1] and str(d/'era.safetensors') in lines[-1]
     assert re.search(r'paired test p = [0-9.e-]+: (better than the baseline beyond chance|could be chance|no better than the baseline)', lines[-1]), lines[-1]
     table = '\n'.join(lines)
-    for k in ('accuracy', 'macro_f1', 'era_mae', 'baseline ('): assert k in table
+    for k in ('accuracy', 'macro_f1', 'era_mae', 'adjacent_errors', 'year_mae', 'baseline ('): assert k in table
+    assert re.search(r'year error [0-9.]+ years against [0-9.]+ for always answering \d{4} .*95 % interval \[[-+][0-9.]+, [-+][0-9.]+\]', table), table
+    assert 'per source' in table and 'pudding_sample_trees' in table   # the shared covers have a source column
     assert (d/'era.safetensors').stat().st_size > 1e6
     assert not [p for p in d.iterdir() if p.name.startswith('.')], 'temporary file left behind'
+
+@pytest.mark.covers
+def test_train_with_a_source_held_out(covers_dir, tmp_path):
+    "`--test-sources`: the held-out source is all test (sampled apart with --max-per-era), and the per-source table shows it."
+    r = melonpy('train', covers_dir, '--test-sources', 'ucsd_dsc160_group18_gaon', '--max-per-era', 30, '--size', 64, '--epochs', 1,
+                '--freeze-epochs', 1, '--threads', 1, '--out', tmp_path/'m.safetensors', check=0)
+    out = r.stdout
+    assert '--test-sources ucsd_dsc160_group18_gaon: 30 covers held out as test' in out, out
+    row = next(l for l in out.splitlines() if l.strip().startswith('ucsd_dsc160_group18_gaon'))
+    name, n, eras, acc, commonest, c_acc = row.split()
+    assert (n, eras, commonest, c_acc) == ('30', '2010s:30', '2010s', '1.000') and 0 <= float(acc) <= 1, row
+    m = re.search(r'test metrics \((\d+) covers', out)
+    assert m and int(m.group(1)) >= 30, out
+
+
+def test_train_all_eras(tmp_path):
+    "`melonpy train --eras all` on a small synthetic collection: the decades with 20 covers or more, the rest named as left out."
+    from melonpy.data import synthetic_cover
+    rows = []
+    for k, (decade, n) in enumerate({'1980s': 3, '1990s': 24, '2010s': 24}.items()):
+        for i in range(n):
+            synthetic_cover(50 * k + i, 32).save(tmp_path/f'{decade}{i}.jpg')
+            rows.append(dict(file=f'{decade}{i}.jpg', year=int(decade[:4]) + i % 10))
+    pd.DataFrame(rows).to_csv(tmp_path/'metadata.csv', index=False)
+    import contextlib, io
+    from melonpy.cli import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(['train', str(tmp_path), '--eras', 'all', '--arch', 'cnn', '--size', '32', '--epochs', '1', '--freeze-epochs', '0',
+                     '--bs', '8', '--out', str(tmp_path/'m.safetensors')]) == 0
+    assert '--eras all: 1990s, 2010s; left out (fewer than 20 covers): 1980s (3)' in out.getvalue(), out.getvalue()
+    from melonpy.models import read_card
+    assert list(read_card(tmp_path/'m.safetensors').eras) == ['1990s', '2010s']
+
 
 @pytest.mark.covers
 def test_train_shows_a_training_bar_that_moves(trained):
