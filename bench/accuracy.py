@@ -77,18 +77,23 @@ def main():
             preds[name] = predict_covers(learn, evaluation_covers(learn, covers).file.tolist())
         r = evaluate_era_model(learn, covers, preds=preds[name])
         row = dict(model=name, **{k: v for k, v in r.items() if k not in ('model', 'majority') and not isinstance(v, (pd.DataFrame, dict, list, tuple))},
+                   year_mae_diff_lo=r['year_mae_diff_ci'][0], year_mae_diff_hi=r['year_mae_diff_ci'][1],
                    train_s=round(t_train), train_cpu_s=round(c_train), load=round((load0 + os.getloadavg()[0]) / 2, 1))
         print(f'{name}: accuracy {r["accuracy"]:.3f} (baseline {r["baseline_accuracy"]:.3f}), macro-F1 {r["macro_f1"]:.3f}, '
-              f'era error {r["era_mae"]:.3f}, {baseline_verdict(r["p_vs_baseline"])}, trained in {t_train:.0f}s wall ({c_train:.0f}s CPU)', flush=True)
+              f'era error {r["era_mae"]:.3f}, year error {r["year_mae"]:.2f} (baseline {r["baseline_year_mae"]:.2f}, difference 95% '
+              f'[{r["year_mae_diff_ci"][0]:+.2f}, {r["year_mae_diff_ci"][1]:+.2f}]), {baseline_verdict(r["p_vs_baseline"])}, '
+              f'trained in {t_train:.0f}s wall ({c_train:.0f}s CPU)', flush=True)
         if folds and not name.startswith('ens:') and (a.cv_all or candidate(name)[0] in linear_archs):
             t = time.time()
             arch, head = candidate(name)
             s = cv_summary(cross_validate(covers, arch, folds=folds, seeds=tuple(range(seeds)), head=head, size=a.size,
                                           epochs=a.epochs, freeze_epochs=a.freeze_epochs, lr=a.lr, progress=False), eras)
             row.update(cv_accuracy=s.accuracy.mean(), cv_macro_f1=s.macro_f1.mean(), cv_baseline_accuracy=s.baseline_accuracy.mean(),
+                       cv_year_mae=s.year_mae.mean(), cv_baseline_year_mae=s.baseline_year_mae.mean(),
                        cv_p=float(s.p_vs_baseline.median()), cv_n=int(s.n.iloc[0]), cv_s=round(time.time() - t))
             print(f'  cross-validation {folds}x{seeds}: accuracy {row["cv_accuracy"]:.3f} (baseline {row["cv_baseline_accuracy"]:.3f}), '
-                  f'macro-F1 {row["cv_macro_f1"]:.3f}, median p {row["cv_p"]:.2g} ({row["cv_n"]} exact covers per seed, {row["cv_s"]}s)', flush=True)
+                  f'macro-F1 {row["cv_macro_f1"]:.3f}, median p {row["cv_p"]:.2g}, year error {row["cv_year_mae"]:.2f} (baseline {row["cv_baseline_year_mae"]:.2f}) '
+                  f'({row["cv_n"]} exact covers per seed, {row["cv_s"]}s)', flush=True)
         rows.append(row)
     df = pd.DataFrame(rows).set_index('model').round(4)
     print(f'\nsize {a.size or "default_size"}, {a.freeze_epochs} head + {a.epochs} full epochs for networks, test n={n.get("test", 0)}, majority era {r["majority"]}')

@@ -1007,7 +1007,7 @@ def _cached_predictions(learn, files) -> pd.DataFrame:
 
 def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(0, 1, 2), test_quality:str|None='exact',
                    progress:bool=True, **kwargs) -> pd.DataFrame:
-    "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with the fold's majority era and median training year."
+    "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with its predicted year (`predicted_years`), the fold's majority era and median training year."
     rows = []
     bar = tqdm(total=folds * len(seeds), desc=f'cross-validating {arch}', unit='fold', disable=not progress, leave=False)
     for seed in seeds:
@@ -1015,9 +1015,11 @@ def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(
             learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
             test, train = table[table.split == 'test'], table[table.split == 'train']
             pr = _cached_predictions(learn, test.file) if isinstance(learn.model, LinearEraModel) else predict_covers(learn, test.file.tolist())
+            era_years = train.groupby('era').year.median().reindex([c[5:] for c in pr.columns if c.startswith('prob_')]).to_dict()
             rows.append(pd.concat([test[['file', 'year', 'era']].reset_index(drop=True).rename(columns={'year': 'true_year'}),
-                                   pr.drop(columns=['file', 'seen']).reset_index(drop=True)], axis=1)
-                        .assign(seed=seed, fold=k, majority=train.era.value_counts().index[0], median_year=train.year.median()))
+                                   pr.drop(columns=['file', 'seen', 'year'], errors='ignore').reset_index(drop=True)], axis=1)
+                        .assign(seed=seed, fold=k, majority=train.era.value_counts().index[0], median_year=train.year.median(),
+                                pred_year=predicted_years(pr, era_years)))
             bar.update(1)
     bar.close()
     return pd.concat(rows, ignore_index=True)
@@ -1036,11 +1038,12 @@ def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
     return out
 
 def cv_summary(oof:pd.DataFrame, eras:list) -> pd.DataFrame:
-    "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1 and era error against the folds' majority eras, and `beats_baseline`'s p."
+    "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1, era error and year error, beside the folds' majority eras and median years, and `beats_baseline`'s p."
     out = []
     for seed, g in oof[oof.error.eq('')].groupby('seed'):
         m, b = era_metrics(g.era, g.pred, eras), era_metrics(g.era, g.majority, eras)
         out.append(dict(seed=seed, n=len(g), **m, **{f'baseline_{k}': v for k, v in b.items()},
-                        p_vs_baseline=beats_baseline(g.era, g.pred, g.majority.to_numpy(dtype=object))))
+                        p_vs_baseline=beats_baseline(g.era, g.pred, g.majority.to_numpy(dtype=object)),
+                        year_mae=float((g.pred_year - g.true_year).abs().mean()), baseline_year_mae=float((g.median_year - g.true_year).abs().mean())))
     return pd.DataFrame(out).set_index('seed')
 
