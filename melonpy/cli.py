@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, importlib, importlib.util, sys
 from pathlib import Path
 from . import __version__
-from .core import UserError, torch_threads, image_sides, default_eras
+from .core import UserError, torch_threads, image_sides, default_eras, default_arch
 
 min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
 
@@ -154,8 +154,9 @@ def train_args(p):
     "Flags of `melonpy train` (chapter 4)."
     collection_args(p, default_eras, eras_help='eras to tell apart')
     p.add_argument('--out', required=True, metavar='MODEL.safetensors', help="where to save the trained model (its weights and card; see chapter 4's `load_era_model`)")
-    p.add_argument('--arch', default='squeezenet1_1', help='architecture: nsfw_linear, lite0_linear or lite2_linear (a frozen network installed with melonpy and a linear model, '
-                   'fitted in seconds once the covers went through the network); dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 '
+    p.add_argument('--arch', default=default_arch, help='architecture: nsfw_lite0_linear (the default, chapter 4\'s measured best: two frozen networks installed with melonpy, '
+                   'a linear model on each, their answers averaged), nsfw_linear, lite0_linear or lite2_linear (one of them; fitted in seconds once '
+                   'the covers went through the network); dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 '
                    '(ImageNet weights installed with melonpy); squeezenet1_1 or vgg16 (ImageNet, offline with the shared weights); '
                    'or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
     p.add_argument('--head', choices=('logistic', 'year'), default='logistic',

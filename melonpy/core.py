@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['image_sides', 'default_eras', 'UserError', 'atomic_path', 'atomic_write', 'writable_dir', 'save_figure', 'shared_dir',
-           'sample_covers', 'check_threads', 'torch_threads']
+__all__ = ['image_sides', 'default_eras', 'default_arch', 'UserError', 'atomic_path', 'atomic_write', 'writable_dir',
+           'save_figure', 'shared_dir', 'sample_covers', 'check_threads', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -83,6 +83,7 @@ def sample_covers():
 # %% ../nbs/00_core.ipynb #c82f2e1a
 image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter
 default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
+default_arch = 'nsfw_lite0_linear'   # the era classifier of `melonpy train` and `melonpy run`: chapter 4 measured why
 
 # %% ../nbs/00_core.ipynb #dcbc46c8
 def check_threads(n:int|None) -> int|None:

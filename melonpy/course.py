@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from PIL import Image
-from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras
+from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch
 from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
 from .scrape import scrape, scrape_summary, parse_years, MELON
 from .colors import analyze, measure_names
@@ -35,7 +35,7 @@ stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
 default_settings = dict(
     eras=list(default_eras), quality='all', max_per_era=None, seed=42,                   # dataset (chapter 2)
     colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
-    arch='squeezenet1_1', pretrained=True, size=128, epochs=2, freeze_epochs=3, bs=32,    # model (chapter 4)
+    arch=default_arch, pretrained=True, size=None, epochs=2, freeze_epochs=3, bs=32,      # model (chapter 4; size None: the arch's own)
     gradcam_per_era=2,
     style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
     style_method='gatys', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner
@@ -48,6 +48,7 @@ def course_settings(quick:bool=False, **overrides) -> dict:
     unknown = sorted(set(overrides) - set(default_settings))
     if unknown: raise UserError(f'unknown course settings {", ".join(unknown)}: choose among {", ".join(default_settings)}')
     s = {**default_settings, **(quick_settings if quick else {}), **overrides}
+    if quick and 'size' not in overrides and str(s['arch']).endswith('_linear'): s['size'] = None   # a frozen network sees covers at its own size
     s['eras'] = era_list(s['eras'], at_least_two=True)
     if s['max_per_era'] is not None and s['max_per_era'] < 4:
         raise UserError(f'--max-per-era {s["max_per_era"]}: use at least 4 covers per era, so that train, valid and test all get some')
@@ -164,8 +165,9 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     models, _ = _torch_chapters()
     s, run = settings, Path(run)
     df = read_split(run)
+    # the linear family downloads nothing: --no-pretrained leaves it as it is
     bs = min(s['bs'], max(2, int((df.split == 'train').sum())))   # a small collection: one batch of all its training covers
-    learn = models.train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'], size=s['size'], epochs=s['epochs'],
+    learn = models.train_era_model(df, eras=None, arch=s['arch'], pretrained=s['pretrained'] or s['arch'] in models.linear_family, size=s['size'], epochs=s['epochs'],
                                    freeze_epochs=s['freeze_epochs'], bs=bs, seed=s['seed'], quiet=True,
                                    progress=progress)
     test = models.evaluation_covers(learn)
@@ -186,7 +188,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     save_figure(models.plot_gradcams(learn, models.gradcam_picks(ok, eras, s['gradcam_per_era'])), out/'gradcam.png')
     models.export_era_model(learn, run/'model.safetensors')
     return dict({k: res[k] for k in ('accuracy', 'macro_f1', 'baseline_accuracy', 'p_vs_baseline', 'n_test')},
-                verdict=models.baseline_verdict(res['p_vs_baseline']))
+                verdict=models.baseline_verdict(res['p_vs_baseline']), summary=models.learnable_summary(res))
 
 # %% ../nbs/08_course.ipynb #76199407
 def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:

@@ -20,21 +20,22 @@ from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                Normalize, aug_transforms, default_split, params, L, create_head, chunked)
-from .core import UserError, atomic_path, shared_dir, default_eras
+from .core import UserError, atomic_path, shared_dir, default_eras, default_arch
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
                           subset_train, cover_block, load_covers, cover_hashes, split_by_source, min_era_covers, cache_dir, _key)
 
 # %% auto #0
-__all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'scratch_archs', 'offline_archs',
-           'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'EfficientLiteBody',
-           'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures', 'year_log_probs',
-           'LinearEraModel', 'default_size', 'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner',
-           'cover_features', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model',
-           'era_order', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years',
-           'year_metrics', 'by_source', 'seen_in_training', 'predict_covers', 'evaluation_covers', 'evaluate_era_model',
-           'gradcam', 'show_gradcam', 'feature_names', 'telling_features', 'plot_telling_features', 'plot_curves',
-           'compare_era_models', 'plot_comparison', 'export_era_model', 'read_card', 'load_era_model', 'metrics_table',
-           'train_main', 'train_data', 'metrics_notes', 'predict_main', 'confusion_table', 'plot_confusion',
+__all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'ensemble_archs', 'linear_family',
+           'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet',
+           'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures',
+           'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members', 'default_size', 'arch_names',
+           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'cover_features', 'cover_weights', 'era_edges',
+           'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics', 'majority_baseline',
+           'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics', 'by_source', 'seen_in_training',
+           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
+           'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
+           'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main', 'train_data',
+           'metrics_notes', 'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion',
            'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate',
            'average_predictions', 'cv_summary']
 
@@ -198,11 +199,11 @@ def year_log_probs(year:torch.Tensor, edges:torch.Tensor, sigma) -> torch.Tensor
     return (cdf[:, 1:] - cdf[:, :-1]).clamp_min(1e-6).log()
 
 class LinearEraModel(nn.Module):
-    "Frozen `features`, standardised (buffers `mean`, `std`), then one linear layer: logistic regression over `n_eras` eras (`head='logistic'`), or a year regression made into era probabilities by `year_log_probs` (`head='year'`)."
-    def __init__(self, features:nn.Module, n_eras:int, head:str='logistic'):
+    "Frozen `features` (called `name`), standardised (buffers `mean`, `std`), then one linear layer: logistic regression over `n_eras` eras (`head='logistic'`), or a year regression made into era probabilities by `year_log_probs` (`head='year'`)."
+    def __init__(self, features:nn.Module, n_eras:int, head:str='logistic', name:str='features'):
         super().__init__()
         if head not in linear_heads: raise UserError(f'head {head!r}: choose one of {", ".join(linear_heads)}')
-        self.features, self.head = features.eval().requires_grad_(False), head
+        self.features, self.head, self.name = features.eval().requires_grad_(False), head, name
         self.register_buffer('mean', torch.zeros(features.nf)); self.register_buffer('std', torch.ones(features.nf))
         self.linear = nn.Linear(features.nf, n_eras if head == 'logistic' else 1)
         if head == 'year':   # era boundaries (in time order), the error of the year in years, and each era's place in time
@@ -219,13 +220,27 @@ class LinearEraModel(nn.Module):
         return z if self.head == 'logistic' else year_log_probs(z[:, 0], self.edges, self.sigma)[:, self.rank]
     def forward(self, x): return self.classify(self.features(x))
 
+class EnsembleEraModel(nn.Module):
+    "Linear-family models of the same eras whose era probabilities are averaged (an ensemble); its outputs are the log of the mean probabilities. Grad-CAM looks into the first member's network."
+    head = 'logistic'
+    def __init__(self, members): super().__init__(); self.members = nn.ModuleList(members)
+    @property
+    def cam_layer(self): return self.members[0].cam_layer
+    def forward(self, x): return torch.stack([F.softmax(m(x), 1) for m in self.members]).mean(0).log()
+
+def linear_members(model) -> list:
+    "The `LinearEraModel`s of `model`: itself, or an ensemble's members."
+    return list(model.members) if isinstance(model, EnsembleEraModel) else [model]
+
 linear_heads = ('logistic', 'year')
 linear_archs = dict(nsfw_linear=NsfwFeatures, lite0_linear=partial(LiteFeatures, 0), lite2_linear=partial(LiteFeatures, 2))
+ensemble_archs = dict(nsfw_lite0_linear=('nsfw_linear', 'lite0_linear'))   # measured best in chapter 4: the default
+linear_family = (*linear_archs, *ensemble_archs)
 
 
 # %% ../nbs/04_models.ipynb #37003693
 scratch_archs = dict(dnn=dnn, cnn=cnn, cnn_bn=cnn_bn)
-offline_archs = ('squeezenet1_1', 'vgg16', 'efficientnet_lite0', 'efficientnet_lite2', *linear_archs)
+offline_archs = ('squeezenet1_1', 'vgg16', 'efficientnet_lite0', 'efficientnet_lite2', *linear_family)
 _own_archs = dict(vgg16=vgg16_imagenet, **lite_archs)
 
 def _torchvision_archs():
@@ -234,11 +249,11 @@ def _torchvision_archs():
 
 def default_size(arch) -> int:
     "The image side `train_era_model` uses for `arch` unless told: the frozen network's own for the linear family, else 128 px."
-    return dict(nsfw_linear=NsfwFeatures.size, lite0_linear=lite_sizes[0], lite2_linear=lite_sizes[2]).get(arch, 128)
+    return dict(nsfw_linear=NsfwFeatures.size, lite0_linear=lite_sizes[0], lite2_linear=lite_sizes[2], nsfw_lite0_linear=224).get(arch, 128)
 
 def arch_names():
     "Architectures `era_learner` accepts by name (plus any timm name when timm is installed)."
-    return [*scratch_archs, *_own_archs, *linear_archs, *sorted(_torchvision_archs())]
+    return [*scratch_archs, *_own_archs, *linear_family, *sorted(_torchvision_archs())]
 
 # %% ../nbs/04_models.ipynb #538a43bf
 class EpochHistory(Callback):
@@ -292,7 +307,7 @@ def _normalize(dls, stats):
     if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
 
 def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5, wd=None, metrics=None, head='logistic', **kwargs):
-    "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function); `head`: 'logistic' or 'year' for the linear family (`linear_archs`)."
+    "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function); `head`: 'logistic' or 'year' for the linear family (`linear_family`)."
     metrics = [accuracy, F1Score(average='macro')] if metrics is None else metrics
     common = dict(loss_func=CrossEntropyLossFlat(), metrics=metrics, wd=wd, cbs=[EpochHistory()])
     name = arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch))
@@ -304,10 +319,12 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
         body = lite_archs[name](pretrained=pretrained)
         learn = Learner(dls, nn.Sequential(body, create_head(body.nf, dls.c, ps=ps)), splitter=_lite_split, **common, **kwargs)
         if pretrained: learn.freeze()
-    elif name in linear_archs:   # frozen features and one linear layer, fitted by `fit_linear_head`, not by gradient descent
+    elif name in linear_family:   # frozen features and one linear layer (or an ensemble of them), fitted by `fit_linear_head`, not by gradient descent
         if not pretrained: raise UserError(f'{name} is a frozen pretrained network with a linear model on top: it has no random-weights version; '
                                            'leave out --no-pretrained (its weights come with melonpy), or choose another --arch')
-        learn = Learner(dls, LinearEraModel(linear_archs[name](), dls.c, head), splitter=lambda m: [params(m.linear)], **common, **kwargs)
+        ms = [LinearEraModel(linear_archs[a](), dls.c, head, name=a.removesuffix('_linear')) for a in ensemble_archs.get(name, (name,))]
+        learn = Learner(dls, ms[0] if len(ms) == 1 else EnsembleEraModel(ms), splitter=lambda m: [[p for l in linear_members(m) for p in l.linear.parameters()]],
+                        **common, **kwargs)
     else:
         if isinstance(arch, str):
             tv = {'vgg16': vgg16_imagenet, **_torchvision_archs()}
@@ -323,18 +340,16 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
             raise _download_help(name, e) from None
     learn.recorder.train_metrics = True
     learn.card = ModelCard(arch=name, eras=[str(v) for v in dls.vocab], pretrained=bool(pretrained) and name not in scratch_archs, ps=ps,
-                           head=head if name in linear_archs else None)
+                           head=head if name in linear_family else None)
     return learn
 
 # %% ../nbs/04_models.ipynb #536caf75
-def _feature_cache(learn) -> Path:
-    card = learn.card
-    return cache_dir()/f'features-{card.arch.removesuffix("_linear")}-{card.size}px.safetensors'
-
-def cover_features(learn, files, bs:int=32, cache:bool=True, progress:bool=True) -> np.ndarray:
-    "Frozen features (n, nf) of image `files` for a `LinearEraModel` learner, through its `DataLoaders`; cached on disk per network, size and file."
-    files, model = [str(f) for f in files], learn.model
-    path, known = _feature_cache(learn), {}
+def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bool=True, progress:bool=True) -> np.ndarray:
+    "Frozen features (n, nf) of image `files` for a linear-family learner (of its `member`; an ensemble's members side by side if None), through its `DataLoaders`; cached on disk per network, size and file."
+    if member is None:
+        return np.concatenate([cover_features(learn, files, m, bs, cache, progress) for m in linear_members(learn.model)], 1)
+    files, model = [str(f) for f in files], member
+    path, known = cache_dir()/f'features-{member.name}-{learn.card.size}px.safetensors', {}
     if cache and path.exists():
         try:
             with safe_open(str(path), framework='np') as f: known = dict(zip(json.loads(f.metadata()['keys']), f.get_tensor('x')))
@@ -343,7 +358,7 @@ def cover_features(learn, files, bs:int=32, cache:bool=True, progress:bool=True)
     todo = sorted({f for f, k in zip(files, keys) if k not in known})
     if todo:
         dl = learn.dls.test_dl(todo, bs=bs)
-        bar = tqdm(total=len(todo), desc=f'{learn.card.arch} features', unit='cover', disable=not progress, leave=False)
+        bar = tqdm(total=len(todo), desc=f'{member.name}_linear features', unit='cover', disable=not progress, leave=False)
         with torch.inference_mode():
             for (xb,), chunk in zip(dl, chunked(todo, bs)):
                 for f, v in zip(chunk, model.features(xb).float().numpy()): known[_key(f)] = v
@@ -367,18 +382,12 @@ def era_edges(df:pd.DataFrame, eras:list) -> list:
     lo, hi = g.min(), g.max() + 1
     return [(hi[a] + lo[b]) / 2 if hi[a] <= lo[b] else (g.median()[a] + g.median()[b]) / 2 for a, b in zip(eras[:-1], eras[1:])]
 
-def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, Cs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1),
-                    alphas=(1e2, 1e3, 1e4, 3e4, 1e5, 3e5), progress:bool=True) -> dict:
-    "Fit the linear layer of `LinearEraModel` learner `learn` on the train covers of split table `df`, its regularisation chosen on the valid covers; returns what was chosen and its valid score."
+def _fit_linear(m, xt, xv, tr, va, df, vocab, approx_weight, Cs, alphas) -> dict:
+    "Fit `LinearEraModel` `m` on train features `xt` (rows of `tr`), choosing C or alpha on valid features `xv` (rows of `va`)."
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.metrics import log_loss
-    m, vocab = learn.model, [str(v) for v in learn.dls.vocab]
-    df = df[df.era.isin(vocab)]
-    tr, va = df[df.split == 'train'], df[df.split == 'valid']
-    if not len(va): raise UserError('no valid covers to choose the regularisation on: use more covers')
-    x = cover_features(learn, pd.concat([tr, va]).file, progress=progress)
-    mu, sd = x[:len(tr)].mean(0), x[:len(tr)].std(0) + 1e-6
-    xt, xv = (x[:len(tr)] - mu) / sd, (x[len(tr):] - mu) / sd
+    mu, sd = xt.mean(0), xt.std(0) + 1e-6
+    xt, xv = (xt - mu) / sd, (xv - mu) / sd
     wt, wv = cover_weights(tr, approx_weight), cover_weights(va, approx_weight)
     with torch.no_grad(): m.mean.copy_(torch.from_numpy(mu)); m.std.copy_(torch.from_numpy(sd))
     if m.head == 'logistic':
@@ -406,7 +415,21 @@ def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, Cs=(1e-4, 3
             m.rank.copy_(torch.tensor([time_order.index(e) for e in vocab]))
         res = dict(alpha=best, valid_year_mae=round(scores[best], 2), sigma=round(float(m.sigma), 2))
     with torch.no_grad(): m.linear.weight.copy_(torch.from_numpy(w).float()); m.linear.bias.copy_(torch.from_numpy(b).float())
-    return dict(res, approx_weight=approx_weight, features=int(xt.shape[1]))
+    return dict(res, features=int(xt.shape[1]))
+
+def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, Cs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1),
+                    alphas=(1e2, 1e3, 1e4, 3e4, 1e5, 3e5), progress:bool=True) -> dict:
+    "Fit the linear layer of linear-family learner `learn` (of each member of an ensemble) on the train covers of split table `df`, its regularisation chosen on the valid covers; returns what was chosen and its valid score."
+    vocab = [str(v) for v in learn.dls.vocab]
+    df = df[df.era.isin(vocab)]
+    tr, va = df[df.split == 'train'], df[df.split == 'valid']
+    if not len(va): raise UserError('no valid covers to choose the regularisation on: use more covers')
+    members, out = linear_members(learn.model), {}
+    for m in members:
+        x = cover_features(learn, pd.concat([tr, va]).file, m, progress=progress)
+        res = _fit_linear(m, x[:len(tr)], x[len(tr):], tr, va, df, vocab, approx_weight, Cs, alphas)
+        out.update(res if len(members) == 1 else {f'{m.name}_{k}': v for k, v in res.items()})
+    return dict(out, approx_weight=approx_weight)
 
 
 # %% ../nbs/04_models.ipynb #58354081
@@ -432,10 +455,10 @@ def _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress) -> dict:
                 learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, cbs=bar('all layers'))
     return {}
 
-def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=None, epochs=2, freeze_epochs=3,
+def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epochs=2, freeze_epochs=3,
                     lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
                     max_per_era=None, seed=42, quiet=False, progress=False, head='logistic', approx_weight=0.5, **kwargs) -> Learner:
-    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `size`: default `default_size(arch)`; the linear family (`linear_archs`) is fitted by `fit_linear_head` (`head`, `approx_weight`), the rest by fastai (`epochs`, `lr` ...). `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
+    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `size`: default `default_size(arch)`; the linear family (`linear_family`) is fitted by `fit_linear_head` (`head`, `approx_weight`), the rest by fastai (`epochs`, `lr` ...). `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
     if isinstance(covers, pd.DataFrame):
         df = covers if eras is None else covers[covers.era.isin(list(eras))]
         if not len(df): raise UserError(f'none of the covers is in eras {", ".join(eras)}')
@@ -445,14 +468,14 @@ def train_era_model(covers, eras=default_eras, arch='squeezenet1_1', size=None, 
     n_eras = df.era.nunique()
     if n_eras < 2: raise UserError(f'only one era ({df.era.iloc[0]}) in the covers: a classifier needs at least two')
     set_seed(seed, reproducible=True)
-    linear = isinstance(arch, str) and arch in linear_archs
+    linear = isinstance(arch, str) and arch in linear_family
     size = default_size(arch) if size is None else size
     tfms = None if linear else aug_tfms(aug)                                # the linear family sees each cover once, as it is
     dls = cover_dls(df, size=size, bs=bs, aug=tfms is not None, batch_tfms=tfms, seed=seed)
     learn = era_learner(dls, arch, pretrained=pretrained, weights=weights, ps=ps, wd=wd, head=head, **kwargs)
     learn.card.size, learn.card.covers = size, df
     if lr is None: lr = 3e-3 if not learn.card.pretrained else 2e-3
-    if linear: fit = fit_linear_head(learn, df, approx_weight, progress=not quiet)
+    if linear: fit = fit_linear_head(learn, df, approx_weight, progress=progress or not quiet)
     else: fit = _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress)
     train, history = df[df.split == 'train'], getattr(learn, 'history', [])   # the linear family has no epochs
     x, why = load_covers(train.file, 48, progress=False)                    # read (and cached) by the split already
@@ -658,25 +681,32 @@ def show_gradcam(learn, img, cls=None, ax=None, alpha=0.5, cmap='jet'):
     return ax
 
 # %% ../nbs/04_models.ipynb #2799c37f
-def feature_names(learn) -> list:
-    "A name for each feature of a linear-family learner: 'stage 3 std 17' (channel 17's spread after stage 3) for `LiteFeatures`, 'unit 517' for open_nsfw."
-    f = learn.model.features
+def _names(m) -> list:
+    f = m.features
     if isinstance(f, LiteFeatures):
         outs = [f.net._blocks[i]._block_args.output_filters for i in f.ends]
         names = [f'stage {s + 1} {what} {c}' for s, n in enumerate(outs) for what in ('mean', 'std') for c in range(n)]
         return names + [f'head {c}' for c in range(f.net._bn1.num_features)]
-    return [f'unit {i}' for i in range(learn.model.features.nf)]
+    return [f'unit {i}' for i in range(f.nf)]
+
+def feature_names(learn) -> list:
+    "A name for each feature of a linear-family learner: 'stage 3 std 17' (channel 17's spread after stage 3) for `LiteFeatures`, 'unit 517' for open_nsfw; an ensemble's prefixed with each member's network ('lite0 stage 3 std 17')."
+    ms = linear_members(learn.model)
+    return _names(ms[0]) if len(ms) == 1 else [f'{m.name} {n}' for m in ms for n in _names(m)]
 
 def telling_features(learn, k:int=3) -> pd.DataFrame:
-    "For each era of linear-family `learn`, the `k` features whose weight pushes hardest toward it (for the year head: toward later years for the last era, earlier for the first)."
-    m = learn.model
-    if not isinstance(m, LinearEraModel): raise UserError('telling_features reads the weights of a linear model (--arch nsfw_linear, lite0_linear or lite2_linear); use Grad-CAM for networks')
-    names, w = feature_names(learn), m.linear.weight.detach().numpy()
-    eras = [str(v) for v in learn.dls.vocab]
-    if m.head == 'year':   # one weight per feature: positive = later
-        order = [eras[j] for j in np.argsort(m.rank.numpy())]
-        w = np.stack([w[0] * (1 if e == order[-1] else -1 if e == order[0] else 0) for e in eras])
-    else: w = w - w.mean(0)                    # what sets an era apart from the others, not what all eras share
+    "For each era of linear-family `learn`, the `k` features whose weight (scaled to at most 1 per model) pushes hardest toward it (for the year head: toward later years for the last era, earlier for the first)."
+    if not isinstance(learn.model, (LinearEraModel, EnsembleEraModel)):
+        raise UserError('telling_features reads the weights of a linear model (--arch nsfw_linear, lite0_linear, lite2_linear or nsfw_lite0_linear); use Grad-CAM for networks')
+    names, eras = feature_names(learn), [str(v) for v in learn.dls.vocab]
+    def weights(m):
+        w = m.linear.weight.detach().numpy()
+        if m.head == 'year':   # one weight per feature: positive = later
+            order = [eras[j] for j in np.argsort(m.rank.numpy())]
+            w = np.stack([w[0] * (1 if e == order[-1] else -1 if e == order[0] else 0) for e in eras])
+        else: w = w - w.mean(0)                # what sets an era apart from the others, not what all eras share
+        return w / max(np.abs(w).max(), 1e-12)  # an ensemble's members on one scale
+    w = np.concatenate([weights(m) for m in linear_members(learn.model)], 1)
     rows = [dict(era=e, feature=names[j], index=int(j), weight=float(w[i, j])) for i, e in enumerate(eras) if w[i].any() for j in np.argsort(-w[i])[:k]]
     return pd.DataFrame(rows)
 
@@ -759,7 +789,7 @@ def export_era_model(learn, path) -> Path:
     if path.suffix.lower() == '.pkl': raise UserError(f'{path}: melonpy saves models as weights and a card, not pickles; use a name such as era.safetensors')
     learn.card.normalize = _normalize_stats(learn)
     weights = {k: v.detach().cpu().clone().contiguous() for k, v in learn.model.state_dict().items()
-               if not (learn.card.arch in linear_archs and k.startswith('features.'))}   # frozen networks come with melonpy
+               if not (learn.card.arch in linear_family and '.features.' in f'.{k}')}   # frozen networks come with melonpy
     with atomic_path(path) as tmp: save_file(weights, str(tmp), metadata={'melonpy': _card_json(learn.card)})
     return path
 
@@ -783,7 +813,7 @@ def _rebuild(card:ModelCard):
     "An untrained `Learner` of the shape `card` describes, with its transforms: no data and no download needed."
     items = pd.DataFrame(dict(file=[Image.new('RGB', (32, 32))] * 2, era=[card.eras[0]] * 2, is_valid=[False, True]))
     dls = cover_block(card.eras, card.size).dataloaders(items, bs=1, num_workers=0)
-    learn = era_learner(dls, card.arch, pretrained=card.arch in linear_archs, ps=card.ps, head=card.head or 'logistic')
+    learn = era_learner(dls, card.arch, pretrained=card.arch in linear_family, ps=card.ps, head=card.head or 'logistic')
     if card.normalize: _normalize(dls, card.normalize)
     learn.card = card
     return learn
@@ -812,7 +842,7 @@ def load_era_model(path, trust:bool=False):
     learn = _rebuild(card)
     try:
         missing, unexpected = learn.model.load_state_dict(load_file(str(path)), strict=False)
-        if unexpected or [k for k in missing if not (card.arch in linear_archs and k.startswith('features.'))]: raise KeyError(missing + unexpected)
+        if unexpected or [k for k in missing if not (card.arch in linear_family and '.features.' in f'.{k}')]: raise KeyError(missing + unexpected)
     except Exception as e: raise UserError(f'{path}: its weights do not fit the model its card describes ({type(e).__name__}); train it again') from None
     return learn
 
@@ -882,6 +912,28 @@ def metrics_notes(res:dict) -> str:
         out.append("per source (commonest: always answering the source's own commonest era):\n"
                    + pd.DataFrame(res['by_source']).round(3).to_string(index=False))
     return '\n'.join(out)
+
+# %% ../nbs/04_models.ipynb #ac44c889
+def learnable_summary(res:dict, min_covers:int=10) -> str:
+    "What `evaluate_era_model` result `res` says beyond accuracy, in plain sentences for the report's lead: whether the year is closer than the median year, and how much of the score may come from sources that hold one era only."
+    out = []
+    if res.get('year_mae') is not None:
+        lo, hi = res['year_mae_diff_ci']
+        out.append(f"Its years are off by {res['year_mae']:.1f} on average, against {res['baseline_year_mae']:.1f} for always answering "
+                   f"{res['baseline_year']:.0f}: " + ('closer beyond chance (95 % interval of the difference below zero).' if hi < 0 else
+                                                     'not closer beyond chance.'))
+    bs = pd.DataFrame(res.get('by_source') or [])
+    if len(bs):
+        one = bs[(bs.eras.str.count(':') == 1) & (bs.n >= min_covers)]
+        mixed = bs[bs.eras.str.count(':') > 1]
+        if len(one) and len(mixed):
+            w = lambda col: float((mixed[col] * mixed.n).sum() / mixed.n.sum())
+            out.append(f"Careful: {int(one.n.sum())} of the test covers come from sources that hold one era only "
+                       f"({', '.join(f'{s}: all {e.split(chr(58))[0]}' for s, e in zip(one.source, one.eras))}), where recognising the source "
+                       f"is enough; within the sources that mix eras it is right on {w('accuracy'):.0%}, against {w('commonest_accuracy'):.0%} "
+                       "for always answering each source's own commonest era.")
+    return ' '.join(out)
+
 
 # %% ../nbs/04_models.ipynb #e1a52a8f
 def predict_main(a) -> int:
@@ -998,9 +1050,9 @@ def _cached_predictions(learn, files) -> pd.DataFrame:
     "`predict_covers` of collection covers `files` for a linear-family learner, from the cached features (no network pass after the first)."
     m, vocab = learn.model, [str(v) for v in learn.dls.vocab]
     with torch.no_grad():
-        f = torch.from_numpy(cover_features(learn, files, progress=False))
-        p = F.softmax(m.classify(f), 1).numpy()
-        year = m.linear((f - m.mean) / m.std)[:, 0].numpy() if m.head == 'year' else None
+        fs = [(l, torch.from_numpy(cover_features(learn, files, l, progress=False))) for l in linear_members(m)]
+        p = torch.stack([F.softmax(l.classify(f), 1) for l, f in fs]).mean(0).numpy()
+        year = m.linear((fs[0][1] - m.mean) / m.std)[:, 0].numpy() if m.head == 'year' and len(fs) == 1 else None
     df = pd.DataFrame({'file': [str(x) for x in files], 'pred': [vocab[k] for k in p.argmax(1)], **{f'prob_{e}': p[:, j] for j, e in enumerate(vocab)}})
     if year is not None: df['year'] = year
     return df.assign(seen=pd.NA, error='')
@@ -1014,7 +1066,7 @@ def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(
         for k, table in enumerate(cv_splits(covers, folds, seed, test_quality=test_quality)):
             learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
             test, train = table[table.split == 'test'], table[table.split == 'train']
-            pr = _cached_predictions(learn, test.file) if isinstance(learn.model, LinearEraModel) else predict_covers(learn, test.file.tolist())
+            pr = _cached_predictions(learn, test.file) if isinstance(learn.model, (LinearEraModel, EnsembleEraModel)) else predict_covers(learn, test.file.tolist())
             era_years = train.groupby('era').year.median().reindex([c[5:] for c in pr.columns if c.startswith('prob_')]).to_dict()
             rows.append(pd.concat([test[['file', 'year', 'era']].reset_index(drop=True).rename(columns={'year': 'true_year'}),
                                    pr.drop(columns=['file', 'seen', 'year'], errors='ignore').reset_index(drop=True)], axis=1)

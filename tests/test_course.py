@@ -62,9 +62,10 @@ def test_small_run(small_run):
     assert list(book['stages']) == STAGES, book['stages'].keys()
     assert all(v['seconds'] >= 0 for v in book['stages'].values())
     for f in ('dataset/split.csv', 'dataset/summary.json', 'colors/measures.png', 'colors/stats.csv', 'model.safetensors',
-              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'model/curves.png', 'style/style.csv',
+              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'style/style.csv',
               'style/grid.csv', 'style/grid_before.png', 'style/grid_0.png', 'report.html'):
         assert (run/f).is_file() and (run/f).stat().st_size > 0, f
+    assert (run/'model'/'curves.png').is_file() or (run/'model'/'telling.png').is_file()   # a network's epochs, or a linear model's weights
     grid = pd.read_csv(run/'style'/'grid.csv')   # one cover toward every era, shown in the report
     assert list(grid.target) == book['settings']['eras'] and grid.content.nunique() == 1
     assert all(f'src="style/{a}"' in (run/'report.html').read_text() for a in grid.after)
@@ -83,7 +84,7 @@ def test_progress_moves(small_run):
     for k, name in stages:
         if name: at.setdefault(name, int(k))   # the count when the stage began
     assert at.get('model') == 3 and at.get('report') == 5, (at, err[-3000:])
-    train = re.findall(r'training \S+ \((?:new head|all layers)\):\s+\d+%\|[^|]*\|\s*(\d+)/\d+', err)
+    train = re.findall(r'(?:training \S+ \((?:new head|all layers)\)|\S+_linear features):\s+\d+%\|[^|]*\|\s*(\d+)/\d+', err)
     assert len(set(train)) >= 2, err[-3000:]
 
 
@@ -100,6 +101,7 @@ def test_model_verdict_matches_predictions(small_run):
     assert m['n_test'] == len(pr) and m['accuracy'] == pytest.approx(ok.mean()) and m['p_vs_baseline'] == pytest.approx(p), (m, wins, losses)
     assert f'paired test p = {p:.2g})' in r.stdout.strip().splitlines()[-1]
     assert m['verdict'].startswith(f'paired test p = {p:.2g}: ') and html.escape(m['verdict']) in (run/'report.html').read_text()
+    assert m['summary'].startswith('Its years are off by') and html.escape(m['summary']) in (run/'report.html').read_text()
 
 
 def test_rerun_skips_finished_stages(small_run, small_run_args):

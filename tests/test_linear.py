@@ -60,3 +60,15 @@ def test_logistic_model_and_its_telling_features(covers_dir, tmp_path):
     assert (a.pred == b.pred).all() and (a.filter(like='prob_') - b.filter(like='prob_')).abs().max().max() < 1e-5
     t = telling_features(back, k=2)
     assert list(t.era) == ['1990s', '1990s', '2010s', '2010s'] and t.feature.str.match(r'(stage \d (mean|std)|head) \d+').all()
+
+
+@pytest.mark.covers
+def test_default_is_the_ensemble(covers_dir, tmp_path):
+    "`melonpy train` with no --arch trains the measured default, two linear models averaged, and saves both members' layers only."
+    r = melonpy('train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '20', '--bs', '8', '--out', str(tmp_path/'d.safetensors'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1].startswith('trained nsfw_lite0_linear on'), r.stdout[-1000:]
+    assert 'nsfw_linear features:' in r.stderr and 'lite0_linear features:' in r.stderr
+    with safe_open(str(tmp_path/'d.safetensors'), framework='pt') as m: keys = set(m.keys())
+    assert {'members.0.linear.weight', 'members.1.linear.weight', 'members.0.mean', 'members.1.std'} <= keys
+    assert not [k for k in keys if '.features.' in k] and (tmp_path/'d.safetensors').stat().st_size < 200_000

@@ -12,7 +12,7 @@ from cli import melonpy, melonpy_inproc, one_line_error
 def trained(covers_dir, tmp_path_factory):
     "A squeezenet1_1 era model trained by `melonpy train` on 40 covers per era, in a real process."
     d = tmp_path_factory.mktemp('train')
-    r = melonpy(*['train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '40', '--size', '64',
+    r = melonpy(*['train', str(covers_dir), '--arch', 'squeezenet1_1', '--eras', '1990s,2010s', '--max-per-era', '40', '--size', '64',
                   '--epochs', '1', '--freeze-epochs', '1', '--out', str(d/'era.safetensors')])
     return d, r
 
