@@ -50,6 +50,7 @@ def main(argv=None):
     p.add_argument('--strength', type=float, default=1., help='strength of the definitions given without one (default: %(default)s)')
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--steps', type=int, default=60, help='gatys: style_transfer steps (default: %(default)s, its default)')
+    p.add_argument('--typical-model', default=None, help='typical: rank the covers with this classifier instead of the judge --model (a fairer test)')
     p.add_argument('--k', type=int, default=24, help='typical: how many covers (default: %(default)s)')
     p.add_argument('--refine', type=int, default=0, help='fast: L-BFGS steps after the network (default: %(default)s)')
     p.add_argument('--no-colours', action='store_true', help="do not match the era's colours")
@@ -69,18 +70,19 @@ def main(argv=None):
               f'(baseline {res["baseline_accuracy"]:.3f})', flush=True)
         if a.save_model: export_era_model(learn, a.save_model)
     eras = [str(v) for v in learn.dls.vocab]
+    picker = load_era_model(a.typical_model) if a.typical_model else learn   # who chooses the typical covers
     df = read_covers(covers, eras=a.content_eras.split(','))
     contents = df.sample(min(a.covers, len(df)), random_state=0).file.tolist()
     net = VGGFeatures()
     routes = [(m, s.split(':')[0], float(s.split(':')[1]) if ':' in s else a.strength) for m in a.methods.split(',') for s in a.era_styles.split(',')]
     print(f'# {len(contents)} covers from {a.content_eras} toward {eras} at {a.size}px by (method, era style, strength) {routes}, '
-          f'gatys steps {a.steps}, fast refine {a.refine}, typical k {a.k}, colours {not a.no_colours}; model {a.model or "trained here"} '
+          f'gatys steps {a.steps}, fast refine {a.refine}, typical k {a.k} by {a.typical_model or "the judge"}, colours {not a.no_colours}; model {a.model or "trained here"} '
           f'({getattr(learn.card, "arch", "?")}); torch threads {torch.get_num_threads()}, load average {load_avg()}', flush=True)
     for m, s, st in routes:   # the era statistics (and the typical covers) once, before timing
         for e in eras:
-            if s == 'typical': typical_covers(learn, covers, e, a.k)
+            if s == 'typical': typical_covers(picker, covers, e, a.k)
             style_transfer(contents[0], era=e, covers=covers, size=a.size, steps=2 if m == 'gatys' else 1, method=m, era_style=s,
-                           strength=st, learn=learn, net=net, refine=min(a.refine, 1), colours=not a.no_colours, k=a.k, progress=False)
+                           strength=st, learn=picker, net=net, refine=min(a.refine, 1), colours=not a.no_colours, k=a.k, progress=False)
     results = {}
     for m, s, st in routes:
         rows, t1 = [], time.time()
@@ -89,7 +91,7 @@ def main(argv=None):
             for e in eras:
                 t = time.perf_counter()
                 outs.append(style_transfer(f, era=e, covers=covers, size=a.size, steps=a.steps, method=m, era_style=s, strength=st,
-                                           learn=learn, net=net, refine=a.refine, colours=not a.no_colours, k=a.k, style_weight=a.style_weight, progress=False))
+                                           learn=picker, net=net, refine=a.refine, colours=not a.no_colours, k=a.k, style_weight=a.style_weight, progress=False))
                 secs.append(time.perf_counter() - t)
             pr = predict_covers(learn, [f, *outs])
             P = pr[[f'prob_{e}' for e in eras]].to_numpy()   # row 0: the content, row 1 + j: styled toward eras[j]

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
+from PIL import Image
 from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch
 from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
 from .scrape import scrape, scrape_summary, parse_years, MELON
@@ -36,8 +37,8 @@ default_settings = dict(
     colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
     arch=default_arch, pretrained=True, size=None, epochs=2, freeze_epochs=3, bs=32,      # model (chapter 4; size None: the arch's own)
     gradcam_per_era=2,
-    style_per_era=2, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
-    style_method='fast', style_era_style='direction', style_strength=1.)   # chapter 7's measured winner
+    style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
+    style_method='gatys', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner
 
 quick_settings = dict(n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,
                       style_per_era=1, style_size=64, style_steps=8, style_covers=8)
@@ -228,19 +229,21 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
         rows.append(dict(target=era, content=f, content_era=src.era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     t = pd.DataFrame(rows)
     with atomic_path(out/'style.csv') as tmp: t.to_csv(tmp, index=False)
-    if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style)
+    if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style,
+                                 done={(r['target'], r['content']): out/r['after'] for r in rows})
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
-def style_grid(out, f, df, eras, learn, stylize, size, style) -> int:
-    "One cover toward every era (chapter 7's grid): `grid_before.png`, `grid_<k>.png` and `grid.csv` with P(era) before and after; returns how many pictures were made."
+
+def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:
+    "One cover toward every era (chapter 7's grid): `grid_before.png`, `grid_<k>.png` and `grid.csv` with P(era) before and after; `done` {(era, file): picture} are copied, not made again. Returns how many pictures were made."
     before, made, rows = out/'grid_before.png', 0, []
     if not before.exists():
         with atomic_path(before) as tmp: style.to_image(style.image_tensor(f, size)).save(tmp, format='PNG')
     for k, era in enumerate(eras):
         after = out/f'grid_{k}.png'
         if not after.exists():
-            im = stylize(f, era)
+            im = Image.open(done[era, f]) if (era, f) in (done or {}) else stylize(f, era)
             with atomic_path(after) as tmp: im.save(tmp, format='PNG')
-            made += 1
+            made += (era, f) not in (done or {})
         p0, p1 = style.era_probabilities(learn, [before, after], era)
         rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     with atomic_path(out/'grid.csv') as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)

@@ -427,7 +427,10 @@ def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='averag
     "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
     check_era_style(era_style, strength, learn)
     if era_style == 'typical':
-        t = image_grams(typical_covers(learn, covers, era, k), size, net)
+        files = tuple(typical_covers(learn, covers, era, k))
+        key = (files, size, net.fingerprint(), tuple(net.layers))
+        if key not in _typical: _typical[key] = image_grams(files, size, net)   # kept in memory: every transfer asks again
+        t = _typical[key]
         t.source = f'era {era}, {t.n} typical covers'
     else: t = era_grams(covers, era, size, net=net, max_covers=max_covers, cache=cache, progress=progress)
     if own is None: return t

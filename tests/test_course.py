@@ -62,9 +62,13 @@ def test_small_run(small_run):
     assert list(book['stages']) == STAGES, book['stages'].keys()
     assert all(v['seconds'] >= 0 for v in book['stages'].values())
     for f in ('dataset/split.csv', 'dataset/summary.json', 'colors/measures.png', 'colors/stats.csv', 'model.safetensors',
-              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'style/style.csv', 'report.html'):
+              'model/metrics.csv', 'model/confusion.png', 'model/gradcam.png', 'style/style.csv',
+              'style/grid.csv', 'style/grid_before.png', 'style/grid_0.png', 'report.html'):
         assert (run/f).is_file() and (run/f).stat().st_size > 0, f
     assert (run/'model'/'curves.png').is_file() or (run/'model'/'telling.png').is_file()   # a network's epochs, or a linear model's weights
+    grid = pd.read_csv(run/'style'/'grid.csv')   # one cover toward every era, shown in the report
+    assert list(grid.target) == book['settings']['eras'] and grid.content.nunique() == 1
+    assert all(f'src="style/{a}"' in (run/'report.html').read_text() for a in grid.after)
     last = r.stdout.strip().splitlines()[-1]
     assert 'stages: scrape' in last and 'report:' in last and str(run/'report.html') in last, last
     assert not [p for p in run.rglob('.*') if p.is_file()], 'temporary files were left behind'
