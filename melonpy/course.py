@@ -327,7 +327,10 @@ def run_main(a) -> int:
     over = dict(eras=a.eras, quality=a.quality, seed=a.seed, pretrained=not a.no_pretrained)
     if a.weights or a.no_pretrained: over['vgg_weights'] = a.weights   # --no-pretrained alone: no ImageNet weights anywhere
     if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
-    book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
-                      **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
+    try: book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
+                           **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
+    except UserError as e:   # the run has one more way out than `stylize`: say it
+        if "VGG16's ImageNet weights" in str(e): raise UserError(f'{e}; or run with --no-pretrained (style transfer with an untrained VGG16)') from None
+        raise
     print(course_summary(book, a.out))
     return 0
