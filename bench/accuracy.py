@@ -70,7 +70,7 @@ def main():
                    cv_p=float(s.p_vs_baseline.median()), cv_n=int(s.n.iloc[0]), cv_s=seconds)
         print(f'  cross-validation {folds}x{seeds} (tested on {a.cv_test} covers): accuracy {row["cv_accuracy"]:.3f} (baseline {row["cv_baseline_accuracy"]:.3f}), '
               f'macro-F1 {row["cv_macro_f1"]:.3f}, median p {row["cv_p"]:.2g}, year error {row["cv_year_mae"]:.2f} (baseline {row["cv_baseline_year_mae"]:.2f}) '
-              f'({row["cv_n"]} exact covers per seed, {seconds}s)', flush=True)
+              f'({row["cv_n"]} covers per seed, {seconds}s)', flush=True)
     folds, seeds = (int(v) for v in a.cv.lower().split('x')) if a.cv else (0, 0)
     for name in a.archs.split(','):
         load0, t, c = os.getloadavg()[0], time.time(), time.process_time()
