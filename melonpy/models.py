@@ -615,10 +615,12 @@ def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
 def _year_results(test, pr, train) -> dict:
     "`year_metrics` of predictions `pr` on rows `test` (expected years from `train`'s median year per era), or `None`s when the years are unknown."
     yt, ytr = pd.to_numeric(test.year, errors='coerce').to_numpy(dtype=float), pd.to_numeric(train.year, errors='coerce').dropna()
-    era_years = ytr.groupby(train.era[ytr.index]).median()
+    none = dict(year_mae=None, baseline_year=None, baseline_year_mae=None, year_mae_diff=None, year_mae_diff_ci=None)
+    if not len(ytr): return none                         # a collection of era folders without years
+    era_years = ytr.groupby(train.era[ytr.index]).median().astype(float)
     yp = predicted_years(pr, era_years.reindex([c[5:] for c in pr.columns if c.startswith('prob_')]).to_dict())
     ok = np.isfinite(yt) & np.isfinite(yp)
-    if not ok.any() or not len(ytr): return dict(year_mae=None, baseline_year=None, baseline_year_mae=None, year_mae_diff=None, year_mae_diff_ci=None)
+    if not ok.any(): return none
     return year_metrics(yt[ok], yp[ok], ytr, groups=test.group.to_numpy()[ok] if 'group' in test.columns else None)
 
 def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:

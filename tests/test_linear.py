@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from safetensors import safe_open
-from cli import melonpy
+from cli import melonpy, melonpy_env
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +65,8 @@ def test_logistic_model_and_its_telling_features(covers_dir, tmp_path):
 @pytest.mark.covers
 def test_default_is_the_ensemble(covers_dir, tmp_path):
     "`melonpy train` with no --arch trains the measured default, two linear models averaged, and saves both members' layers only."
-    r = melonpy('train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '20', '--bs', '8', '--out', str(tmp_path/'d.safetensors'))
+    r = melonpy('train', str(covers_dir), '--eras', '1990s,2010s', '--max-per-era', '20', '--bs', '8', '--out', str(tmp_path/'d.safetensors'),
+                env=melonpy_env(MELONPY_CACHE=tmp_path/'cache'))   # its own cache: both networks read the covers
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().splitlines()[-1].startswith('trained nsfw_lite0_linear on'), r.stdout[-1000:]
     assert 'nsfw_linear features:' in r.stderr and 'lite0_linear features:' in r.stderr

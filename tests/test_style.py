@@ -54,7 +54,7 @@ def tiny_model(tmp_path_factory, covers_dir):
     import torch
     from melonpy.models import train_era_model, export_era_model
     n = torch.get_num_threads(); torch.set_num_threads(1)
-    try: learn = train_era_model(covers_dir, eras=('1990s', '2000s'), size=32, epochs=1, freeze_epochs=0, max_per_era=12,
+    try: learn = train_era_model(covers_dir, eras=('1990s', '2000s'), arch='cnn_bn', size=32, epochs=1, freeze_epochs=0, max_per_era=12,
                                  pretrained=False, quiet=True, bs=8)
     finally: torch.set_num_threads(n)
     return export_era_model(learn, tmp_path_factory.mktemp('model')/'m.safetensors')
