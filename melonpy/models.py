@@ -29,8 +29,8 @@ __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_arc
            'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet',
            'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures',
            'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members', 'default_size', 'arch_names',
-           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'cover_features', 'cover_weights', 'era_edges',
-           'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_order', 'era_metrics', 'majority_baseline',
+           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'cover_features', 'era_order', 'cover_weights',
+           'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_metrics', 'majority_baseline',
            'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics', 'by_source', 'seen_in_training',
            'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
            'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
@@ -214,9 +214,12 @@ class LinearEraModel(nn.Module):
     def train(self, mode:bool=True):
         "The features stay in evaluation mode (their batch-norm statistics are ImageNet's)."
         super().train(mode); self.features.eval(); return self
+    def scores(self, f):
+        "The linear layer's outputs (era scores, or the year) from features `f` (B, nf) that `features` made."
+        return self.linear((f - self.mean) / self.std)
     def classify(self, f):
         "The model's outputs (era scores, or era log-probabilities) from features `f` (B, nf) that `features` made."
-        z = self.linear((f - self.mean) / self.std)
+        z = self.scores(f)
         return z if self.head == 'logistic' else year_log_probs(z[:, 0], self.edges, self.sigma)[:, self.rank]
     def forward(self, x): return self.classify(self.features(x))
 
@@ -249,7 +252,8 @@ def _torchvision_archs():
 
 def default_size(arch) -> int:
     "The image side `train_era_model` uses for `arch` unless told: the frozen network's own for the linear family, else 128 px."
-    return dict(nsfw_linear=NsfwFeatures.size, lite0_linear=lite_sizes[0], lite2_linear=lite_sizes[2], nsfw_lite0_linear=224).get(arch, 128)
+    if arch in ensemble_archs: return max(default_size(a) for a in ensemble_archs[arch])   # each member resizes to its own
+    return dict(nsfw_linear=NsfwFeatures.size, lite0_linear=lite_sizes[0], lite2_linear=lite_sizes[2]).get(arch, 128)
 
 def arch_names():
     "Architectures `era_learner` accepts by name (plus any timm name when timm is installed)."
@@ -371,6 +375,10 @@ def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bo
             except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e}); set MELONPY_CACHE to a writable folder')
     return np.stack([known[k] for k in keys]).astype(np.float32)
 
+def era_order(df) -> list:
+    "The eras of `df` in time order (by their median year)."
+    return df.groupby('era').year.median().sort_values(kind='stable').index.tolist()
+
 def cover_weights(df:pd.DataFrame, approx_weight:float=0.5) -> np.ndarray:
     "Weight of each cover in fitting: 1, or `approx_weight` when its year is only approximate (`label_quality` 'approximate')."
     if 'label_quality' not in df.columns: return np.ones(len(df))
@@ -407,7 +415,7 @@ def _fit_linear(m, xt, xv, tr, va, df, vocab, approx_weight, Cs, alphas) -> dict
         best = min(scores, key=scores.get)
         reg = fit(best)
         w, b = reg.coef_[None, :], np.array([reg.intercept_])
-        time_order = sorted(vocab, key=lambda e: df[df.era == e].year.median())
+        time_order = [e for e in era_order(df) if e in vocab]
         resid = reg.predict(xv) - va.year.to_numpy()
         with torch.no_grad():
             m.edges.copy_(torch.tensor(era_edges(df, time_order), dtype=torch.float32))
@@ -485,10 +493,6 @@ def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epo
     return learn
 
 # %% ../nbs/04_models.ipynb #c1d17188
-def era_order(df) -> list:
-    "The eras of `df` in time order (by their median year)."
-    return df.groupby('era').year.median().sort_values(kind='stable').index.tolist()
-
 def era_metrics(true, pred, eras) -> dict:
     "Accuracy, macro-F1, mean absolute era error (in eras) and `adjacent_errors` (share of the wrong answers that are a neighbouring era; `None` if none is wrong) of `pred` against `true`; `eras` in time order."
     from sklearn.metrics import f1_score
@@ -612,13 +616,17 @@ def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
     if not len(test): raise UserError(f'no {split} covers in eras {vocab}')
     return test
 
+def _era_years(train, pr) -> dict:
+    "The median year of `train`'s covers in each era of `predict_covers` output `pr` (NaN for an era without years)."
+    years = pd.to_numeric(train.year, errors='coerce')
+    return years.groupby(train.era).median().astype(float).reindex([c[len('prob_'):] for c in pr.columns if c.startswith('prob_')]).to_dict()
+
 def _year_results(test, pr, train) -> dict:
     "`year_metrics` of predictions `pr` on rows `test` (expected years from `train`'s median year per era), or `None`s when the years are unknown."
     yt, ytr = pd.to_numeric(test.year, errors='coerce').to_numpy(dtype=float), pd.to_numeric(train.year, errors='coerce').dropna()
     none = dict(year_mae=None, baseline_year=None, baseline_year_mae=None, year_mae_diff=None, year_mae_diff_ci=None)
     if not len(ytr): return none                         # a collection of era folders without years
-    era_years = ytr.groupby(train.era[ytr.index]).median().astype(float)
-    yp = predicted_years(pr, era_years.reindex([c[5:] for c in pr.columns if c.startswith('prob_')]).to_dict())
+    yp = predicted_years(pr, _era_years(train, pr))
     ok = np.isfinite(yt) & np.isfinite(yp)
     if not ok.any(): return none
     return year_metrics(yt[ok], yp[ok], ytr, groups=test.group.to_numpy()[ok] if 'group' in test.columns else None)
@@ -1054,7 +1062,7 @@ def _cached_predictions(learn, files) -> pd.DataFrame:
     with torch.no_grad():
         fs = [(l, torch.from_numpy(cover_features(learn, files, l, progress=False))) for l in linear_members(m)]
         p = torch.stack([F.softmax(l.classify(f), 1) for l, f in fs]).mean(0).numpy()
-        year = m.linear((fs[0][1] - m.mean) / m.std)[:, 0].numpy() if m.head == 'year' and len(fs) == 1 else None
+        year = m.scores(fs[0][1])[:, 0].numpy() if m.head == 'year' and len(fs) == 1 else None
     df = pd.DataFrame({'file': [str(x) for x in files], 'pred': [vocab[k] for k in p.argmax(1)], **{f'prob_{e}': p[:, j] for j, e in enumerate(vocab)}})
     if year is not None: df['year'] = year
     return df.assign(seen=pd.NA, error='')
@@ -1069,11 +1077,10 @@ def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(
             learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
             test, train = table[table.split == 'test'], table[table.split == 'train']
             pr = _cached_predictions(learn, test.file) if isinstance(learn.model, (LinearEraModel, EnsembleEraModel)) else predict_covers(learn, test.file.tolist())
-            era_years = train.groupby('era').year.median().reindex([c[5:] for c in pr.columns if c.startswith('prob_')]).to_dict()
             rows.append(pd.concat([test[['file', 'year', 'era']].reset_index(drop=True).rename(columns={'year': 'true_year'}),
                                    pr.drop(columns=['file', 'seen', 'year'], errors='ignore').reset_index(drop=True)], axis=1)
                         .assign(seed=seed, fold=k, majority=train.era.value_counts().index[0], median_year=train.year.median(),
-                                pred_year=predicted_years(pr, era_years)))
+                                pred_year=predicted_years(pr, _era_years(train, pr))))
             bar.update(1)
     bar.close()
     return pd.concat(rows, ignore_index=True)
