@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from melonpy.core import sample_covers
 from melonpy.data import read_covers
-from melonpy.style import VGGFeatures, style_transfer, typical_covers, era_styles, style_methods
+from melonpy.style import VGGFeatures, style_transfer, typical_covers, era_styles, style_methods, typical_k
 
 
 def load_avg(): return ' '.join(f'{x:.2f}' for x in os.getloadavg())
@@ -51,7 +51,7 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--steps', type=int, default=60, help='gatys: style_transfer steps (default: %(default)s, its default)')
     p.add_argument('--typical-model', default=None, help='typical: rank the covers with this classifier instead of the judge --model (a fairer test)')
-    p.add_argument('--k', type=int, default=24, help='typical: how many covers (default: %(default)s)')
+    p.add_argument('--k', type=int, default=typical_k, help='typical: how many covers (default: %(default)s, the library default)')
     p.add_argument('--refine', type=int, default=0, help='fast: L-BFGS steps after the network (default: %(default)s)')
     p.add_argument('--no-colours', action='store_true', help="do not match the era's colours")
     p.add_argument('--style-weight', type=float, default=5.)

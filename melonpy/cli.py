@@ -217,9 +217,9 @@ def stylize_args(p):
     p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='gatys',
                    help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s); "
                         "colour: the era's colours only (default: %(default)s)")
-    p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default='average',
-                   help="with --era: the era's style is the average of its covers, that of the covers the --check model is surest of (typical), "
-                        "or what sets it apart from the other eras, added to the picture's own (direction) (default: %(default)s)")
+    p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default=None,
+                   help="with --era: the era's style is the average of its covers, that of the 8 covers the --check model is surest of (typical), "
+                        "or what sets it apart from the other eras, added to the picture's own (direction) (default: typical with --check, else average)")
     p.add_argument('--strength', type=float_in(0, 4), default=1., metavar='S', help='how far to move: 0 = unchanged, 1 = the era (default: %(default)s)')
     p.add_argument('--refine', type=int_in(0, 500), default=0, metavar='N', help='with --method fast: N L-BFGS steps after the network pass (default: %(default)s)')
 
@@ -307,7 +307,7 @@ def stylize_check(a):
     if a.data: _folder(a.data, 'a cover collection folder')
     _weights_file(a)
     if a.check and not Path(a.check).is_file(): raise UserError(f'--check {a.check}: no such model file')
-    if a.era_style != 'average' and not a.era: raise UserError(f'--era-style {a.era_style} is for --era: leave it out when you give --style images')
+    if a.era_style not in (None, 'average') and not a.era: raise UserError(f'--era-style {a.era_style} is for --era: leave it out when you give --style images')
     if a.era_style == 'typical' and not a.check: raise UserError('--era-style typical ranks the era\'s covers with a classifier: give one with --check MODEL')
     if a.refine and a.method != 'fast': raise UserError('--refine is for --method fast: with gatys, use --steps')
 

@@ -18,13 +18,13 @@ from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',
-           'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
-           'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams', 'transfer_distances',
-           'colour_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
-           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams', 'typical_covers',
-           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
-           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
-           'era_probabilities', 'stylize_main']
+           'typical_k', 'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures',
+           'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams',
+           'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
+           'laplacian_pyramid', 'collapse_pyramid', 'check_era_style', 'style_transfer', 'upsample', 'check_size',
+           'check_shape', 'era_grams', 'typical_covers', 'era_mean_target', 'move_toward', 'era_target', 'pixel_colour',
+           'move_colour', 'era_colour', 'target_colour', 'magenta_sessions', 'style_vectors', 'era_vector',
+           'magenta_transform', 'era_style_vector', 'era_grid', 'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -243,6 +243,7 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
 # %% ../nbs/07_style.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
 style_methods = ('gatys', 'fast', 'colour')          # per-image optimisation, one pass of a feed-forward network, or the colours alone
+typical_k = 8   # how many typical covers define an era: fewer are more distinct (measured in "Which definition wins")
 
 def check_era_style(era_style:str, strength:float, learn=None):
     "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
@@ -255,7 +256,7 @@ def check_era_style(era_style:str, strength:float, learn=None):
 def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=256, steps:int=60, scales:int=2,
                    style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
                    init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
-                   method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=24,
+                   method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=typical_k,
                    colours:bool=True, refine:int=0) -> Image.Image:
     "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
@@ -394,18 +395,18 @@ def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=s
 # %% ../nbs/07_style.ipynb #e0134c00
 _typical = {}
 
-def typical_covers(learn, covers, era:str, k:int=24, max_covers:int=300, seed:int=0) -> list:
+def typical_covers(learn, covers, era:str, k:int=typical_k, max_covers:int=300, seed:int=0) -> list:
     "The `k` covers of `era` in `covers` that classifier `learn` gives the highest P(`era`), among its training covers when the model knows them."
     vocab = [str(v) for v in learn.dls.vocab]
     if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
     files, src = _era_files(covers, era, max_covers, seed)
-    key = (id(learn), src, era, k, tuple(files))
+    key = (id(learn), src, era, tuple(files))   # the ranking, kept in memory: any k reads it again
     if key not in _typical:
         pr = predict_covers(learn, files)
-        pr = pr[pr.error == ''].assign(file=files if len(pr) == len(files) else pr.file)
-        if pr.seen.notna().all() and pr.seen.sum() >= k: pr = pr[pr.seen.astype(bool)]   # the model's training split only
-        _typical[key] = pr.sort_values(f'prob_{era}', ascending=False, kind='stable').file.head(k).tolist()
-    return list(_typical[key])
+        _typical[key] = pr[pr.error == ''].assign(file=files if len(pr) == len(files) else pr.file).sort_values(f'prob_{era}', ascending=False, kind='stable')
+    pr = _typical[key]
+    if pr.seen.notna().all() and pr.seen.sum() >= k: pr = pr[pr.seen.astype(bool)]   # the model's training split only
+    return pr.file.head(k).tolist()
 
 def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
     "The average over `eras` (default: chapter 4's three, plus `era`) of their era style targets: the 'mean over all eras'."
@@ -423,7 +424,7 @@ def move_toward(own:StyleTarget, target:StyleTarget, strength:float=1., base:Sty
     return StyleTarget(grams, colour, source=target.source, n=target.n, files=target.files)
 
 def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='average', strength:float=1., own:StyleTarget|None=None,
-               learn=None, eras=None, k:int=24, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
+               learn=None, eras=None, k:int=typical_k, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
     "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
     check_era_style(era_style, strength, learn)
     if era_style == 'typical':
@@ -462,7 +463,7 @@ def era_colour(covers, era:str, max_covers:int=100, seed:int=0) -> tuple:
     return _colours[key]
 
 def target_colour(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
-                  k:int=24, max_covers:int=100) -> tuple:
+                  k:int=typical_k, max_covers:int=100) -> tuple:
     "The colour statistics `content` is moved to: the style images', or the era's by `era_style`, moved from the content's own by `strength`."
     own = pixel_colour([content])
     if era is None: return move_colour(own, pixel_colour(style if isinstance(style, (list, tuple)) else [style]), strength)
@@ -534,7 +535,7 @@ def magenta_transform(content:Image.Image, vector:np.ndarray, size:int) -> torch
     return F.interpolate(y, size=c.shape[-2:], mode='bilinear', align_corners=False, antialias=True).clamp(0, 1)
 
 def era_style_vector(content:Image.Image, covers, era:str, era_style:str='average', strength:float=1., learn=None, eras=None,
-                     k:int=24, max_covers:int=100) -> np.ndarray:
+                     k:int=typical_k, max_covers:int=100) -> np.ndarray:
     "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
     check_era_style(era_style, strength, learn)
     own = style_vectors([content])[0]
@@ -602,7 +603,8 @@ def stylize_main(a) -> int:
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:
             raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
-    method, era_style, strength = getattr(a, 'method', 'gatys'), getattr(a, 'era_style', 'average'), getattr(a, 'strength', 1.)
+    method, era_style, strength = getattr(a, 'method', 'gatys'), getattr(a, 'era_style', None), getattr(a, 'strength', 1.)
+    if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
     net = VGGFeatures(weights=a.weights or 'DEFAULT') if method == 'gatys' or getattr(a, 'refine', 0) else None
     cache = not a.no_cache
     im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, steps=a.steps, scales=a.scales,
@@ -617,7 +619,7 @@ def stylize_main(a) -> int:
     msg = f'stylized {Path(a.content).name} toward {what} by {method} at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
     if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
         c = image_tensor(a.content, a.size)
-        target = _stage_target(to_image(content), c, styles or None, a.era, covers, a.size, net, era_style, strength, learn, None, 24, a.max_covers, cache, False)
+        target = _stage_target(to_image(content), c, styles or None, a.era, covers, a.size, net, era_style, strength, learn, None, typical_k, a.max_covers, cache, False)
         d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
         msg += f': {_fmt(d0)} -> {_fmt(d1)}'
     msg += f'; saved {out}'

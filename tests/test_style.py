@@ -168,6 +168,12 @@ def test_stylize_method_and_era_style(tmp_path, env, photo, covers_dir, tiny_mod
         assert outs[era_style].shape == (36, 48, 3)
     a, t, d = outs.values()
     assert np.abs(a - t).mean() > 0.5 and np.abs(a - d).mean() > 0.5   # three definitions, three different pictures
+    if method == 'fast':   # no --era-style: the measured winner (typical) when a classifier is given, else the average
+        for check, want in (('--check', True), (None, False)):
+            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--method', method, '--size', 48, '--max-covers', 6,
+                        *((check, tiny_model) if check else ()), '--out', tmp_path/'auto.png', env=env)
+            assert r.returncode == 0, r.stderr
+            assert ('typical' in _last_line(r)) == want, _last_line(r)
 
 
 @pytest.fixture(scope='module')
@@ -220,6 +226,13 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn):
     top = typical_covers(tiny_learn, coll, '1990s', k=3)
     pr = predict_covers(tiny_learn, sorted((coll/'1990s').glob('*.jpg')))
     assert [str(f) for f in top] == pr.sort_values('prob_1990s', ascending=False, kind='stable').file.head(3).tolist()
+    import melonpy.style as st
+    calls = []
+    real = st.predict_covers
+    st.predict_covers = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try: top2, top4 = typical_covers(tiny_learn, coll, '1990s', k=2), typical_covers(tiny_learn, coll, '1990s', k=4)
+    finally: st.predict_covers = real
+    assert calls == [] and top2 == top[:2] and top4[:3] == top   # the ranking is kept: another k costs no prediction
 
 
 @pytest.mark.covers
