@@ -69,7 +69,7 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     cached = sorted((tmp_path/'cache'/'style').glob('1990s-*.pt'))
     assert [p.name.split('-')[1] for p in cached] == ['24px', '48px']   # half size and full size
     stamps = {p: p.stat().st_mtime_ns for p in cached}
-    r2 = stylize(*args, '--check', tiny_model, '--out', tmp_path/'b.png', env=env)   # and --check reads the classifier
+    r2 = stylize(*args, '--check', tiny_model, '--era-style', 'average', '--out', tmp_path/'b.png', env=env)   # --check reads the classifier (average: as r1)
     assert r2.returncode == 0, r2.stderr
     m = re.search(r'; P\(1990s\) by m\.safetensors: (\d\.\d{3}) -> (\d\.\d{3})$', _last_line(r2))
     assert m and all(0 <= float(p) <= 1 for p in m.groups()), _last_line(r2)
