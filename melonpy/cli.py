@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, importlib, importlib.util, sys
 from pathlib import Path
 from . import __version__
-from .core import UserError, torch_threads, image_sides, default_eras, default_arch
+from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k
 
 min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
 
@@ -218,7 +218,7 @@ def stylize_args(p):
                    help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s); "
                         "colour: the era's colours only (default: %(default)s)")
     p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default=None,
-                   help="with --era: the era's style is the average of its covers, that of the 8 covers the --check model is surest of (typical), "
+                   help=f"with --era: the era's style is the average of its covers, that of the {typical_k} covers the --check model is surest of (typical), "
                         "or what sets it apart from the other eras, added to the picture's own (direction) (default: typical with --check, else average)")
     p.add_argument('--strength', type=float_in(0, 4), default=1., metavar='S', help='how far to move: 0 = unchanged, 1 = the era (default: %(default)s)')
     p.add_argument('--refine', type=int_in(0, 500), default=0, metavar='N', help='with --method fast: N L-BFGS steps after the network pass (default: %(default)s)')

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['image_sides', 'default_eras', 'default_arch', 'UserError', 'atomic_path', 'atomic_write', 'writable_dir',
+__all__ = ['image_sides', 'default_eras', 'default_arch', 'typical_k', 'UserError', 'atomic_path', 'atomic_write', 'writable_dir',
            'save_figure', 'shared_dir', 'sample_covers', 'check_threads', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
@@ -84,6 +84,7 @@ def sample_covers():
 image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter
 default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
 default_arch = 'nsfw_lite0_linear'   # the era classifier of `melonpy train` and `melonpy run`: chapter 4 measured why
+typical_k = 8   # how many typical covers define an era's style (`melonpy stylize`, `run`): fewer are more distinct, chapter 7 measured it
 
 # %% ../nbs/00_core.ipynb #dcbc46c8
 def check_threads(n:int|None) -> int|None:

@@ -12,19 +12,19 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers, image_sides, default_eras
+from .core import UserError, atomic_path, sample_covers, image_sides, default_eras, typical_k
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',
-           'typical_k', 'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures',
-           'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams',
-           'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
-           'laplacian_pyramid', 'collapse_pyramid', 'check_era_style', 'style_transfer', 'upsample', 'check_size',
-           'check_shape', 'era_grams', 'typical_covers', 'era_mean_target', 'move_toward', 'era_target', 'pixel_colour',
-           'move_colour', 'era_colour', 'target_colour', 'magenta_sessions', 'style_vectors', 'era_vector',
-           'magenta_transform', 'era_style_vector', 'era_grid', 'era_probabilities', 'stylize_main']
+           'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
+           'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams', 'transfer_distances',
+           'colour_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
+           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams', 'typical_covers',
+           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
+           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
+           'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -243,7 +243,6 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
 # %% ../nbs/07_style.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
 style_methods = ('gatys', 'fast', 'colour')          # per-image optimisation, one pass of a feed-forward network, or the colours alone
-typical_k = 8   # how many typical covers define an era: fewer are more distinct (measured in "Which definition wins")
 
 def check_era_style(era_style:str, strength:float, learn=None):
     "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."

@@ -195,7 +195,7 @@ def _coll(tmp_path):
 
 
 @pytest.mark.covers
-def test_era_styles_move_statistics(tmp_path, tiny_learn):
+def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     "The era definitions in numbers: strength 0 = the content's own statistics, 1 = the era's; the direction adds (era - mean of eras)."
     import torch
     from melonpy.style import (VGGFeatures, image_grams, era_target, era_grams, era_mean_target, target_colour, pixel_colour,
@@ -228,10 +228,8 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn):
     assert [str(f) for f in top] == pr.sort_values('prob_1990s', ascending=False, kind='stable').file.head(3).tolist()
     import melonpy.style as st
     calls = []
-    real = st.predict_covers
-    st.predict_covers = lambda *a, **k: calls.append(1) or real(*a, **k)
-    try: top2, top4 = typical_covers(tiny_learn, coll, '1990s', k=2), typical_covers(tiny_learn, coll, '1990s', k=4)
-    finally: st.predict_covers = real
+    monkeypatch.setattr(st, 'predict_covers', lambda *a, **k: calls.append(1) or predict_covers(*a, **k))
+    top2, top4 = typical_covers(tiny_learn, coll, '1990s', k=2), typical_covers(tiny_learn, coll, '1990s', k=4)
     assert calls == [] and top2 == top[:2] and top4[:3] == top   # the ranking is kept: another k costs no prediction
 
 
