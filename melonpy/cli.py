@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, importlib, importlib.util, sys
 from pathlib import Path
 from . import __version__
-from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k
+from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine
 
 min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
 
@@ -37,7 +37,8 @@ commands = {
     'tune':    ('melonpy.tuning', 'search learning rate, size, architecture and regularisation',
                 ['melonpy tune covers --trials 8 --out search.csv', 'melonpy tune covers --archs cnn_bn --sizes 64,96 --max-per-era 60 --out small.csv']),
     'stylize': ('melonpy.style', "give an image the look of an era by neural style transfer",
-                ['melonpy stylize photo.jpg --era 1990s --data covers --out photo-1990s.png',
+                ['melonpy stylize photo.jpg --era 1990s --data covers --check era.safetensors --out photo-1990s.png',
+                 'melonpy stylize photo.jpg --era 2010s --data covers --method gatys --out photo-2010s.png',
                  'melonpy stylize photo.jpg --style painting.jpg --size 384 --out photo-painted.png']),
     'run':     ('melonpy.course', 'the whole course in one command: data, colours, model, styles, report',
                 ['melonpy run --out run', 'melonpy run --data covers --quick --out run-quick']),
@@ -206,22 +207,22 @@ def stylize_args(p):
     p.add_argument('--data', metavar='DIR', help='cover collection for --era (default: $MELONPY_DATA, else the shared collection)')
     p.add_argument('--out', required=True, metavar='OUT.png', help='where to write the result (.png or .jpg)')
     size_arg(p, 256, 'longer side of the result in pixels')
-    p.add_argument('--steps', type=int_in(1, 5000), default=60, help='L-BFGS evaluations, half at half size and half at full size (default: %(default)s)')
+    p.add_argument('--steps', type=int_in(1, 5000), default=None, help='with --method gatys: L-BFGS evaluations, half at half size and half at full size (default: 60)')
     p.add_argument('--style-weight', type=float_in(0, lo_open=True), default=5., metavar='W', help='weight of style against content (default: %(default)s)')
-    p.add_argument('--scales', type=int_in(1, 4), default=2, help='sizes from coarse to fine; 1 = plain single-size transfer (default: %(default)s)')
+    p.add_argument('--scales', type=int_in(1, 4), default=None, help='with --method gatys: sizes from coarse to fine; 1 = plain single-size transfer (default: 2)')
     p.add_argument('--max-covers', type=int_in(1), default=100, metavar='N', help='with --era: average the style of at most N random covers (default: %(default)s)')
     model_args(p, '--check', 'a classifier from `melonpy train`: print its probability of the era before and after')
     weights_arg(p, '(default: the shared copy, else a download)')
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
-    p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='gatys',
-                   help="gatys: optimise the picture (about 30 s at 256 px); fast: one pass of a feed-forward network (about 1 s); "
-                        "colour: the era's colours only (default: %(default)s)")
+    p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='fast',
+                   help=f"fast: one pass of a feed-forward network, then --refine L-BFGS steps (about 7 s at 256 px with {fast_refine}; under 1 s with 0); "
+                        "gatys: optimise the picture from the start (about 30 s); colour: the era's colours only (default: %(default)s)")
     p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default=None,
                    help=f"with --era: the era's style is the average of its covers, that of the {typical_k} covers the --check model is surest of (typical), "
                         "or what sets it apart from the other eras, added to the picture's own (direction) (default: typical with --check, else average)")
     p.add_argument('--strength', type=float_in(0, 4), default=1., metavar='S', help='how far to move: 0 = unchanged, 1 = the era (default: %(default)s)')
-    p.add_argument('--refine', type=int_in(0, 500), default=0, metavar='N', help='with --method fast: N L-BFGS steps after the network pass (default: %(default)s)')
+    p.add_argument('--refine', type=int_in(0, 500), default=None, metavar='N', help=f'with --method fast: N L-BFGS steps after the network pass; 0 = the network alone (default: {fast_refine})')
 
 def run_args(p):
     "Flags of `melonpy run` (chapter 8)."
@@ -309,7 +310,9 @@ def stylize_check(a):
     if a.check and not Path(a.check).is_file(): raise UserError(f'--check {a.check}: no such model file')
     if a.era_style not in (None, 'average') and not a.era: raise UserError(f'--era-style {a.era_style} is for --era: leave it out when you give --style images')
     if a.era_style == 'typical' and not a.check: raise UserError('--era-style typical ranks the era\'s covers with a classifier: give one with --check MODEL')
-    if a.refine and a.method != 'fast': raise UserError('--refine is for --method fast: with gatys, use --steps')
+    if a.refine is not None and a.method != 'fast': raise UserError(f'--refine is for --method fast: with {a.method}, leave it out' + (' (use --steps)' if a.method == 'gatys' else ''))
+    if a.method != 'gatys' and (a.steps is not None or a.scales is not None):
+        raise UserError(f"--{'steps' if a.steps is not None else 'scales'} is for --method gatys: with {a.method}, leave it out" + (' (use --refine N)' if a.method == 'fast' else ''))
 
 def run_check(a):
     if a.data is not None and (a.years is not None or a.base_url is not None):

@@ -8,11 +8,11 @@ Docs: https://melonpy.github.io/melonpy/style.html.md"""
 from __future__ import annotations
 import hashlib, json, os, re, time
 from pathlib import Path
-import numpy as np
+import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers, image_sides, default_eras, typical_k
+from .core import UserError, atomic_path, sample_covers, image_sides, default_eras, typical_k, fast_refine
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .models import vgg16_imagenet, predict_covers, load_era_model
 
@@ -21,10 +21,10 @@ __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'im
            'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
            'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams', 'transfer_distances',
            'colour_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
-           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams', 'typical_covers',
-           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
-           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
-           'era_probabilities', 'stylize_main']
+           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams',
+           'model_fingerprint', 'era_ranking', 'typical_covers', 'era_mean_target', 'move_toward', 'era_target',
+           'pixel_colour', 'move_colour', 'era_colour', 'target_colour', 'magenta_sessions', 'style_vectors',
+           'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid', 'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -114,6 +114,16 @@ class StyleTarget(dict):
 
 def _batches(xs, bs):
     for i in range(0, len(xs), bs): yield xs[i:i + bs]
+
+def _readable(images, load, skip_bad:bool=False):
+    "`load(src)` for each of `images`; with `skip_bad`, those that cannot be read are left out (an era's broken covers), else the first one stops everything."
+    for src in images:
+        try: yield load(src)
+        except (UserError, BadImage):
+            if not skip_bad: raise
+
+def _unreadable_era(era, src, files) -> UserError:
+    return UserError(f'era {era!r} in {src}: none of its {len(files)} covers is a readable image; check the collection')
 
 def _mean_grams(images, size, net, layers, progress=False, bs=8):
     "Gram matrices of `images` at `size`×`size`, averaged; the RGB mean and covariance of their pixels; the files that could not be read."
@@ -267,6 +277,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     if init not in ('colour', 'content'): raise UserError(f"init={init!r}: choose 'colour' or 'content'")
     if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
     if era is not None: _era_files(covers, era, max_covers, 0)   # an era the collection lacks: one sentence, before any work
+    if era is not None and era_style == 'typical': typical_covers(learn, covers, era, k, cache=cache, progress=progress)   # ranked once, with this `cache`
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
     check_shape(content, plan)
@@ -365,11 +376,27 @@ def _era_files(covers, era, max_covers, seed):
     if max_covers and len(df) > max_covers: df = df.sample(max_covers, random_state=seed)
     return sorted(df.file), df.attrs.get('src', str(covers))
 
-def _cache_file(cache, src, era, size, layers, files, net, seed):
+def _cache_path(cache, name:str, ext:str, files, **key) -> Path:
+    "A file of the style cache (`cache`: True = `cache_dir()`, or a folder) named `name`-hash.`ext`, the hash of `key` and of the stamps (name, size, date) of `files`."
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files]
-    key = json.dumps(dict(version=2, src=str(src), era=era, size=size, layers=list(layers), files=stamp, net=net.fingerprint(), seed=seed))
-    folder = (cache_dir() if cache is True else Path(cache)) / 'style'
-    return folder / f'{re.sub(r"[^A-Za-z0-9_-]+", "_", era)}-{size}px-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt'
+    h = hashlib.sha1(json.dumps(dict(key, files=stamp)).encode()).hexdigest()[:16]
+    return (cache_dir() if cache is True else Path(cache)) / 'style' / f'{re.sub(r"[^A-Za-z0-9_-]+", "_", name)}-{h}.{ext}'
+
+def _cached_grams(files, name:str, size:int, net:VGGFeatures, layers, cache, progress:bool, source:str, **key) -> StyleTarget:
+    "Gram matrices and colours averaged over `files` at `size`, read from the style cache (file `name`-`size`px-…) when there, else computed and saved."
+    path = _cache_path(cache, f'{name}-{size}px', 'pt', files, version=2, size=size, layers=list(layers), net=net.fingerprint(), **key) if cache else None
+    if path is not None and path.exists():
+        try:
+            d = torch.load(path, map_location='cpu', weights_only=True)
+            return StyleTarget(d['grams'], tuple(d['colour']), source=source, n=int(d['n']), cached=True, files=files)
+        except Exception: pass  # unreadable cache: compute again
+    bar = tqdm(total=len(files), desc=f'{name} @{size}px', unit='cover', disable=not progress, leave=False)
+    try: grams, colour, n, bad = _mean_grams(files, size, net, layers, progress=bar)
+    finally: bar.close()
+    if not n: raise _unreadable_era(key.get('era'), key.get('src', 'the typical covers'), files)
+    if path is not None:
+        with atomic_path(path) as tmp: torch.save(dict(grams=grams, colour=list(colour), n=n, files=files, skipped=bad), tmp)
+    return StyleTarget(grams, colour, source=source, n=n, files=files)
 
 def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=style_layers, max_covers:int=100,
               seed:int=0, cache=True, progress:bool=True) -> StyleTarget:
@@ -377,35 +404,57 @@ def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=s
     check_size(size)
     net, layers = net or VGGFeatures(), _check_layers(layers)
     files, src = _era_files(covers if covers is not None else None, era, max_covers, seed)
-    path = _cache_file(cache, src, era, size, layers, files, net, seed) if cache else None
-    if path is not None and path.exists():
-        try:
-            d = torch.load(path, map_location='cpu', weights_only=True)
-            return StyleTarget(d['grams'], tuple(d['colour']), source=f'era {era}', n=int(d['n']), cached=True, files=files)
-        except Exception: pass  # unreadable cache: compute again
-    bar = tqdm(total=len(files), desc=f'era {era} @{size}px', unit='cover', disable=not progress, leave=False)
-    try: grams, colour, n, bad = _mean_grams(files, size, net, layers, progress=bar)
-    finally: bar.close()
-    if not n: raise UserError(f'era {era!r} in {src}: none of its {len(files)} covers is a readable image; check the collection')
-    if path is not None:
-        with atomic_path(path) as tmp: torch.save(dict(grams=grams, colour=list(colour), n=n, files=files, skipped=bad), tmp)
-    return StyleTarget(grams, colour, source=f'era {era}', n=n, files=files)
+    return _cached_grams(files, era, size, net, layers, cache, progress, f'era {era}', src=str(src), era=era, seed=seed)
 
 # %% ../nbs/07_style.ipynb #e0134c00
-_typical = {}
+def model_fingerprint(learn) -> str:
+    "A short hash of classifier `learn`: its eras, architecture, input size and weights (it changes when the model is trained further; for cache keys)."
+    card = getattr(learn, 'card', None)
+    h = hashlib.sha1(json.dumps([[str(v) for v in learn.dls.vocab], *(getattr(card, a, None) for a in ('arch', 'size', 'normalize'))], default=str).encode())
+    for name, w in learn.model.state_dict().items(): h.update(name.encode()); h.update(w.detach().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
 
-def typical_covers(learn, covers, era:str, k:int=typical_k, max_covers:int=300, seed:int=0) -> list:
-    "The `k` covers of `era` in `covers` that classifier `learn` gives the highest P(`era`), among its training covers when the model knows them."
+_rankings = {}
+
+def _read_ranking(path, files):
+    "The ranking saved at `path` if it is readable and names only `files`, else None (computed again)."
+    try:
+        df = pd.DataFrame(json.loads(path.read_text())['rows'], columns=['file', 'prob', 'seen'])
+        if set(df.file) <= set(map(str, files)) and df.prob.map(lambda p: isinstance(p, (int, float))).all():
+            return df.astype(dict(prob=float, seen='boolean'))
+    except (OSError, ValueError, KeyError, TypeError): pass
+    return None
+
+def era_ranking(learn, covers, era:str, max_covers:int=300, seed:int=0, cache=True, progress:bool=True) -> pd.DataFrame:
+    "Covers of `era` in `covers` (at most `max_covers` random ones) ranked by classifier `learn`'s P(`era`), surest first: `file, prob, seen`; kept in memory and, with `cache`, on disk."
     vocab = [str(v) for v in learn.dls.vocab]
     if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
     files, src = _era_files(covers, era, max_covers, seed)
-    key = (id(learn), src, era, tuple(files))   # the ranking, kept in memory: any k reads it again
-    if key not in _typical:
-        pr = predict_covers(learn, files)
-        _typical[key] = pr[pr.error == ''].assign(file=files if len(pr) == len(files) else pr.file).sort_values(f'prob_{era}', ascending=False, kind='stable')
-    pr = _typical[key]
-    if pr.seen.notna().all() and pr.seen.sum() >= k: pr = pr[pr.seen.astype(bool)]   # the model's training split only
-    return pr.file.head(k).tolist()
+    fp = model_fingerprint(learn)
+    key = (fp, src, era, tuple(files))
+    if key in _rankings: return _rankings[key]
+    path = _cache_path(cache, f'typical-{era}', 'json', files, version=1, model=fp, src=str(src), era=era) if cache else None
+    df = _read_ranking(path, files) if path is not None and path.exists() else None
+    if df is None:
+        parts = []
+        for batch in tqdm(list(_batches(files, 32)), desc=f'ranking era {era}', unit='batch', disable=not progress, leave=False):
+            pr = predict_covers(learn, batch)
+            parts.append(pr.assign(file=batch if len(pr) == len(batch) else pr.file)[pr.error == ''])
+        pr = pd.concat(parts, ignore_index=True)
+        df = pd.DataFrame(dict(file=pr.file.astype(str), prob=pr[f'prob_{era}'].astype(float), seen=pr.seen.astype('boolean')))
+        if path is not None:
+            rows = [[f, p, None if pd.isna(s) else bool(s)] for f, p, s in zip(df.file, df.prob, df.seen)]
+            with atomic_path(path) as tmp: tmp.write_text(json.dumps(dict(rows=rows)))
+    _rankings[key] = df = df.sort_values('prob', ascending=False, kind='stable').reset_index(drop=True)
+    return df
+
+def typical_covers(learn, covers, era:str, k:int=typical_k, max_covers:int=300, seed:int=0, cache=True, progress:bool=True) -> list:
+    "The `k` covers of `era` in `covers` that classifier `learn` gives the highest P(`era`) (`era_ranking`), among its training covers when the model knows them."
+    df = era_ranking(learn, covers, era, max_covers, seed, cache, progress)
+    if df.seen.notna().all() and df.seen.sum() >= k: df = df[df.seen.astype(bool)]   # the model's training split only
+    return df.file.head(k).tolist()
+
+_typical_grams = {}
 
 def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
     "The average over `eras` (default: chapter 4's three, plus `era`) of their era style targets: the 'mean over all eras'."
@@ -427,11 +476,11 @@ def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='averag
     "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
     check_era_style(era_style, strength, learn)
     if era_style == 'typical':
-        files = tuple(typical_covers(learn, covers, era, k))
-        key = (files, size, net.fingerprint(), tuple(net.layers))
-        if key not in _typical: _typical[key] = image_grams(files, size, net)   # kept in memory: every transfer asks again
-        t = _typical[key]
-        t.source = f'era {era}, {t.n} typical covers'
+        files = tuple(typical_covers(learn, covers, era, k, cache=cache, progress=progress))
+        key = (files, size, net.fingerprint())   # kept in memory (every transfer asks again) and on disk
+        if key not in _typical_grams:
+            _typical_grams[key] = _cached_grams(files, f'{era}-typical', size, net, style_layers, cache, progress, f'era {era}, {len(files)} typical covers', era=era)
+        t = _typical_grams[key]
     else: t = era_grams(covers, era, size, net=net, max_covers=max_covers, cache=cache, progress=progress)
     if own is None: return t
     base = era_mean_target(covers, era, size, net, eras or (learn and [str(v) for v in learn.dls.vocab]), max_covers, cache) if era_style == 'direction' else None
@@ -439,9 +488,11 @@ def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='averag
 
 
 # %% ../nbs/07_style.ipynb #0d50344a
-def pixel_colour(images, size:int=128) -> tuple:
-    "The RGB mean (3,) and covariance (3, 3) of the pixels of `images` (paths or PIL images, each at `size`×`size`)."
-    px = torch.cat([image_tensor(src, size, square=True)[0].reshape(3, -1) for src in images], 1).double()
+def pixel_colour(images, size:int=128, skip_bad:bool=False) -> tuple:
+    "The RGB mean (3,) and covariance (3, 3) of the pixels of `images` (paths or PIL images, each at `size`×`size`; with `skip_bad`, unreadable ones are left out)."
+    px = list(_readable(images, lambda src: image_tensor(src, size, square=True)[0].reshape(3, -1), skip_bad))
+    if not px: raise UserError('none of the images is readable')
+    px = torch.cat(px, 1).double()
     m = px.mean(1)
     return m.float(), ((px - m[:, None]) @ (px - m[:, None]).T / px.shape[1]).float()
 
@@ -458,7 +509,9 @@ def era_colour(covers, era:str, max_covers:int=100, seed:int=0) -> tuple:
     "Pixel colour statistics (`pixel_colour`) of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
     files, src = _era_files(covers, era, max_covers, seed)
     key = (src, era, tuple(files))
-    if key not in _colours: _colours[key] = pixel_colour(files)
+    if key not in _colours:
+        try: _colours[key] = pixel_colour(files, skip_bad=True)
+        except UserError: raise _unreadable_era(era, src, files) from None
     return _colours[key]
 
 def target_colour(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
@@ -469,7 +522,7 @@ def target_colour(content, style=None, era=None, covers=None, era_style:str='ave
     check_era_style(era_style, strength, learn)
     if era_style == 'typical':
         files = tuple(typical_covers(learn, covers, era, k))
-        if files not in _colours: _colours[files] = pixel_colour(files)
+        if files not in _colours: _colours[files] = pixel_colour(files, skip_bad=True)
         t = _colours[files]
     else: t = era_colour(covers, era, max_covers)
     if era_style != 'direction': return move_colour(own, t, strength)
@@ -497,18 +550,18 @@ def magenta_sessions():
 
 magenta_side, magenta_style_side = 384, 256   # the transformer's fixed input, the style predictor's
 
-def style_vectors(images, bs:int=8) -> np.ndarray:
-    "Magenta's 100-number style embedding of each of `images` (paths or PIL images; centre square at 256 px), as an (N, 100) array."
+def _style_square(src) -> np.ndarray:
+    "The centre square of image `src` at the style predictor's side, as an (H, W, 3) array in [0, 1]."
+    im = open_cover(src, min_side=8)
+    s = min(im.size); l, t = (im.width - s) // 2, (im.height - s) // 2
+    return np.asarray(im.crop((l, t, l + s, t + s)).resize((magenta_style_side,) * 2, Image.Resampling.LANCZOS), dtype=np.float32) / 255
+
+def style_vectors(images, skip_bad:bool=False) -> np.ndarray:
+    "Magenta's 100-number style embedding of each of `images` (paths or PIL images; centre square at 256 px), as an (N, 100) array; with `skip_bad`, unreadable images are left out."
     pred, _ = magenta_sessions()
-    out = []
-    for batch in _batches(list(images), bs):
-        xs = []
-        for src in batch:
-            im = open_cover(src, min_side=8)
-            s = min(im.size); l, t = (im.width - s) // 2, (im.height - s) // 2
-            im = im.crop((l, t, l + s, t + s)).resize((magenta_style_side,) * 2, Image.Resampling.LANCZOS)
-            xs.append(np.asarray(im, dtype=np.float32) / 255)
-        for x in xs: out.append(pred.run(None, {pred.get_inputs()[0].name: x[None]})[0].reshape(-1))   # the graph takes one image at a time
+    out = [pred.run(None, {pred.get_inputs()[0].name: x[None]})[0].reshape(-1)   # the graph takes one image at a time
+           for x in _readable(images, _style_square, skip_bad)]
+    if not out: raise UserError('none of the images is readable')
     return np.stack(out)
 
 _vectors = {}
@@ -517,7 +570,9 @@ def era_vector(covers, era:str, max_covers:int=100, seed:int=0) -> np.ndarray:
     "The mean Magenta style embedding of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
     files, src = _era_files(covers, era, max_covers, seed)
     key = (src, era, tuple(files))
-    if key not in _vectors: _vectors[key] = style_vectors(files).mean(0)
+    if key not in _vectors:
+        try: _vectors[key] = style_vectors(files, skip_bad=True).mean(0)
+        except UserError: raise _unreadable_era(era, src, files) from None
     return _vectors[key]
 
 def magenta_transform(content:Image.Image, vector:np.ndarray, size:int) -> torch.Tensor:
@@ -540,7 +595,7 @@ def era_style_vector(content:Image.Image, covers, era:str, era_style:str='averag
     own = style_vectors([content])[0]
     if era_style == 'typical':
         files = tuple(typical_covers(learn, covers, era, k))
-        if files not in _vectors: _vectors[files] = style_vectors(files).mean(0)
+        if files not in _vectors: _vectors[files] = style_vectors(files, skip_bad=True).mean(0)
         target = _vectors[files]
     else: target = era_vector(covers, era, max_covers)
     if era_style == 'direction':
@@ -602,20 +657,21 @@ def stylize_main(a) -> int:
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:
             raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
-    method, era_style, strength = getattr(a, 'method', 'gatys'), getattr(a, 'era_style', None), getattr(a, 'strength', 1.)
+    method, era_style, strength = a.method, a.era_style, a.strength
     if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
-    net = VGGFeatures(weights=a.weights or 'DEFAULT') if method == 'gatys' or getattr(a, 'refine', 0) else None
+    refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
+    net = VGGFeatures(weights=a.weights or 'DEFAULT') if method == 'gatys' or refine else None
     cache = not a.no_cache
-    im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, steps=a.steps, scales=a.scales,
+    im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, steps=a.steps or 60, scales=a.scales or 2,
                         style_weight=a.style_weight, net=net, max_covers=a.max_covers, cache=cache, method=method,
-                        era_style=era_style, strength=strength, learn=learn, refine=getattr(a, 'refine', 0))
+                        era_style=era_style, strength=strength, learn=learn, refine=refine)
     out = Path(a.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
     if a.era:
         n = len(typical_covers(learn, covers, a.era)) if era_style == 'typical' else len(_era_files(covers, a.era, a.max_covers, 0)[0])
         what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
     else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
-    msg = f'stylized {Path(a.content).name} toward {what} by {method} at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
+    msg = f'stylized {Path(a.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
     if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
         c = image_tensor(a.content, a.size)
         target = _stage_target(to_image(content), c, styles or None, a.era, covers, a.size, net, era_style, strength, learn, None, typical_k, a.max_covers, cache, False)

@@ -36,7 +36,7 @@ def _last_line(r):
 def test_stylize_with_style_images(tmp_path, env, photo, covers_dir):
     styles = sorted((covers_dir/'1990s').glob('*.jpg'))[:2]
     out = tmp_path/'out'/'styled.png'
-    r = stylize(photo, '--style', *styles, '--size', 48, '--steps', 6, '--out', out, env=env)
+    r = stylize(photo, '--style', *styles, '--size', 48, '--refine', 6, '--out', out, env=env)   # the default route: fast + L-BFGS steps
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (48, 36)                       # longer side = --size, aspect kept
     assert not np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(photo).resize((48, 36))))
@@ -62,7 +62,7 @@ def tiny_model(tmp_path_factory, covers_dir):
 
 @pytest.mark.covers
 def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_model):
-    args = [photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--steps', 4, '--max-covers', 6]
+    args = [photo, '--era', '1990s', '--data', covers_dir, '--method', 'gatys', '--size', 48, '--steps', 4, '--max-covers', 6]
     r1 = stylize(*args, '--out', tmp_path/'a.png', env=env)
     assert r1.returncode == 0, r1.stderr
     assert 'toward era 1990s (6 covers) by gatys' in _last_line(r1)
@@ -85,6 +85,8 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('unreadable', 'not an image'),
     ('unknown_era', "era '1890s' is not in"),
     ('empty_era', "era '2000s'"),
+    ('empty_era_gatys', "era '2000s'"),
+    ('empty_era_colour', "era '2000s'"),
     ('size', 'out of range: give 16 to 1024'),
     ('steps', 'argument --steps: 0 is out of range'),
     ('bad_style', 'style.jpg: file not found'),
@@ -94,6 +96,8 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('thin', 'crop it nearer to a square'),
     ('typical_needs_model', 'give one with --check MODEL'),
     ('refine_is_fast', '--refine is for --method fast'),
+    ('steps_is_gatys', '--steps is for --method gatys: with fast, leave it out (use --refine N)'),
+    ('scales_is_gatys', '--scales is for --method gatys: with colour'),
     ('strength', 'argument --strength: -1 is out of range'),
     ('era_style', "argument --era-style: invalid choice: 'newest'"),
     ('era_style_with_images', '--era-style direction is for --era'),
@@ -113,7 +117,9 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
         'missing': [tmp_path/'nope.jpg', '--era', '1990s', '--data', coll],
         'unreadable': [bad, '--era', '1990s', '--data', coll],
         'unknown_era': [photo, '--era', '1890s', '--data', covers_dir],
-        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--steps', 2],
+        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--refine', 2],
+        'empty_era_gatys': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--method', 'gatys', '--steps', 2],
+        'empty_era_colour': [photo, '--era', '2000s', '--data', coll, '--method', 'colour'],
         'size': [photo, '--era', '1990s', '--data', coll, '--size', 100000],
         'steps': [photo, '--era', '1990s', '--data', coll, '--steps', 0],
         'bad_style': [photo, '--style', tmp_path/'style.jpg'],
@@ -122,7 +128,9 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
         'bad_model': [photo, '--era', '1990s', '--data', coll, '--check', model],
         'thin': [thin, '--style', photo],
         'typical_needs_model': [photo, '--era', '1990s', '--data', coll, '--era-style', 'typical'],
-        'refine_is_fast': [photo, '--era', '1990s', '--data', coll, '--refine', 3],
+        'refine_is_fast': [photo, '--era', '1990s', '--data', coll, '--method', 'gatys', '--refine', 3],
+        'steps_is_gatys': [photo, '--era', '1990s', '--data', coll, '--steps', 30],
+        'scales_is_gatys': [photo, '--era', '1990s', '--data', coll, '--method', 'colour', '--scales', 1],
         'strength': [photo, '--era', '1990s', '--data', coll, '--strength', -1],
         'era_style': [photo, '--era', '1990s', '--data', coll, '--era-style', 'newest'],
         'era_style_with_images': [photo, '--style', photo, '--era-style', 'direction'],
@@ -160,20 +168,21 @@ def test_stylize_method_and_era_style(tmp_path, env, photo, covers_dir, tiny_mod
     for era_style in ('average', 'typical', 'direction'):
         out = tmp_path/f'{era_style}.png'
         r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--method', method, '--era-style', era_style, '--strength', 1.5,
-                    '--size', 48, '--steps', 4, '--max-covers', 6, '--check', tiny_model, '--out', out, env=env)
+                    '--size', 48, *(('--steps', 4) if method == 'gatys' else ('--refine', 2)), '--max-covers', 6, '--check', tiny_model, '--out', out, env=env)
         assert r.returncode == 0, r.stderr
         line = _last_line(r)
-        assert f'by {method} at 48x36' in line and (f'{era_style}, strength 1.5' if era_style != 'average' else 'strength 1.5') in line and re.search(r'P\(1990s\) by m\.safetensors: \d\.\d{3} -> \d\.\d{3}$', line), line
+        assert ('by gatys at 48x36' if method == 'gatys' else 'by fast + 2 steps at 48x36') in line and (f'{era_style}, strength 1.5' if era_style != 'average' else 'strength 1.5') in line and re.search(r'P\(1990s\) by m\.safetensors: \d\.\d{3} -> \d\.\d{3}$', line), line
         outs[era_style] = np.asarray(Image.open(out), dtype=float)
         assert outs[era_style].shape == (36, 48, 3)
     a, t, d = outs.values()
     assert np.abs(a - t).mean() > 0.5 and np.abs(a - d).mean() > 0.5   # three definitions, three different pictures
-    if method == 'fast':   # no --era-style: the measured winner (typical) when a classifier is given, else the average
+    if method == 'fast':   # no --method, --refine, --era-style: the measured default (fast + refine steps; typical when a classifier is given, else the average)
+        from melonpy.core import fast_refine
         for check, want in (('--check', True), (None, False)):
-            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--method', method, '--size', 48, '--max-covers', 6,
+            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--max-covers', 6,
                         *((check, tiny_model) if check else ()), '--out', tmp_path/'auto.png', env=env)
             assert r.returncode == 0, r.stderr
-            assert ('typical' in _last_line(r)) == want, _last_line(r)
+            assert ('typical' in _last_line(r)) == want and f'by fast + {fast_refine} steps at 48x36' in _last_line(r), _last_line(r)
 
 
 @pytest.fixture(scope='module')
@@ -232,6 +241,43 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     top2, top4 = typical_covers(tiny_learn, coll, '1990s', k=2), typical_covers(tiny_learn, coll, '1990s', k=4)
     assert calls == [] and top2 == top[:2] and top4[:3] == top   # the ranking is kept: another k costs no prediction
 
+
+
+@pytest.mark.covers
+def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
+    "The ranking of an era's covers is kept on disk: a new process reads it with no prediction; a changed cover, another model, a broken file or cache=False rank again."
+    import os, torch
+    import melonpy.style as st
+    from melonpy.models import predict_covers
+    coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
+    monkeypatch.setenv('MELONPY_CACHE', str(cache))
+    calls = []
+    monkeypatch.setattr(st, 'predict_covers', lambda learn, files, **k: calls.append(len(files)) or predict_covers(learn, files, **k))
+    top = st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False)
+    files = list((cache/'style').glob('typical-1990s-*.json'))
+    assert calls == [5] and len(files) == 1
+    st._rankings.clear()   # as in a new process
+    assert st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False) == top and calls == [5]
+    files[0].write_text('{"rows": [["/etc/passwd", 1.0, null]]}')   # a file it never ranked: ignored
+    st._rankings.clear()
+    assert st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False) == top and calls == [5, 5]
+    files[0].write_text('not json'); st._rankings.clear()
+    assert st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False) == top and calls == [5, 5, 5]
+    f = coll/'1990s'/'0.jpg'; os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))   # a changed cover
+    st._rankings.clear(); st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False)
+    assert calls == [5, 5, 5, 5] and len(list((cache/'style').glob('typical-1990s-*.json'))) == 2
+    fp = st.model_fingerprint(tiny_learn)
+    w = next(p for p in tiny_learn.model.parameters() if p.requires_grad); saved = w.detach().clone()
+    with torch.no_grad(): w.add_(1e-3)   # the model trained further
+    try:
+        assert st.model_fingerprint(tiny_learn) != fp
+        st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False)
+        assert calls == [5] * 5
+    finally:
+        with torch.no_grad(): w.copy_(saved)
+    assert st.model_fingerprint(tiny_learn) == fp
+    st._rankings.clear(); st.typical_covers(tiny_learn, coll, '2000s', k=3, cache=False, progress=False)
+    assert calls == [5] * 6 and not list((cache/'style').glob('typical-2000s-*.json'))
 
 @pytest.mark.covers
 def test_style_transfer_strength_and_methods(tmp_path):
