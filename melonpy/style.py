@@ -609,6 +609,8 @@ def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, lear
     "`content` toward each of `eras` by each route of `routes` ({name: `style_transfer` keywords}): a figure, one row per route (P(era) by `learn` in the titles when given), and the pictures {(name, era): image}."
     import matplotlib.pyplot as plt
     ims, secs = {}, {}
+    if learn is not None and any({**kwargs, **kw}.get('era_style') == 'typical' for kw in routes.values()):
+        for e in eras: era_ranking(learn, covers, e, progress=progress)   # ranked once (and cached) first: the times are the transfers' own
     for name, kw in routes.items():
         t = time.time()
         for e in eras: ims[name, e] = style_transfer(content, era=e, covers=covers, learn=learn, progress=progress, **{'size': size, **kwargs, **kw})
