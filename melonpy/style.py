@@ -664,9 +664,10 @@ def stylize_main(a) -> int:
     refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
     net = VGGFeatures(weights=a.weights or 'DEFAULT') if method == 'gatys' or refine else None
     cache = not a.no_cache
-    im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, steps=a.steps or 60, scales=a.scales or 2,
-                        style_weight=a.style_weight, net=net, max_covers=a.max_covers, cache=cache, method=method,
-                        era_style=era_style, strength=strength, learn=learn, refine=refine)
+    gatys = {k: v for k, v in (('steps', a.steps), ('scales', a.scales)) if v is not None}   # else style_transfer's defaults
+    im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, style_weight=a.style_weight, net=net,
+                        max_covers=a.max_covers, cache=cache, method=method, era_style=era_style, strength=strength, learn=learn,
+                        refine=refine, **gatys)
     out = Path(a.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
     if a.era:
