@@ -11,6 +11,7 @@ command's own time (its last line) and the wall time of each run: the first rank
     MELONPY_SHARED=../shared nice python bench/stylize_speed.py --model era.safetensors --threads 1 --command
 """
 import argparse, os, re, subprocess, sys, tempfile, time
+from pathlib import Path
 import torch
 from melonpy.core import sample_covers, fast_refine, default_eras
 from melonpy.models import load_era_model
@@ -28,7 +29,7 @@ def main(argv=None):
     p.add_argument('--command', action='store_true', help='also time the `melonpy stylize` command, first and second run')
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    covers = sample_covers() if a.data is None else a.data
+    covers = sample_covers() if a.data is None else Path(a.data)
     learn, net = load_era_model(a.model), VGGFeatures()
     contents = [sorted((covers/e).glob('*.jpg'))[3] for e in a.content_eras.split(',')]
     kw = dict(covers=covers, size=a.size, method='fast', era_style='typical', refine=a.refine, learn=learn, net=net, progress=False)

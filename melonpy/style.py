@@ -115,12 +115,13 @@ class StyleTarget(dict):
 def _batches(xs, bs):
     for i in range(0, len(xs), bs): yield xs[i:i + bs]
 
-def _readable(images, load, skip_bad:bool=False):
-    "`load(src)` for each of `images`; with `skip_bad`, those that cannot be read are left out (an era's broken covers), else the first one stops everything."
+def _readable(images, load, skip_bad:bool=False, bad:list|None=None):
+    "`load(src)` for each of `images`; with `skip_bad`, those that cannot be read are left out (an era's broken covers; their names appended to `bad` if given), else the first one stops everything."
     for src in images:
         try: yield load(src)
         except (UserError, BadImage):
             if not skip_bad: raise
+            if bad is not None: bad.append(str(src))
 
 def _unreadable_era(era, src, files) -> UserError:
     return UserError(f'era {era!r} in {src}: none of its {len(files)} covers is a readable image; check the collection')
@@ -130,10 +131,7 @@ def _mean_grams(images, size, net, layers, progress=False, bs=8):
     sums, n, bad, m1, m2 = None, 0, [], torch.zeros(3, dtype=torch.float64), torch.zeros(3, 3, dtype=torch.float64)
     with torch.inference_mode():
         for batch in _batches(list(images), bs):
-            xs = []
-            for src in batch:
-                try: xs.append(image_tensor(src, size, square=True))
-                except UserError: bad.append(str(src))
+            xs = list(_readable(batch, lambda src: image_tensor(src, size, square=True), skip_bad=True, bad=bad))
             if not xs: continue
             x = torch.cat(xs)
             px = x.permute(1, 0, 2, 3).reshape(3, -1).double()

@@ -242,7 +242,6 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     assert calls == [] and top2 == top[:2] and top4[:3] == top   # the ranking is kept: another k costs no prediction
 
 
-
 @pytest.mark.covers
 def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
     "The ranking of an era's covers is kept on disk: a new process reads it with no prediction; a changed cover, another model, a broken file or cache=False rank again."
@@ -278,6 +277,7 @@ def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
     assert st.model_fingerprint(tiny_learn) == fp
     st._rankings.clear(); st.typical_covers(tiny_learn, coll, '2000s', k=3, cache=False, progress=False)
     assert calls == [5] * 6 and not list((cache/'style').glob('typical-2000s-*.json'))
+
 
 @pytest.mark.covers
 def test_style_transfer_strength_and_methods(tmp_path):
