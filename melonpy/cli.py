@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, importlib, importlib.util, sys
 from pathlib import Path
 from . import __version__
-from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine
+from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine, balances, default_balance
 
 min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
 
@@ -164,6 +164,9 @@ def train_args(p):
                    help="for *_linear: 'logistic' (scores per era) or 'year' (predict the year; the era follows) (default: %(default)s)")
     p.add_argument('--approx-weight', type=float_in(0, 1), default=0.5, metavar='W',
                    help="for *_linear: weight of covers whose year is only approximate (label_quality), 0-1 (default: %(default)s)")
+    p.add_argument('--balance', choices=list(balances), default=default_balance,
+                   help='for *_linear: how covers are weighed: ' + '; '.join(f'{k}: {v}' for k, v in balances.items())
+                        + " (a source is the collection's source column; default: %(default)s, chapter 4's measured choice)")
     size_arg(p, None, shown="128, or the frozen network's own for *_linear: 224, 260 for lite2_linear")
     training_args(p)
     p.add_argument('--lr', type=float_in(0, 1, lo_open=True), default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')

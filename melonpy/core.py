@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['image_sides', 'default_eras', 'default_arch', 'typical_k', 'fast_refine', 'UserError', 'atomic_path', 'atomic_write',
-           'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads', 'torch_threads']
+__all__ = ['image_sides', 'default_eras', 'default_arch', 'balances', 'default_balance', 'typical_k', 'fast_refine', 'UserError',
+           'atomic_path', 'atomic_write', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads',
+           'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -84,6 +85,9 @@ def sample_covers():
 image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter
 default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
 default_arch = 'nsfw_lite0_linear'   # the era classifier of `melonpy train` and `melonpy run`: chapter 4 measured why
+balances = dict(none='every cover counts the same', eras='every era weighs the same in total',        # how the linear family weighs covers
+                sources='only the sources that mix eras count', both='only the sources that mix eras, every era the same in total')
+default_balance = 'both'   # `melonpy train`'s and `melonpy run`'s: chapter 4 measured it on covers from sources the model never saw
 typical_k = 8   # how many typical covers define an era's style (`melonpy stylize`, `run`): fewer are more distinct, chapter 7 measured it
 fast_refine = 12   # L-BFGS steps after the one-pass network in `melonpy stylize`'s default route: chapter 7 measured it against Gatys' 60
 

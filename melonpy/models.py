@@ -20,7 +20,7 @@ from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                Normalize, aug_transforms, default_split, params, L, create_head, chunked)
-from .core import UserError, atomic_path, shared_dir, default_eras, default_arch
+from .core import UserError, atomic_path, shared_dir, default_eras, default_arch, default_balance, balances
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
                           subset_train, cover_block, load_covers, cover_hashes, split_by_source, min_era_covers, cache_dir, _key)
 
@@ -29,15 +29,16 @@ __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_arc
            'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet',
            'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures',
            'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members', 'default_size', 'arch_names',
-           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'cover_features', 'era_order', 'cover_weights',
-           'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_metrics', 'majority_baseline',
-           'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics', 'by_source', 'seen_in_training',
-           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
-           'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
-           'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main', 'train_data',
-           'metrics_notes', 'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion',
-           'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate',
-           'average_predictions', 'cv_summary']
+           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features', 'era_order',
+           'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_metrics',
+           'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics', 'by_source',
+           'era_recalls', 'against_majority', 'seen_in_training', 'predict_covers', 'evaluation_covers',
+           'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names', 'telling_features',
+           'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison', 'export_era_model',
+           'read_card', 'load_era_model', 'metrics_table', 'train_main', 'recall_words', 'train_data', 'metrics_notes',
+           'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation',
+           'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate', 'average_predictions',
+           'cv_summary', 'source_holdout']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -347,6 +348,13 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
                            head=head if name in linear_family else None)
     return learn
 
+# %% ../nbs/04_models.ipynb #67f0cf36
+def mixed_sources(df:pd.DataFrame) -> list:
+    "The sources of the covers `df` (its `source` column, all splits) that hold more than one era; `[]` when it has no source column."
+    if 'source' not in df.columns: return []
+    n = df.dropna(subset=['source']).groupby('source').era.nunique()
+    return sorted(n[n > 1].index.astype(str))
+
 # %% ../nbs/04_models.ipynb #536caf75
 def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bool=True, progress:bool=True) -> np.ndarray:
     "Frozen features (n, nf) of image `files` for a linear-family learner (of its `member`; an ensemble's members side by side if None), through its `DataLoaders`; cached on disk per network, size and file."
@@ -379,10 +387,17 @@ def era_order(df) -> list:
     "The eras of `df` in time order (by their median year)."
     return df.groupby('era').year.median().sort_values(kind='stable').index.tolist()
 
-def cover_weights(df:pd.DataFrame, approx_weight:float=0.5) -> np.ndarray:
-    "Weight of each cover in fitting: 1, or `approx_weight` when its year is only approximate (`label_quality` 'approximate')."
-    if 'label_quality' not in df.columns: return np.ones(len(df))
-    return np.where(df.label_quality.astype(str).eq('approximate'), approx_weight, 1.0)
+def cover_weights(df:pd.DataFrame, approx_weight:float=0.5, balance:str='none', mixed:list|None=None) -> np.ndarray:
+    "Weight of each cover in fitting: 1, or `approx_weight` when its year is only approximate (`label_quality` 'approximate'); `balance` (`balances`) then weighs eras and sources, `mixed` being the sources that mix eras (default `mixed_sources(df)`)."
+    if balance not in balances: raise UserError(f'balance {balance!r}: choose one of {", ".join(balances)}')
+    w = np.where(df.label_quality.astype(str).eq('approximate'), approx_weight, 1.0) if 'label_quality' in df.columns else np.ones(len(df))
+    if balance == 'none': return w
+    mixed = mixed_sources(df) if mixed is None else mixed
+    if balance in ('sources', 'both') and mixed and 'source' in df.columns:   # a one-era source teaches "which source", not "which era"
+        w = np.where(df.source.astype(str).isin(mixed), w, 0.)
+    if balance in ('eras', 'both'):
+        w = w / pd.Series(w).groupby(df.era.to_numpy()).transform('sum').clip(lower=1e-12).to_numpy()
+    return w * (w > 0).sum() / max(w.sum(), 1e-12)          # the kept covers weigh 1 on average: the same regularisation scale
 
 def era_edges(df:pd.DataFrame, eras:list) -> list:
     "Boundary years between consecutive `eras` (in time order) of the covers `df`: halfway between one era's last year + 1 and the next era's first year (2000 between the 1990s and the 2000s)."
@@ -390,13 +405,14 @@ def era_edges(df:pd.DataFrame, eras:list) -> list:
     lo, hi = g.min(), g.max() + 1
     return [(hi[a] + lo[b]) / 2 if hi[a] <= lo[b] else (g.median()[a] + g.median()[b]) / 2 for a, b in zip(eras[:-1], eras[1:])]
 
-def _fit_linear(m, xt, xv, tr, va, df, vocab, approx_weight, Cs, alphas) -> dict:
-    "Fit `LinearEraModel` `m` on train features `xt` (rows of `tr`), choosing C or alpha on valid features `xv` (rows of `va`)."
+def _fit_linear(m, xt, xv, tr, va, df, vocab, wt, wv, Cs, alphas) -> dict:
+    "Fit `LinearEraModel` `m` on train features `xt` (rows of `tr`, weights `wt`), choosing C or alpha on valid features `xv` (rows of `va`, weights `wv`)."
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.metrics import log_loss
+    xt, xv, tr, va, wt = xt[wt > 0], xv[wv > 0], tr[wt > 0], va[wv > 0], wt[wt > 0]
+    wv = wv[wv > 0]
     mu, sd = xt.mean(0), xt.std(0) + 1e-6
     xt, xv = (xt - mu) / sd, (xv - mu) / sd
-    wt, wv = cover_weights(tr, approx_weight), cover_weights(va, approx_weight)
     with torch.no_grad(): m.mean.copy_(torch.from_numpy(mu)); m.std.copy_(torch.from_numpy(sd))
     if m.head == 'logistic':
         yt, yv = tr.era.map(vocab.index).to_numpy(), va.era.map(vocab.index).to_numpy()
@@ -425,19 +441,23 @@ def _fit_linear(m, xt, xv, tr, va, df, vocab, approx_weight, Cs, alphas) -> dict
     with torch.no_grad(): m.linear.weight.copy_(torch.from_numpy(w).float()); m.linear.bias.copy_(torch.from_numpy(b).float())
     return dict(res, features=int(xt.shape[1]))
 
-def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, Cs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1),
+def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, balance:str=default_balance, Cs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1),
                     alphas=(1e2, 1e3, 1e4, 3e4, 1e5, 3e5), progress:bool=True) -> dict:
-    "Fit the linear layer of linear-family learner `learn` (of each member of an ensemble) on the train covers of split table `df`, its regularisation chosen on the valid covers; returns what was chosen and its valid score."
+    "Fit the linear layer of linear-family learner `learn` (of each member of an ensemble) on the train covers of split table `df` that its `DataLoaders` kept (readable ones), weighed by `cover_weights` (`approx_weight`, `balance`), its regularisation chosen on the valid covers; returns what was chosen and its valid score."
     vocab = [str(v) for v in learn.dls.vocab]
+    kept = {str(f) for dl in (learn.dls.train, learn.dls.valid) for f in dl.items.file}   # `cover_dls` skipped the unreadable covers
+    mixed = mixed_sources(df)
     df = df[df.era.isin(vocab)]
-    tr, va = df[df.split == 'train'], df[df.split == 'valid']
-    if not len(va): raise UserError('no valid covers to choose the regularisation on: use more covers')
+    tr, va = df[(df.split == 'train') & df.file.astype(str).isin(kept)], df[(df.split == 'valid') & df.file.astype(str).isin(kept)]
+    wt, wv = cover_weights(tr, approx_weight, balance, mixed), cover_weights(va, approx_weight, balance, mixed)
+    if not (wv > 0).any(): raise UserError('no valid covers to choose the regularisation on: use more covers')
+    if not (wt > 0).any(): raise UserError(f'balance {balance!r} leaves no training cover: choose another balance')
     members, out = linear_members(learn.model), {}
     for m in members:
         x = cover_features(learn, pd.concat([tr, va]).file, m, progress=progress)
-        res = _fit_linear(m, x[:len(tr)], x[len(tr):], tr, va, df, vocab, approx_weight, Cs, alphas)
+        res = _fit_linear(m, x[:len(tr)], x[len(tr):], tr, va, df, vocab, wt, wv, Cs, alphas)
         out.update(res if len(members) == 1 else {f'{m.name}_{k}': v for k, v in res.items()})
-    return dict(out, approx_weight=approx_weight)
+    return dict(out, approx_weight=approx_weight, balance=balance)
 
 
 # %% ../nbs/04_models.ipynb #58354081
@@ -465,8 +485,8 @@ def _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress) -> dict:
 
 def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epochs=2, freeze_epochs=3,
                     lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
-                    max_per_era=None, seed=42, quiet=False, progress=False, head='logistic', approx_weight=0.5, **kwargs) -> Learner:
-    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `size`: default `default_size(arch)`; the linear family (`linear_family`) is fitted by `fit_linear_head` (`head`, `approx_weight`), the rest by fastai (`epochs`, `lr` ...). `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
+                    max_per_era=None, seed=42, quiet=False, progress=False, head='logistic', approx_weight=0.5, balance=default_balance, **kwargs) -> Learner:
+    "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `size`: default `default_size(arch)`; the linear family (`linear_family`) is fitted by `fit_linear_head` (`head`, `approx_weight`, `balance`), the rest by fastai (`epochs`, `lr` ...). `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
     if isinstance(covers, pd.DataFrame):
         df = covers if eras is None else covers[covers.era.isin(list(eras))]
         if not len(df): raise UserError(f'none of the covers is in eras {", ".join(eras)}')
@@ -483,7 +503,7 @@ def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epo
     learn = era_learner(dls, arch, pretrained=pretrained, weights=weights, ps=ps, wd=wd, head=head, **kwargs)
     learn.card.size, learn.card.covers = size, df
     if lr is None: lr = 3e-3 if not learn.card.pretrained else 2e-3
-    if linear: fit = fit_linear_head(learn, df, approx_weight, progress=progress or not quiet)
+    if linear: fit = fit_linear_head(learn, df, approx_weight, balance, progress=progress or not quiet)
     else: fit = _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress)
     train, history = df[df.split == 'train'], getattr(learn, 'history', [])   # the linear family has no epochs
     x, why = load_covers(train.file, 48, progress=False)                    # read (and cached) by the split already
@@ -554,6 +574,22 @@ def by_source(true, pred, sources) -> pd.DataFrame:
         rows.append(dict(source=s, n=len(g), eras=' '.join(f'{e}:{k}' for e, k in c.items()), accuracy=float((g.true == g.pred).mean()),
                          commonest=c.idxmax(), commonest_accuracy=float(c.max() / len(g))))
     return pd.DataFrame(rows, columns=['source', 'n', 'eras', 'accuracy', 'commonest', 'commonest_accuracy'])
+
+# %% ../nbs/04_models.ipynb #c0f5d308
+def era_recalls(true, pred, eras) -> dict:
+    "For each of `eras`: the share of its covers in `true` that `pred` calls by that era (`None` for an era with no cover)."
+    true, pred = np.asarray(true, dtype=object), np.asarray(pred, dtype=object)
+    return {e: float((pred[true == e] == e).mean()) if (true == e).any() else None for e in eras}
+
+# %% ../nbs/04_models.ipynb #dfbc38a0
+def against_majority(true, pred, eras) -> dict:
+    "`era_metrics` and `era_recalls` of `pred` on the covers of eras `true`, beside always answering the commonest era of `true` itself (`majority`, `baseline_accuracy`, `baseline_macro_f1`) and `beats_baseline`'s paired p."
+    true = np.asarray(true, dtype=object)
+    if not len(true): raise UserError('no covers to measure: this subset of the covers is empty')
+    major = pd.Series(true).value_counts().index[0]
+    b = era_metrics(true, [major] * len(true), eras)
+    return dict(n=len(true), **era_metrics(true, pred, eras), recall=era_recalls(true, pred, eras), majority=major,
+                baseline_accuracy=b['accuracy'], baseline_macro_f1=b['macro_f1'], p_vs_baseline=beats_baseline(true, pred, major))
 
 # %% ../nbs/04_models.ipynb #a1ec9ba9
 def _test_dl(learn, imgs, **kwargs):
@@ -632,7 +668,7 @@ def _year_results(test, pr, train) -> dict:
     return year_metrics(yt[ok], yp[ok], ytr, groups=test.group.to_numpy()[ok] if 'group' in test.columns else None)
 
 def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
-    "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on) beside the majority baseline's, with `p_vs_baseline`, year errors (`year_metrics`) and, when the covers have a `source`, `by_source` (its rows as records); `preds`: `predict_covers` of those rows, if made already."
+    "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on) beside the majority baseline's, with `p_vs_baseline`, year errors (`year_metrics`), `era_recalls` (`recall`) and the eras it never answers (`never_predicted`); when the covers have a `source`, `by_source` (its rows as records) and `mixed`: `against_majority` (with year errors) on the covers of `mixed_sources`; `preds`: `predict_covers` of those rows, if made already."
     df = _covers(learn, df)
     test = evaluation_covers(learn, df, split)
     pr = predict_covers(learn, test.file.tolist()) if preds is None else preds
@@ -645,8 +681,12 @@ def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
     base = majority_baseline(train.era, true, eras)
     res = dict(res, **{f'baseline_{k}': v for k, v in base.items() if k != 'majority'}, majority=base['majority'],
                p_vs_baseline=beats_baseline(true, pred, base['majority']))
-    res.update(_year_results(test[ok], pr[ok], train))
-    if 'source' in test.columns: res['by_source'] = by_source(true, pred, test.source.fillna('(none)').to_numpy()[ok]).to_dict('records')
+    res.update(_year_results(test[ok], pr[ok], train), recall=era_recalls(true, pred, eras), never_predicted=[e for e in eras if e not in set(pred)])
+    if 'source' in test.columns:
+        res['by_source'] = by_source(true, pred, test.source.fillna('(none)').to_numpy()[ok]).to_dict('records')
+        mixed = test.source.isin(mixed_sources(df)).to_numpy()[ok]
+        res['mixed'] = (dict(against_majority(true[mixed], pred[mixed], eras), sources=mixed_sources(df), **_year_results(test[ok][mixed], pr[ok][mixed], train))
+                        if mixed.any() else None)
     return res
 
 # %% ../nbs/04_models.ipynb #27028bd5
@@ -876,7 +916,7 @@ def train_main(a) -> int:
     learn = train_era_model(**train_data(a), arch=a.arch, size=a.size, epochs=a.epochs,
                             freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
                             quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight)
+                            weights=a.weights, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight, balance=a.balance)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
     n = learn.card.covers.split.value_counts()
@@ -885,8 +925,14 @@ def train_main(a) -> int:
     print(metrics_notes(res))
     print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
           f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
-          f'macro-F1 {res["macro_f1"]:.3f}; saved {a.out}')
+          f'macro-F1 {res["macro_f1"]:.3f}; {recall_words(res)}; saved {a.out}')
     return 0
+
+def recall_words(res:dict) -> str:
+    "Each era's recall of `evaluate_era_model` result `res` in words, and the eras it never answers."
+    r = ', '.join(f'{e} {v:.2f}' for e, v in res['recall'].items() if v is not None)
+    never = res.get('never_predicted') or []
+    return f'recall {r}' + (f' (it never answers {", ".join(never)}: it does not tell {"that era" if len(never) == 1 else "those eras"})' if never else '')
 
 # %% ../nbs/04_models.ipynb #aeb56de9
 def train_data(a) -> dict:
@@ -915,6 +961,11 @@ def metrics_notes(res:dict) -> str:
         out.append(f"year error {res['year_mae']:.1f} years against {res['baseline_year_mae']:.1f} for always answering {res['baseline_year']:.0f} "
                    f"(the median training year): difference {res['year_mae_diff']:+.1f}, 95 % interval [{lo:+.1f}, {hi:+.1f}]: "
                    + ('better than the baseline beyond chance' if hi < 0 else 'worse than the baseline' if lo > 0 else 'could be chance'))
+    if res.get('mixed'):
+        m = res['mixed']
+        out.append(f"on the {m['n']} test covers of the sources that mix eras ({', '.join(m['sources'])}), like a collection of your own: "
+                   f"accuracy {m['accuracy']:.3f} against {m['baseline_accuracy']:.3f} for always answering their commonest era, {m['majority']} "
+                   f"({baseline_verdict(m['p_vs_baseline'])}); macro-F1 {m['macro_f1']:.3f} against {m['baseline_macro_f1']:.3f}")
     if res.get('adjacent_errors') is not None:
         out.append(f"{res['adjacent_errors']:.0%} of the wrong answers are a neighbouring era"
                    + (f" (baseline {res['baseline_adjacent_errors']:.0%})" if res.get('baseline_adjacent_errors') is not None else ''))
@@ -925,8 +976,17 @@ def metrics_notes(res:dict) -> str:
 
 # %% ../nbs/04_models.ipynb #ac44c889
 def learnable_summary(res:dict, min_covers:int=10) -> str:
-    "What `evaluate_era_model` result `res` says beyond accuracy, in plain sentences for the report's lead: whether the year is closer than the median year, and how much of the score may come from sources that hold one era only."
+    "What `evaluate_era_model` result `res` says beyond accuracy, in plain sentences for the report's lead: how it does on covers like a user's (the sources that mix eras) and on each era, whether the year is closer than the median year, and how much of the score may come from sources that hold one era only."
     out = []
+    m = res.get('mixed')
+    if m:
+        out.append(f"On covers like your own collection's (the {m['n']} test covers of sources that hold several eras) it is right on "
+                   f"{m['accuracy']:.0%}, against {m['baseline_accuracy']:.0%} for always answering their commonest era ({m['majority']}): "
+                   + ('better beyond chance' if m['p_vs_baseline'] < 0.05 else 'not better beyond chance') + f" (paired test p = {m['p_vs_baseline']:.2g}).")
+    if res.get('recall'):
+        never = res.get('never_predicted') or []
+        out.append('Of each era\'s test covers it recognises ' + ', '.join(f'{v:.0%} of the {e}' for e, v in res['recall'].items() if v is not None)
+                   + (f"; it never answers {', '.join(never)}." if never else '.'))
     if res.get('year_mae') is not None:
         lo, hi = res['year_mae_diff_ci']
         out.append(f"Its years are off by {res['year_mae']:.1f} on average, against {res['baseline_year_mae']:.1f} for always answering "
@@ -1024,9 +1084,9 @@ def plot_gradcams(learn, picks:pd.DataFrame, cols:int|None=None):
     cols = cols or min(len(picks), 6)
     rows = -(-len(picks) // cols)
     fig, axs = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.8 * rows), squeeze=False)
-    for ax, r in zip(axs.flat, picks.itertuples()):
-        show_gradcam(learn, r.file, ax=ax)
-        ax.set_title(f'true {r.era}: {"right" if r.pred == r.era else "wrong"}\npredicted {r.pred} ({getattr(r, "prob_" + r.pred):.0%})', fontsize=9)
+    for ax, (_, r) in zip(axs.flat, picks.iterrows()):   # rows, not tuples: an era's name need not be a Python name
+        show_gradcam(learn, r['file'], ax=ax)
+        ax.set_title(f'true {r.era}: {"right" if r.pred == r.era else "wrong"}\npredicted {r.pred} ({r["prob_" + r.pred]:.0%})', fontsize=9)
     for ax in list(axs.flat)[len(picks):]: ax.axis('off')
     fig.tight_layout()
     return fig
@@ -1067,23 +1127,28 @@ def _cached_predictions(learn, files) -> pd.DataFrame:
     if year is not None: df['year'] = year
     return df.assign(seen=pd.NA, error='')
 
+def _held_out_rows(table:pd.DataFrame, arch, seed:int, test:pd.DataFrame|None=None, **kwargs) -> pd.DataFrame:
+    "Train `arch` on split table `table` and predict `test` (default: its test rows): one row per cover with its true and predicted era and year, the training covers' majority era and median year."
+    learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
+    train, test = table[table.split == 'train'], table[table.split == 'test'] if test is None else test
+    pr = _cached_predictions(learn, test.file) if isinstance(learn.model, (LinearEraModel, EnsembleEraModel)) else predict_covers(learn, test.file.tolist())
+    return (pd.concat([test[['file', 'year', 'era', *(['source'] if 'source' in test else [])]].reset_index(drop=True).rename(columns={'year': 'true_year'}),
+                       pr.drop(columns=['file', 'seen', 'year'], errors='ignore').reset_index(drop=True)], axis=1)
+            .assign(seed=seed, majority=train.era.value_counts().index[0], median_year=pd.to_numeric(train.year, errors='coerce').median(),
+                    pred_year=predicted_years(pr, _era_years(train, pr))))
+
 def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(0, 1, 2), test_quality:str|None='exact',
                    progress:bool=True, **kwargs) -> pd.DataFrame:
-    "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with its predicted year (`predicted_years`), the fold's majority era and median training year."
+    "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with its predicted year (`predicted_years`), the fold's majority era and median training year, and (covers with a `source`) whether its source is one of `mixed_sources`."
     rows = []
     bar = tqdm(total=folds * len(seeds), desc=f'cross-validating {arch}', unit='fold', disable=not progress, leave=False)
     for seed in seeds:
         for k, table in enumerate(cv_splits(covers, folds, seed, test_quality=test_quality)):
-            learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
-            test, train = table[table.split == 'test'], table[table.split == 'train']
-            pr = _cached_predictions(learn, test.file) if isinstance(learn.model, (LinearEraModel, EnsembleEraModel)) else predict_covers(learn, test.file.tolist())
-            rows.append(pd.concat([test[['file', 'year', 'era']].reset_index(drop=True).rename(columns={'year': 'true_year'}),
-                                   pr.drop(columns=['file', 'seen', 'year'], errors='ignore').reset_index(drop=True)], axis=1)
-                        .assign(seed=seed, fold=k, majority=train.era.value_counts().index[0], median_year=train.year.median(),
-                                pred_year=predicted_years(pr, _era_years(train, pr))))
+            rows.append(_held_out_rows(table, arch, seed, **kwargs).assign(fold=k))
             bar.update(1)
     bar.close()
-    return pd.concat(rows, ignore_index=True)
+    out = pd.concat(rows, ignore_index=True)
+    return out.assign(mixed=out.source.isin(mixed_sources(covers))) if 'source' in out else out
 
 def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
     "An ensemble: the mean of the era probabilities of several `predict_covers` tables of the same images (and eras), with its own `pred`."
@@ -1099,12 +1164,34 @@ def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
     return out
 
 def cv_summary(oof:pd.DataFrame, eras:list) -> pd.DataFrame:
-    "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1, era error and year error, beside the folds' majority eras and median years, and `beats_baseline`'s p."
+    "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1, era error and year error, beside the folds' majority eras and median years, `beats_baseline`'s p and each era's recall (`recall_<era>`); with a `mixed` column, `mixed_…`: `against_majority` and the year errors on the covers of the sources that mix eras."
     out = []
     for seed, g in oof[oof.error.eq('')].groupby('seed'):
         m, b = era_metrics(g.era, g.pred, eras), era_metrics(g.era, g.majority, eras)
-        out.append(dict(seed=seed, n=len(g), **m, **{f'baseline_{k}': v for k, v in b.items()},
-                        p_vs_baseline=beats_baseline(g.era, g.pred, g.majority.to_numpy(dtype=object)),
-                        year_mae=float((g.pred_year - g.true_year).abs().mean()), baseline_year_mae=float((g.median_year - g.true_year).abs().mean())))
+        row = dict(seed=seed, n=len(g), **m, **{f'baseline_{k}': v for k, v in b.items()},
+                   p_vs_baseline=beats_baseline(g.era, g.pred, g.majority.to_numpy(dtype=object)),
+                   year_mae=float((g.pred_year - g.true_year).abs().mean()), baseline_year_mae=float((g.median_year - g.true_year).abs().mean()),
+                   **{f'recall_{e}': r for e, r in era_recalls(g.era, g.pred, eras).items()})
+        if 'mixed' in g and g.mixed.any():
+            x = g[g.mixed]
+            a = against_majority(x.era, x.pred, eras)
+            row.update({f'mixed_{k}': v for k, v in a.items() if k not in ('recall', 'adjacent_errors')},
+                       **{f'mixed_recall_{e}': r for e, r in a['recall'].items()},
+                       mixed_year_mae=float((x.pred_year - x.true_year).abs().mean()), mixed_baseline_year_mae=float((x.median_year - x.true_year).abs().mean()))
+        out.append(row)
     return pd.DataFrame(out).set_index('seed')
 
+
+# %% ../nbs/04_models.ipynb #fae4cab3
+def source_holdout(covers:pd.DataFrame, arch=default_arch, sources=None, seed:int=42, progress:bool=True, **kwargs) -> pd.DataFrame:
+    "Predictions for the covers of each of `sources` (default `mixed_sources(covers)`) by `train_era_model(arch, **kwargs)` trained without that source (split table `covers`: the source and its album groups tested, its other test covers trained on); rows as `cross_validate`'s, `fold` naming the source."
+    names = mixed_sources(covers) if sources is None else [str(s) for s in sources]
+    if not names: raise UserError('no source to hold out: the covers need a source column and a source that holds more than one era')
+    rows = []
+    for s in tqdm(names, desc=f'holding out each source ({arch})', unit='source', disable=not progress, leave=False):
+        held = covers.source.astype(str).eq(s)
+        if not held.any(): raise UserError(f'source {s!r}: no cover comes from it; choose among {", ".join(sorted(covers.source.dropna().astype(str).unique()))}')
+        moved = covers.group.isin(set(covers.group[held]))
+        table = covers.assign(split=np.where(moved, 'test', covers.split.replace('test', 'train')))
+        rows.append(_held_out_rows(table, arch, seed, test=table[held], **kwargs).assign(fold=s))
+    return pd.concat(rows, ignore_index=True)
