@@ -107,7 +107,7 @@ def test_model_verdict_matches_predictions(small_run):
 def test_rerun_skips_finished_stages(small_run, small_run_args):
     run_args = small_run_args
     run, _, _ = small_run
-    if run_args(run) is None: pytest.skip('MELONPY_SHARED is not set: the rerun through the command needs the shared collection')
+    if run_args(run) is None: pytest.skip('the rerun through the command needs the project\'s shared test material (set MELONPY_SHARED to its folder)')
     before = {f: f.stat().st_mtime_ns for f in (run/'model.safetensors', run/'report.html', run/'dataset'/'split.csv')}
     t = time.monotonic()
     r = melonpy(*run_args(run), timeout=120)
@@ -125,7 +125,7 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     "Ctrl-C during the model stage: exit 130 with one line; the next run redoes only the model stage and after."
     run_args = small_run_args
     src, _, _ = small_run
-    if run_args(src) is None: pytest.skip('MELONPY_SHARED is not set: the resumed run needs the shared collection')
+    if run_args(src) is None: pytest.skip('the resumed run needs the project\'s shared test material (set MELONPY_SHARED to its folder)')
     run = tmp_path/'run'
     shutil.copytree(src, run)
     book = _stages(run)
