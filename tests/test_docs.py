@@ -45,3 +45,16 @@ def test_ci_runs_the_tests_without_the_shared_material():
         f, _, name = i.partition('::')
         assert (ROOT/f).is_file(), i
         if name: assert re.search(rf'^def {name}\(', (ROOT/f).read_text(), re.M), f'{i}: no such test'
+
+def test_gitignore_covers_what_the_examples_write():
+    "What the examples of every `--help` write (`--out X`, `--csv X`, `> X`), run in a clone's root, is ignored by git: no stray outputs to commit."
+    import shutil, subprocess
+    import pytest
+    from melonpy.cli import commands
+    if shutil.which('git') is None or not (ROOT/'.git').exists(): pytest.skip('not a git checkout')
+    outs = {m.group(1) for _, _, examples in commands.values() for e in examples
+            for m in re.finditer(r'(?:--out|--csv|>)\s+([^\s>-]\S*)', e)}
+    assert {'run', 'run-quick', 'covers', 'era.safetensors', 'predictions.csv'} <= outs, outs
+    for o in sorted(outs):
+        r = subprocess.run(['git', 'check-ignore', '-q', '--no-index', o + '/' if '.' not in o else o], cwd=ROOT)
+        assert r.returncode == 0, f'{o}: a --help example writes it, and .gitignore does not ignore it'
