@@ -158,7 +158,7 @@ def train_args(p):
     p.add_argument('--arch', default=default_arch, help='architecture: nsfw_lite0_linear (the default, chapter 4\'s measured best: two frozen networks installed with melonpy, '
                    'a linear model on each, their answers averaged), nsfw_linear, lite0_linear or lite2_linear (one of them; fitted in seconds once '
                    'the covers went through the network); dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 '
-                   '(ImageNet weights installed with melonpy); squeezenet1_1 or vgg16 (ImageNet, offline with the shared weights); '
+                   '(ImageNet weights installed with melonpy); squeezenet1_1 or vgg16 (ImageNet weights, downloaded once into $TORCH_HOME); '
                    'or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
     p.add_argument('--head', choices=('logistic', 'year'), default='logistic',
                    help="for *_linear: 'logistic' (scores per era) or 'year' (predict the year; the era follows) (default: %(default)s)")
@@ -207,7 +207,7 @@ def stylize_args(p):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument('--era', help='an era of the collection given with --data, e.g. 1990s')
     g.add_argument('--style', nargs='+', metavar='STYLE', help='one or more style images (their styles are averaged)')
-    p.add_argument('--data', metavar='DIR', help='cover collection for --era (default: $MELONPY_DATA, else the shared collection)')
+    p.add_argument('--data', metavar='DIR', help='cover collection for --era (default: $MELONPY_DATA)')
     p.add_argument('--out', required=True, metavar='OUT.png', help='where to write the result (.png or .jpg)')
     size_arg(p, 256, 'longer side of the result in pixels')
     p.add_argument('--steps', type=int_in(1, 5000), default=None, help='with --method gatys: L-BFGS evaluations, half at half size and half at full size (default: 60)')
@@ -215,7 +215,7 @@ def stylize_args(p):
     p.add_argument('--scales', type=int_in(1, 4), default=None, help='with --method gatys: sizes from coarse to fine; 1 = plain single-size transfer (default: 2)')
     p.add_argument('--max-covers', type=int_in(1), default=100, metavar='N', help='with --era: average the style of at most N random covers (default: %(default)s)')
     model_args(p, '--check', 'a classifier from `melonpy train`: print its probability of the era before and after')
-    weights_arg(p, '(default: the shared copy, else a download)')
+    weights_arg(p, "(default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
     p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='fast',
@@ -241,7 +241,7 @@ def run_args(p):
     p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
     p.add_argument('--no-pretrained', action='store_true', help='no ImageNet weights (nothing downloaded): the classifier starts from random weights, and '
                    'style transfer uses an untrained VGG16 unless --weights gives one; for a classroom without internet')
-    weights_arg(p, 'for style transfer (default: the shared copy, else a download)')
+    weights_arg(p, "for style transfer (default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
     threads_arg(p)
 
 # %% ../nbs/09_cli.ipynb #36d708eb

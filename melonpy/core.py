@@ -78,8 +78,7 @@ def sample_covers():
     if p and Path(p).is_dir(): return Path(p).resolve()
     s = shared_dir()
     if s and (s/'data'/'covers').is_dir(): return s/'data'/'covers'
-    raise UserError('no cover collection found: run `melonpy scrape --years 1990-2019 --out covers` '
-                    'and set MELONPY_DATA=covers (or MELONPY_SHARED to the project\'s shared folder)')
+    raise UserError('no cover collection found: run `melonpy scrape --years 1990-2019 --out covers` and set MELONPY_DATA=covers')
 
 # %% ../nbs/00_core.ipynb #c82f2e1a
 image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter

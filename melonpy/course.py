@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/course.html.md"""
 
 # %% ../nbs/08_course.ipynb #bc125cae
 from __future__ import annotations
-import json, threading, time
+import json, shutil, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -24,10 +24,11 @@ def _torch_chapters():
     return models, style
 
 # %% auto #0
-__all__ = ['stage_names', 'default_settings', 'quick_settings', 'course_settings', 'load_stages', 'stage_outputs', 'still_done',
-           'save_stages', 'check_settings', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
-           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking',
-           'run_course', 'course_summary', 'run_main']
+__all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'course_settings', 'load_stages',
+           'stage_outputs', 'still_done', 'save_stages', 'stage_key', 'check_settings', 'clear_stages',
+           'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
+           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'run_course', 'course_summary',
+           'run_main']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -95,15 +96,41 @@ def save_stages(run, book:dict) -> Path:
     "Write bookkeeping `book` to `run/stages.json`, atomically."
     return atomic_write(Path(run)/'stages.json', json.dumps(_json(book), indent=1, ensure_ascii=False))
 
+stage_settings = dict(   # the settings each stage reads (what it reads from earlier stages is their files)
+    scrape=('data', 'years', 'base_url'),
+    dataset=('eras', 'quality', 'max_per_era', 'seed', 'colour_size'),
+    colors=('colour_size', 'n_boot', 'seed'),
+    model=('arch', 'pretrained', 'size', 'epochs', 'freeze_epochs', 'bs', 'gradcam_per_era', 'seed'),
+    style=('eras', 'seed', 'style_per_era', 'style_size', 'style_steps', 'style_covers', 'vgg_weights', 'style_method',
+           'style_era_style', 'style_strength'),
+    report=())
+
+def stage_key(name:str, settings:dict) -> dict:
+    "The settings stage `name` reads, as they act: `pretrained` changes nothing for the linear family (it downloads nothing), nor `vgg_weights` for a style method without VGG16."
+    s = dict(settings)
+    if str(s.get('arch')).endswith('_linear'): s['pretrained'] = True
+    if s.get('style_method', 'gatys') != 'gatys': s['vgg_weights'] = None
+    return {k: _json(s.get(k)) for k in stage_settings[name]}
+
 def check_settings(book:dict, settings:dict):
-    "Raise a `UserError` if the run in `book` was started with other `settings`; else adopt `settings`."
-    old = book.get('settings')
-    if old is not None and old != _json(settings):
-        diff = [k for k in sorted(set(old) | set(settings)) if old.get(k) != _json(settings).get(k)]
-        raise UserError(f'this run folder holds a run with other settings (differs in: {", ".join(diff)}): '
-                        'use a new --out folder, or delete stages.json there to start over')
-    book['settings'] = _json(settings)
+    "Adopt `settings` for the run in `book`. If the run had other settings, forget the first stage whose `stage_key` differs and every stage after it (they used its files); `book['changed']` says which settings changed and the first stage to redo (`redo`, None if none is affected)."
+    old, new = book.get('settings'), _json(settings)
+    book['settings'], book['changed'] = new, None
+    if old is None or old == new: return book
+    first = next((n for n in stage_names if stage_key(n, old) != stage_key(n, new)), None)
+    if first is not None:
+        for later in stage_names[stage_names.index(first):]: book['stages'].pop(later, None)
+    book['changed'] = dict(settings=[k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)], redo=first)
     return book
+
+def clear_stages(run, names):
+    "Remove from run folder `run` what stages `names` wrote, so that nothing made with other settings is kept (a half-done style stage's pictures included). The scrape's downloads stay: a scrape with other years reuses them."
+    where = dict(dataset=['dataset'], colors=['colors'], model=['model', 'model.safetensors'], style=['style'], report=['report.html'])
+    for n in names:
+        for f in where.get(n, []):
+            p = Path(run)/f
+            if p.is_dir(): shutil.rmtree(p)
+            else: p.unlink(missing_ok=True)
 
 # %% ../nbs/08_course.ipynb #93454fe4
 def collection_dir(run, data=None) -> Path:
@@ -113,7 +140,9 @@ def collection_dir(run, data=None) -> Path:
 def scrape_stage(run, data=None, years=(1990, 2019), base_url=None, delay:float=0.3, progress:bool=True) -> dict:
     "Stage 1: scrape `years` into `run/scrape` (chapter 1), unless collection `data` is given; returns facts for `stages.json`."
     if data is not None: return dict(collection=str(collection_dir(run, data)), scraped=False)
-    r = scrape(years, Path(run)/'scrape', base_url=base_url or MELON, delay=delay, progress=progress)
+    try: r = scrape(years, Path(run)/'scrape', base_url=base_url or MELON, delay=delay, progress=progress)
+    except UserError as e:   # offline: a collection you have is the other way on
+        raise UserError(f'{e}; or give a cover collection you have with --data DIR (the same --out works)') from None
     if not r['rows']:
         raise UserError(f'the scrape got no chart rows ({r["failed_years"]} of {r["years"]} years failed; see {Path(run)/"scrape"/"problems.csv"}): '
                         'check the connection and run again, or give a collection you have with --data')
@@ -283,7 +312,10 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
     run = writable_dir(out, '--out folder')
     key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
                quick=quick, base_url=base_url)
-    book = still_done(run, check_settings(load_stages(run), key))
+    book = check_settings(load_stages(run), key)
+    if book['changed'] and book['changed']['redo']:   # other settings: what the affected stages made goes, finished or not
+        clear_stages(run, stage_names[stage_names.index(book['changed']['redo']):])
+    book = still_done(run, book)
     collection = collection_dir(run, data)
     steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
                  dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
@@ -318,6 +350,9 @@ def course_summary(book:dict, run) -> str:
         if n == 'scrape' and not st[n].get('scraped', True): return 'skipped (--data)'
         return 'done before' if n in book.get('resumed', []) else f"{st[n]['seconds']:.0f}s"
     times = ', '.join(f'{n} {took(n)}' for n in stage_names if n in st)
+    ch = book.get('changed')
+    if ch: parts.append(f"other settings than the last run ({', '.join(ch['settings'])}): "
+                        + (f"{ch['redo']} and the stages after it ran again" if ch['redo'] else 'no stage depends on them'))
     new = sum(st[n]['seconds'] for n in st if n not in book.get('resumed', []))
     return f"{'; '.join(parts)}; stages: {times}; this run {new:.0f}s; caches in {cache_dir()}; report: {Path(run)/'report.html'}"
 
@@ -330,7 +365,8 @@ def run_main(a) -> int:
     try: book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
                            **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
     except UserError as e:   # the run has one more way out than `stylize`: say it
-        if "VGG16's ImageNet weights" in str(e): raise UserError(f'{e}; or run with --no-pretrained (style transfer with an untrained VGG16)') from None
+        if "VGG16's ImageNet weights" in str(e):
+            raise UserError(f'{e}; or run with --no-pretrained (style transfer with an untrained VGG16): with the same --out, the finished stages it does not change are kept') from None
         raise
     print(course_summary(book, a.out))
     return 0

@@ -14,7 +14,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers, image_sides, default_eras, typical_k, fast_refine
 from .data import read_covers, open_cover, BadImage, cache_dir
-from .models import vgg16_imagenet, predict_covers, load_era_model
+from .models import vgg16_imagenet, _vgg16_weights_file, predict_covers, load_era_model
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',
@@ -369,7 +369,7 @@ def _era_files(covers, era, max_covers, seed):
     "Absolute cover files of `era` in collection `covers`, at most `max_covers` chosen at random with `seed`."
     df = _covers_table(covers)
     if era not in set(df.era):
-        raise UserError(f'era {era!r} is not in {df.attrs.get("src", covers)}; it has {", ".join(sorted(df.era.unique()))}')
+        raise UserError(f'era {era!r} is not in {df.attrs.get("src", covers)}; it has {", ".join(sorted(df.era.unique()))}: choose one of those')
     df = df[df.era == era]
     if max_covers and len(df) > max_covers: df = df.sample(max_covers, random_state=seed)
     return sorted(df.file), df.attrs.get('src', str(covers))
@@ -643,13 +643,27 @@ def era_probabilities(learn, images, era:str) -> np.ndarray:
 # %% ../nbs/07_style.ipynb #42ea93a3
 def _fmt(d): return f'style {d["style"]:.3f}, content {d["content"]:.3f}'
 
+def _stylize_net(weights):
+    "VGG16 for `melonpy stylize` (`weights`: its --weights, or None); a failed download names every route that needs none."
+    try: return VGGFeatures(weights=weights or 'DEFAULT')
+    except UserError:
+        if weights or _vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
+        raise UserError("could not download VGG16's ImageNet weights (528 MB), which --method gatys and the refining steps of --method fast need; "
+                        'offline, use --refine 0 (the network alone) or --method colour, give a local copy with --weights PATH '
+                        '(a state dict of torchvision vgg16().features), or set TORCH_HOME to a folder whose hub/checkpoints holds them') from None
+
 def stylize_main(a) -> int:
     "Run `melonpy stylize`: check the inputs, stylise, save, print one summary line."
     t = time.time()
     content = image_tensor(a.content)
     styles = list(a.style or [])
     for s in styles: image_tensor(s, 8)
-    covers = (Path(a.data) if a.data else sample_covers()) if a.era else None
+    covers = None
+    if a.era:   # the collection and its era first: a mistake there is one line before any model or weights are loaded
+        try: covers = Path(a.data) if a.data else sample_covers()
+        except UserError: raise UserError('--era needs a cover collection: give one with --data DIR (`melonpy scrape --years 1990-2019 --out covers` '
+                                          'makes one), or set MELONPY_DATA to one') from None
+        _era_files(covers, a.era, 0, 0)
     learn, era = None, a.era
     if a.check:   # a model that does not know the era fails before any work, and before OUT is written
         learn = load_era_model(a.check, trust=a.trust_pickle)
@@ -660,7 +674,7 @@ def stylize_main(a) -> int:
     method, era_style, strength = a.method, a.era_style, a.strength
     if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
     refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
-    net = VGGFeatures(weights=a.weights or 'DEFAULT') if method == 'gatys' or refine else None
+    net = _stylize_net(a.weights) if method == 'gatys' or refine else None
     cache = not a.no_cache
     gatys = {k: v for k, v in (('steps', a.steps), ('scales', a.scales)) if v is not None}   # else style_transfer's defaults
     im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, style_weight=a.style_weight, net=net,

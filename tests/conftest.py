@@ -18,7 +18,7 @@ def _shared_covers():
 def shared_dir():
     "The shared material folder (`$MELONPY_SHARED`, read by `melonpy.core.shared_dir`), or skip."
     p = _shared_dir()
-    if p is None: pytest.skip('MELONPY_SHARED is not set to the shared material folder (../shared); .ci/run sets it')
+    if p is None: pytest.skip('needs the project\'s shared test material (set MELONPY_SHARED to its folder)')
     return p
 
 

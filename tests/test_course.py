@@ -104,10 +104,10 @@ def test_model_verdict_matches_predictions(small_run):
     assert m['summary'].startswith('Its years are off by') and html.escape(m['summary']) in (run/'report.html').read_text()
 
 
-def test_rerun_skips_finished_stages(small_run, small_run_args):
+def test_rerun_skips_finished_stages(small_run, small_run_args, tmp_path):
     run_args = small_run_args
     run, _, _ = small_run
-    if run_args(run) is None: pytest.skip('MELONPY_SHARED is not set: the rerun through the command needs the shared collection')
+    if run_args(run) is None: pytest.skip('the rerun through the command needs the project\'s shared test material (set MELONPY_SHARED to its folder)')
     before = {f: f.stat().st_mtime_ns for f in (run/'model.safetensors', run/'report.html', run/'dataset'/'split.csv')}
     t = time.monotonic()
     r = melonpy(*run_args(run), timeout=120)
@@ -116,16 +116,19 @@ def test_rerun_skips_finished_stages(small_run, small_run_args):
     assert _stages(run)['resumed'] == STAGES
     assert {f: f.stat().st_mtime_ns for f in before} == before, 'a finished stage was run again'
     assert 'done before' in r.stdout and 'this run 0s' in r.stdout, r.stdout
-    # other settings in the same folder: refused, nothing touched
-    err = one_line_error(melonpy(*run_args(run)[:-2], '--seed', '1', '--out', run))
-    assert 'seed' in err and 'other settings' in err, err
+    # other settings in the same folder (a copy): the stages they change run again, the others are kept
+    other = tmp_path/'other'; shutil.copytree(run, other)
+    r = melonpy(*run_args(run)[:-2], '--no-pretrained', '--out', other, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _stages(other)['resumed'] == ['scrape', 'dataset', 'colors', 'model'] and _stages(other)['changed']['redo'] == 'style'
+    assert (other/'model.safetensors').stat().st_mtime_ns == (run/'model.safetensors').stat().st_mtime_ns
 
 
 def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     "Ctrl-C during the model stage: exit 130 with one line; the next run redoes only the model stage and after."
     run_args = small_run_args
     src, _, _ = small_run
-    if run_args(src) is None: pytest.skip('MELONPY_SHARED is not set: the resumed run needs the shared collection')
+    if run_args(src) is None: pytest.skip('the resumed run needs the project\'s shared test material (set MELONPY_SHARED to its folder)')
     run = tmp_path/'run'
     shutil.copytree(src, run)
     book = _stages(run)
@@ -160,13 +163,27 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
 
 
 def test_offline_run_names_a_flag_that_works(tmp_path, fake):
-    "No ImageNet weights reachable (an empty TORCH_HOME, no shared copy, every download sent to a closed port): the run stops in one line naming --no-pretrained, and succeeds with it."
-    env = melonpy_env(TORCH_HOME=tmp_path/'empty-torch-home', https_proxy='http://127.0.0.1:9', HTTPS_PROXY='http://127.0.0.1:9',
-                      http_proxy='http://127.0.0.1:9', HTTP_PROXY='http://127.0.0.1:9', MELONPY_CACHE=tmp_path/'cache')
+    """No internet (every request sent to a closed port, an empty TORCH_HOME, no local copy of any weights), all in one
+    --out folder, as a user goes on: the scrape fails in one line naming --data; the same folder takes --data (it used to
+    be refused: other settings); the run stops at the style stage in one line naming --no-pretrained; the same folder
+    takes --no-pretrained too, and redoes only the style stage and the report (the linear model downloads nothing)."""
+    closed = 'http://127.0.0.1:9'
+    env = melonpy_env(TORCH_HOME=tmp_path/'empty-torch-home', https_proxy=closed, HTTPS_PROXY=closed, http_proxy=closed, HTTP_PROXY=closed,
+                      MELONPY_CACHE=tmp_path/'cache')
     for k in ('MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS', 'MELONPY_DATA'): env.pop(k, None)
-    args = ['run', '--data', fake, '--eras', '1990s,2000s', '--quick', '--out', tmp_path/'run', '--threads', 1]
+    run = tmp_path/'run'
+    scrape_env = dict(env, no_proxy='127.0.0.1', NO_PROXY='127.0.0.1')   # the closed port itself: refused, the site cannot be reached
+    err = one_line_error(melonpy('run', '--years', '1990-1992', '--base-url', closed, '--delay', 0, '--out', run, env=scrape_env, timeout=300), after_bars=True)
+    assert 'cannot reach' in err and '--data DIR' in err, err
+    args = ['run', '--data', fake, '--eras', '1990s,2000s', '--quick', '--out', run, '--threads', 1]
     err = one_line_error(melonpy(*args, env=env, timeout=300), after_bars=True)
-    assert '--no-pretrained' in err and 'ImageNet' in err, err
-    r = melonpy(*args[:-3], tmp_path/'run2', '--threads', 1, '--no-pretrained', env=env, timeout=600)
+    assert '--no-pretrained' in err and 'ImageNet' in err and 'same --out' in err, err
+    assert list(_stages(run)['stages']) == ['scrape', 'dataset', 'colors', 'model']
+    model = (run/'model.safetensors').stat().st_mtime_ns
+    r = melonpy(*args, '--no-pretrained', env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (tmp_path/'run2'/'report.html').is_file() and (tmp_path/'run2'/'model.safetensors').is_file()
+    book = _stages(run)
+    assert book['resumed'] == ['scrape', 'dataset', 'colors', 'model'] and list(book['stages']) == STAGES, book
+    assert book['changed'] == dict(settings=['pretrained', 'vgg_weights'], redo='style'), book['changed']
+    assert (run/'model.safetensors').stat().st_mtime_ns == model and (run/'report.html').is_file()
+    assert 'other settings than the last run (pretrained, vgg_weights): style and the stages after it ran again' in r.stdout, r.stdout

@@ -24,6 +24,7 @@ ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--d
         '--disable-sync', '--no-first-run']
 ERAS = ['1990s', '2000s', '2010s']
 EVIL = '<img src=x onerror=alert(7)>'   # an era folder name that is also HTML: it must show as text
+BS = 16                                 # the tiny models' batch size
 
 pytestmark = pytest.mark.browser
 
@@ -34,18 +35,33 @@ def _free_port():
 
 
 def _synthetic_collection(dest, n_per_era=10, size=96):
-    "`n_per_era` synthetic covers per era in era subfolders: a colour and a stripe pattern per era, with noise."
+    """`n_per_era` synthetic covers per era in era subfolders: an era's colour and stripe direction, and per cover its own
+    stripe spacing, a disc of a random colour and pixel noise, so that no two covers are near-duplicates (`split_covers`
+    would put them in one group, and the training split would be smaller than a batch)."""
     rng = np.random.default_rng(0)
     looks = {'1990s': ((190, 60, 50), 'h'), '2000s': ((60, 160, 80), 'v'), '2010s': ((50, 70, 190), 'd')}
     for era, (rgb, kind) in looks.items():
         (dest/era).mkdir(parents=True)
         for i in range(n_per_era):
             im = Image.new('RGB', (size, size), tuple(int(c + rng.integers(-30, 30)) for c in rgb)); d = ImageDraw.Draw(im)
-            for k in range(0, size, 16):
-                xy = {'h': (0, k, size, k + 5), 'v': (k, 0, k + 5, size), 'd': (k, k, k + 12, k + 12)}[kind]
+            period, width, phase = int(rng.integers(12, 28)), int(rng.integers(3, 8)), int(rng.integers(0, 12))
+            for k in range(phase - period, size, period):
+                xy = {'h': (0, k, size, k + width), 'v': (k, 0, k + width, size), 'd': (k, k, k + 2 * width, k + 2 * width)}[kind]
                 d.rectangle(xy, fill=(240, 240, 230))
-            im.save(dest/era/f'synthetic_{era}_{i:02d}.jpg')
+            (x, y), r = (int(v) for v in rng.integers(8, size - 8, 2)), int(rng.integers(10, 30))
+            d.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+            a = np.asarray(im).astype(int) + rng.integers(-20, 20, (size, size, 3))
+            Image.fromarray(a.clip(0, 255).astype('uint8')).save(dest/era/f'synthetic_{era}_{i:02d}.jpg')
     return dest
+
+
+def test_synthetic_covers_fill_a_batch(tmp_path):
+    "The synthetic fallback (no shared material) has no near-duplicates, and its training split holds a batch: `melonpy train` accepts it."
+    from melonpy.data import read_covers, split_covers
+    sp = split_covers(read_covers(_synthetic_collection(tmp_path/'covers'), eras=ERAS), seed=42, progress=False)
+    assert sp.attrs['near_duplicates'] == 0, sp.attrs
+    assert (sp.split == 'train').sum() >= BS, sp.split.value_counts()
+    assert sp[sp.split == 'train'].era.nunique() == len(ERAS), sp.groupby('split').era.value_counts()
 
 
 def _tiny_collection(covers_dir, dest, n_per_era=10):
@@ -125,7 +141,7 @@ def _train(covers, out, env, *args):
     "Train a tiny model on `covers` with `melonpy train` (the fixture's architecture args `args`), saved to `out`."
     t = time.monotonic()
     r = subprocess.run([str(Path(sys.executable).parent/'melonpy'), 'train', str(covers), '--out', str(out),
-                        *args, '--epochs', '1', '--bs', '16'],
+                        *args, '--epochs', '1', '--bs', str(BS)],
                        env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, f'melonpy train failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}'
     print(f'trained the tiny model in {time.monotonic() - t:.0f}s: {r.stdout.strip().splitlines()[-1]}')

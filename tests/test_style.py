@@ -152,6 +152,41 @@ def test_stylize_missing_file_subprocess(tmp_path, env):
     assert lines == [f'melonpy stylize: error: {tmp_path/"nope.jpg"}: file not found; give a JPEG or PNG image file']
 
 
+NO_DOWNLOAD = ['could not download', '--refine 0', '--method colour', '--weights PATH', 'TORCH_HOME']
+OFFLINE = [   # (flags after CONTENT, words of the one line; None: it works with nothing downloaded)
+    (['--era', '1995s', '--data', '{coll}'], ["era '1995s' is not in", 'it has 1990s, 2000s', 'choose one']),   # not a VGG16 error
+    (['--era', '1995s', '--data', '{coll}', '--method', 'gatys', '--check', '{model}'], ["era '1995s' is not in"]),   # before the model too
+    (['--era', '1990s'], ['--era needs a cover collection', '--data DIR', 'MELONPY_DATA']),
+    (['--era', '1990s', '--data', '{coll}'], NO_DOWNLOAD),                        # the default route: fast + refining steps
+    (['--era', '1990s', '--data', '{coll}', '--method', 'gatys'], NO_DOWNLOAD),
+    (['--style', '{coll}/2000s/0.jpg', '--refine', '3'], NO_DOWNLOAD),
+    (['--era', '1990s', '--data', '{coll}', '--refine', '0'], None),              # each route the error names works
+    (['--era', '1990s', '--data', '{coll}', '--method', 'colour'], None),
+]
+
+
+@pytest.mark.parametrize('flags, words', OFFLINE)
+def test_stylize_offline(tmp_path, photo, flags, words, monkeypatch):
+    "No VGG16 weights reachable (an empty TORCH_HOME, no local copy, every download sent to a closed port): a mistake is named as "
+    "itself, a route that needs VGG16 fails in one line naming every route that works, and those routes work."
+    from cli import melonpy_inproc
+    for k in ('MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS', 'MELONPY_DATA'): monkeypatch.delenv(k, raising=False)
+    for k in ('https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'): monkeypatch.setenv(k, 'http://127.0.0.1:9')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path/'empty-torch-home')); monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    coll, model, out = _coll(tmp_path/'coll'), tmp_path/'m.safetensors', tmp_path/'o.png'
+    model.write_text('not read: the era is checked first')
+    flags = [f.format(coll=coll, model=model) for f in flags]
+    r = melonpy_inproc('stylize', photo, *flags, '--size', 32, '--out', out, '--threads', 1)
+    if words is None:
+        assert r[0] == 0, r
+        assert Image.open(out).size == (32, 24)
+    else:
+        line = one_line_error(r, *words, after_bars=True)
+        assert line.startswith('melonpy stylize: error:'), line
+        if words is not NO_DOWNLOAD: assert 'VGG16' not in line, line
+        assert not out.exists()
+
+
 @pytest.mark.covers
 def test_stylize_check_knows_the_era_before_any_work(tmp_path, env, photo, covers_dir, tiny_model):
     "`--check` with a model that does not know the era: one line naming the eras it knows, and OUT is not written."
