@@ -165,7 +165,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
     for e, g in df.groupby('era'):
         if set(g.split) != {'train', 'valid', 'test'}:
             raise UserError(f'era {e} has only {len(g)} covers: too few for a train, valid and test split; use more covers per era')
-    keep = [c for c in ('file', 'year', 'era', 'group', 'split', 'title', 'artist', 'artists', 'album', 'album_id', 'label_quality') if c in df.columns]
+    keep = [c for c in ('file', 'year', 'era', 'group', 'split', 'title', 'artist', 'artists', 'album', 'album_id', 'label_quality', 'source') if c in df.columns]   # source: chapter 4 measures the sources that mix eras apart
     with atomic_path(out/'split.csv') as tmp: df[keep].to_csv(tmp, index=False)
     counts = df.groupby(['era', 'split']).size().unstack(fill_value=0).reindex(columns=['train', 'valid', 'test'], fill_value=0)
     summary = dict(collection=str(collection), covers=len(df), eras=s['eras'], counts=counts.to_dict('index'),

@@ -26,11 +26,11 @@ from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts,
 
 # %% auto #0
 __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'ensemble_archs', 'linear_family',
-           'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet',
-           'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures',
-           'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members', 'default_size', 'arch_names',
-           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features', 'era_order',
-           'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_metrics',
+           'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'metric_names', 'dnn', 'cnn', 'cnn_bn',
+           'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures',
+           'LiteFeatures', 'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members', 'default_size',
+           'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features',
+           'era_order', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_metrics',
            'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics', 'by_source',
            'era_recalls', 'against_majority', 'seen_in_training', 'predict_covers', 'evaluation_covers',
            'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names', 'telling_features',
@@ -38,7 +38,7 @@ __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_arc
            'read_card', 'load_era_model', 'metrics_table', 'train_main', 'recall_words', 'train_data', 'metrics_notes',
            'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation',
            'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate', 'average_predictions',
-           'cv_summary', 'source_holdout']
+           'cv_summary', 'source_holdout', 'comparison_view', 'comparison_table']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -416,14 +416,16 @@ def _fit_linear(m, xt, xv, tr, va, df, vocab, wt, wv, Cs, alphas) -> dict:
     with torch.no_grad(): m.mean.copy_(torch.from_numpy(mu)); m.std.copy_(torch.from_numpy(sd))
     if m.head == 'logistic':
         yt, yv = tr.era.map(vocab.index).to_numpy(), va.era.map(vocab.index).to_numpy()
-        fit = lambda C: LogisticRegression(C=C, max_iter=3000).fit(xt, yt, sample_weight=wt)
-        scores = {C: log_loss(yv, fit(C).predict_proba(xv), sample_weight=wv, labels=range(len(vocab))) for C in Cs}
+        path, scores, fits = LogisticRegression(max_iter=3000, warm_start=True), {}, {}
+        for C in sorted(Cs):     # each fit starts from the last one's solution: the same optimum in fewer steps
+            path.set_params(C=C).fit(xt, yt, sample_weight=wt)
+            fits[C] = (path.coef_.copy(), path.intercept_.copy(), path.classes_)
+            scores[C] = log_loss(yv, path.predict_proba(xv), sample_weight=wv, labels=range(len(vocab)))
         best = min(scores, key=scores.get)
-        clf = fit(best)
-        coef, icpt = ((clf.coef_, clf.intercept_) if len(clf.classes_) > 2 else          # two eras: scikit-learn keeps one score
-                      (np.stack([-clf.coef_[0], clf.coef_[0]]) / 2, np.array([-1., 1.]) * clf.intercept_[0] / 2))
+        coef, icpt, classes = fits[best]
+        if len(classes) == 2: coef, icpt = np.stack([-coef[0], coef[0]]) / 2, np.array([-1., 1.]) * icpt[0] / 2   # two eras: scikit-learn keeps one score
         w, b = np.zeros((len(vocab), xt.shape[1])), np.zeros(len(vocab))
-        w[clf.classes_], b[clf.classes_] = coef, icpt                  # an era missing from train keeps zero weights
+        w[classes], b[classes] = coef, icpt                            # an era missing from train keeps zero weights
         res = dict(C=best, valid_log_loss=round(float(scores[best]), 4))
     else:
         fit = lambda a: Ridge(alpha=a).fit(xt, tr.year.to_numpy(float), sample_weight=wt)
@@ -903,11 +905,18 @@ def _check_arch(a):
         try: import timm  # noqa: F401
         except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
 
+metric_names = dict(accuracy='accuracy', macro_f1='macro-F1 (every era weighs the same)', era_mae='mean error in eras',
+                    adjacent_errors='share of wrong answers one era off', year_mae='year error in years (baseline: the median training year)')
+
 def metrics_table(res:dict) -> pd.DataFrame:
-    "The model's test metrics beside the baseline's (always the majority era; for `year_mae`, always the median training year), as a small table."
-    ks = [k for k in ('accuracy', 'macro_f1', 'era_mae', 'adjacent_errors', 'year_mae') if k in res]
-    return pd.DataFrame({res.get('model', 'model'): [res[k] for k in ks],
-                         f'baseline ({res["majority"]})': [res.get(f'baseline_{k}') for k in ks]}, index=ks).astype(float).round(3)
+    "The model's test metrics (`metric_names`, then each era's recall, then the figures on the sources that mix eras) beside the baseline's (always the majority era; for the year, always the median training year; for the sources that mix eras, always their own commonest era), as a small table."
+    ks = [k for k in metric_names if k in res]
+    rows = {metric_names[k]: (res[k], res.get(f'baseline_{k}')) for k in ks}
+    rows.update({f'recall of the {e}': (v, float(e == res['majority'])) for e, v in (res.get('recall') or {}).items()})
+    m = res.get('mixed')
+    if m: rows.update({f'{w}, sources that mix eras (baseline: always {m["majority"]})': (m[k], m[f'baseline_{k}'])
+                       for k, w in (('accuracy', 'accuracy'), ('macro_f1', 'macro-F1'))})
+    return pd.DataFrame([v for v in rows.values()], index=list(rows), columns=[res.get('model', 'model'), f'baseline ({res["majority"]})']).astype(float).round(3)
 
 def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
@@ -1195,3 +1204,27 @@ def source_holdout(covers:pd.DataFrame, arch=default_arch, sources=None, seed:in
         table = covers.assign(split=np.where(moved, 'test', covers.split.replace('test', 'train')))
         rows.append(_held_out_rows(table, arch, seed, test=table[held], **kwargs).assign(fold=s))
     return pd.concat(rows, ignore_index=True)
+
+# %% ../nbs/04_models.ipynb #bd14d5b6
+def comparison_view(bench:pd.DataFrame, prefix:str='') -> pd.DataFrame:
+    "The columns of `bench/accuracy.py`'s saved table `bench` that start with `prefix` ('ho_': held-out sources; 'cv_mixed_' and 'mixed_': the sources that mix eras, in cross-validation and on the test split; 'cv_'; '': the test split), named without it, as `plot_comparison` draws them."
+    v = bench if not prefix else bench[[c for c in bench.columns if c.startswith(prefix)]].rename(columns=lambda c: c[len(prefix):])
+    return v.rename(columns={'p': 'p_vs_baseline'})
+
+# %% ../nbs/04_models.ipynb #802fff44
+def comparison_table(bench:pd.DataFrame) -> pd.DataFrame:
+    "One row per candidate of `bench/accuracy.py`'s saved table `bench`, the honest figures first: on held-out sources (accuracy and macro-F1 beside always answering those covers' commonest era, paired p, each era's recall), within the sources that mix eras in cross-validation, then on the whole test split."
+    def pair(v, prefix, k):
+        a, b = v.get(k), v.get(f'baseline_{k}')
+        return pd.Series([f'{x:.3f} ({y:.3f})' if pd.notna(x) else '–' for x, y in zip(a, b)], index=v.index) if a is not None else pd.Series('–', index=v.index)
+    def p(v): return v.p_vs_baseline.map(lambda x: f'{x:.2g}' if pd.notna(x) else '–') if 'p_vs_baseline' in v else pd.Series('–', index=v.index)
+    out = {}
+    for prefix, where in (('ho_', 'held-out sources'), ('cv_mixed_', 'CV, mixed sources'), ('', 'test split')):
+        v = comparison_view(bench, prefix)
+        out[f'{where}: accuracy (baseline)'], out[f'{where}: p'] = pair(v, prefix, 'accuracy'), p(v)
+        if prefix != '': out[f'{where}: macro-F1 (baseline)'] = pair(v, prefix, 'macro_f1')
+        recalls = [c for c in v.columns if c.startswith('recall_')]
+        if recalls and prefix == 'ho_':
+            out[f'{where}: recall ' + ' / '.join(c[len('recall_'):] for c in recalls)] = v[recalls].apply(
+                lambda r: ' / '.join('–' if pd.isna(x) else f'{x:.2f}' for x in r), axis=1)
+    return pd.DataFrame(out).rename_axis('candidate')

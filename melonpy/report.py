@@ -51,10 +51,10 @@ report_template = """<!DOCTYPE html>
 <figure><img src="{{ rel }}" alt="{{ caption }}"><figcaption>{{ caption }}</figcaption></figure>{% endif %}{% endmacro %}
 <h1>melonpy course report</h1>
 <p class="lead">Run <code>{{ name }}</code>{% if date %}, made {{ date }}{% endif %}.</p>
-{% if ds %}<p class="lead">{{ ds.covers }} covers in {{ ds.eras|length }} eras ({{ ds.eras|join(', ') }}) from <code>{{ ds.collection }}</code> ({{ ds.skipped }})
-{%- if model %}; the era classifier is right on {{ '%.1f%%'|format(100 * model.accuracy) }} of {{ model.n_test }} test covers, against
-{{ '%.1f%%'|format(100 * model.baseline_accuracy) }} for always answering the commonest era{% if model.verdict %} ({{ model.verdict }}){% endif %}{% endif %}.
-{%- if model and model.summary %} {{ model.summary }}{% endif %}</p>{% endif %}
+{% if ds %}<p class="lead">{{ ds.covers }} covers in {{ ds.eras|length }} eras ({{ ds.eras|join(', ') }}) from <code>{{ ds.collection }}</code> ({{ ds.skipped }}).
+{%- if model and model.summary %} The era classifier: {{ model.summary }}{% endif %}
+{%- if model %} Over all its {{ model.n_test }} test covers it is right on {{ '%.1f%%'|format(100 * model.accuracy) }}, against
+{{ '%.1f%%'|format(100 * model.baseline_accuracy) }} for always answering the commonest era{% if model.verdict %} ({{ model.verdict }}){% endif %}.{% endif %}</p>{% endif %}
 <h2 id="stages">Stages</h2>
 {% if stages is not none %}{{ stages }}{% else %}<p>none finished yet</p>{% endif %}
 {% if ds %}<h2 id="dataset">Dataset (chapter 2)</h2>

@@ -101,7 +101,10 @@ def test_model_verdict_matches_predictions(small_run):
     assert m['n_test'] == len(pr) and m['accuracy'] == pytest.approx(ok.mean()) and m['p_vs_baseline'] == pytest.approx(p), (m, wins, losses)
     assert f'paired test p = {p:.2g})' in r.stdout.strip().splitlines()[-1]
     assert m['verdict'].startswith(f'paired test p = {p:.2g}: ') and html.escape(m['verdict']) in (run/'report.html').read_text()
-    assert m['summary'].startswith('Its years are off by') and html.escape(m['summary']) in (run/'report.html').read_text()
+    split = pd.read_csv(run/'dataset'/'split.csv')
+    mixed = 'source' in split and split.groupby('source').era.nunique().gt(1).any()   # the shared covers: sources, some mixing eras
+    assert m['summary'].startswith('On covers like your own' if mixed else 'Of each era') and 'Its years are off by' in m['summary'], m['summary']
+    assert html.escape(m['summary']) in (run/'report.html').read_text()
 
 
 def test_rerun_skips_finished_stages(small_run, small_run_args, tmp_path):

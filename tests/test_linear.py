@@ -73,3 +73,64 @@ def test_default_is_the_ensemble(covers_dir, tmp_path):
     with safe_open(str(tmp_path/'d.safetensors'), framework='pt') as m: keys = set(m.keys())
     assert {'members.0.linear.weight', 'members.1.linear.weight', 'members.0.mean', 'members.1.std'} <= keys
     assert not [k for k in keys if '.features.' in k] and (tmp_path/'d.safetensors').stat().st_size < 200_000
+
+
+def _sourced_covers(d, n=14, seed=0):
+    "A small collection with a `source` column: `kpop` holds the 2010s only, `mixed` every era; each era has its own colour and stripes."
+    import numpy as np
+    from PIL import Image
+    rng, rows = np.random.default_rng(seed), []
+    for k, (era, year) in enumerate([('1990s', 1995), ('2000s', 2004), ('2010s', 2015)]):
+        (d/era).mkdir(parents=True, exist_ok=True)
+        for source in (['mixed', 'kpop'] if era == '2010s' else ['mixed']):
+            for i in range(n):
+                a = rng.integers(0, 60, (40, 40, 3)).astype(np.uint8)
+                a[..., k] += 150
+                a[::(k + 2) * 2] //= 3
+                if source == 'kpop': a[:, :8] = 255                       # what a source looks like, whatever the era
+                f = f'{era}/{source}_{i:03d}.jpg'
+                Image.fromarray(a).save(d/f)
+                rows.append(dict(file=f, year=year + i % 5, artist=f'{source}-{era}-{i}', source=source))
+    pd.DataFrame(rows).to_csv(d/'metadata.csv', index=False)
+    return d
+
+
+@pytest.mark.parametrize('balance', ['none', 'both'])
+def test_train_with_a_balance(tmp_path, balance):
+    "`--balance` reaches the fit and the model card; the summary line gives each era's recall and the notes the figures on the sources that mix eras."
+    d = _sourced_covers(tmp_path/'covers')
+    r = melonpy('train', str(d), '--arch', 'nsfw_linear', '--balance', balance, '--bs', '8', '--out', str(tmp_path/'m.safetensors'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    last = r.stdout.strip().splitlines()[-1]
+    assert re.search(r'recall 1990s [0-9.]+, 2000s [0-9.]+, 2010s [0-9.]+', last), last
+    assert 'test covers of the sources that mix eras (mixed)' in r.stdout and 'recall of the 2000s' in r.stdout, r.stdout[-2000:]
+    with safe_open(str(tmp_path/'m.safetensors'), framework='pt') as m: card = json.loads(m.metadata()['melonpy'])['card']
+    assert card['summary']['balance'] == balance
+
+
+def test_fit_ignores_the_one_era_source_when_balanced(tmp_path):
+    "With balance 'sources', the covers of a one-era source weigh nothing: the fit is the same as without them; with 'none' they change it."
+    import numpy as np
+    from melonpy.data import read_covers, split_covers
+    from melonpy.models import train_era_model, linear_members
+    df = split_covers(read_covers(_sourced_covers(tmp_path/'covers')), progress=False)
+    weights = lambda t, b: linear_members(train_era_model(t, eras=None, arch='nsfw_linear', balance=b, bs=8, quiet=True).model)[0].linear.weight.detach().numpy()
+    kp = (df.source == 'kpop') & df.split.isin(['train', 'valid'])
+    without = df[~kp]
+    assert np.allclose(weights(df, 'sources'), weights(without, 'sources'), atol=1e-5)     # the K-pop-like source teaches nothing
+    assert not np.allclose(weights(df, 'none'), weights(without, 'none'), atol=1e-5)
+
+
+def test_one_unreadable_cover_does_not_stop_the_linear_family(tmp_path):
+    "A truncated JPEG in the collection is skipped (as `dataset` and the networks skip it), not a crash of the linear family's fit."
+    d = _sourced_covers(tmp_path/'covers')
+    good = (d/'1990s'/'mixed_000.jpg').read_bytes()
+    (d/'1990s'/'mixed_001.jpg').write_bytes(good[:len(good) // 3])          # truncated, listed in metadata.csv
+    r = melonpy('train', str(d), '--arch', 'nsfw_linear', '--bs', '8', '--out', str(tmp_path/'m.safetensors'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1].startswith('trained nsfw_linear on'), r.stdout[-1000:]
+
+
+def test_unknown_balance_is_one_line():
+    from cli import one_line_error, melonpy_inproc
+    one_line_error(melonpy_inproc('train', '.', '--balance', 'kpop', '--out', 'm.safetensors'), '--balance', 'both')

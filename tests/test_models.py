@@ -24,7 +24,10 @@ def test_train_end_to_end(trained):
     assert lines[-1].startswith('trained squeezenet1_1 on') and 'baseline' in lines[-1] and str(d/'era.safetensors') in lines[-1]
     assert re.search(r'paired test p = [0-9.e-]+: (better than the baseline beyond chance|could be chance|no better than the baseline)', lines[-1]), lines[-1]
     table = '\n'.join(lines)
-    for k in ('accuracy', 'macro_f1', 'era_mae', 'adjacent_errors', 'year_mae', 'baseline ('): assert k in table
+    for k in ('accuracy', 'macro-F1', 'mean error in eras', 'one era off', 'year error in years', 'baseline (', 'recall of the 1990s', 'recall of the 2010s'):
+        assert k in table, k
+    assert re.search(r'recall 1990s [0-9.]+, 2010s [0-9.]+', lines[-1]), lines[-1]                 # each era's recall in the summary line
+    assert 'sources that mix eras' in table                                                          # the figures on covers like a user's
     assert re.search(r'year error [0-9.]+ years against [0-9.]+ for always answering \d{4} .*95 % interval \[[-+][0-9.]+, [-+][0-9.]+\]', table), table
     assert 'per source' in table and 'pudding_sample_trees' in table   # the shared covers have a source column
     assert (d/'era.safetensors').stat().st_size > 1e6
