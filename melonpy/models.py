@@ -38,7 +38,7 @@ __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_arc
            'read_card', 'load_era_model', 'metrics_table', 'train_main', 'recall_words', 'train_data', 'metrics_notes',
            'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation',
            'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate', 'average_predictions',
-           'cv_summary', 'source_holdout', 'comparison_view', 'comparison_table']
+           'cv_summary', 'source_holdout', 'comparison_view', 'comparison_table', 'era_judge']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -1217,7 +1217,7 @@ def comparison_table(bench:pd.DataFrame) -> pd.DataFrame:
     def pair(v, prefix, k):
         a, b = v.get(k), v.get(f'baseline_{k}')
         return pd.Series([f'{x:.3f} ({y:.3f})' if pd.notna(x) else '–' for x, y in zip(a, b)], index=v.index) if a is not None else pd.Series('–', index=v.index)
-    def p(v): return v.p_vs_baseline.map(lambda x: f'{x:.2g}' if pd.notna(x) else '–') if 'p_vs_baseline' in v else pd.Series('–', index=v.index)
+    def p(v): return v.p_vs_baseline.map(lambda x: f'{x:.3g}' if pd.notna(x) else '–') if 'p_vs_baseline' in v else pd.Series('–', index=v.index)
     out = {}
     for prefix, where in (('ho_', 'held-out sources'), ('cv_mixed_', 'CV, mixed sources'), ('', 'test split')):
         v = comparison_view(bench, prefix)
@@ -1228,3 +1228,9 @@ def comparison_table(bench:pd.DataFrame) -> pd.DataFrame:
             out[f'{where}: recall ' + ' / '.join(c[len('recall_'):] for c in recalls)] = v[recalls].apply(
                 lambda r: ' / '.join('–' if pd.isna(x) else f'{x:.2f}' for x in r), axis=1)
     return pd.DataFrame(out).rename_axis('candidate')
+
+# %% ../nbs/04_models.ipynb #84dea4a0
+def era_judge(covers, arch:str='lite2_linear', balance:str='both', seed:int=1, **kwargs) -> Learner:
+    "An era classifier to judge restyled covers (chapter 7): `train_era_model(covers, arch, balance=balance, seed=seed)`, by default frozen EfficientNet-Lite2 features (not the default classifier's networks) fitted on the sources that mix eras only, every era weighing the same."
+    if balance not in ('sources', 'both'): raise UserError(f"balance {balance!r}: a judge learns from the sources that mix eras only; use 'sources' or 'both'")
+    return train_era_model(covers, eras=kwargs.pop('eras', None), arch=arch, balance=balance, seed=seed, quiet=kwargs.pop('quiet', True), **kwargs)

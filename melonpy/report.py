@@ -67,7 +67,7 @@ report_template = """<!DOCTYPE html>
 {{ figure('colors/hue.png', 'Hue of coloured pixels per era') }}
 {{ figure('colors/rgb_histograms.png', 'R, G, B densities per era') }}{% endif %}
 {% if metrics is not none or 'model/confusion.png' in files %}<h2 id="model">Era classifier (chapter 4)</h2>
-{% if metrics is not none %}<p>Measured once on the {{ n_test }} test covers the model never saw while training, beside always answering the most common era of the training covers.</p>
+{% if metrics is not none %}<p>Measured once on the {{ n_test }} test covers the model never saw while training, beside always answering the most common era of the training covers. A recall is the share of an era's covers the model calls by that era: a 0 means it never recognises that era. The rows on the sources that mix eras (when the covers name their source) are the covers most like a collection of your own, beside always answering their own commonest era.</p>
 {{ metrics }}{% endif %}
 <div class="row">{{ figure('model/confusion.png', 'Confusion matrix of the test covers (rows: true era)') }}
 {{ figure('model/curves.png', 'Loss and accuracy per epoch, train and valid') }}</div>
