@@ -989,12 +989,12 @@ def learnable_summary(res:dict, min_covers:int=10) -> str:
     out = []
     m = res.get('mixed')
     if m:
-        out.append(f"On covers like your own collection's (the {m['n']} test covers of sources that hold several eras) it is right on "
+        out.append(f"On covers like those of your own collection (the {m['n']} test covers of sources that hold several eras) it is right on "
                    f"{m['accuracy']:.0%}, against {m['baseline_accuracy']:.0%} for always answering their commonest era ({m['majority']}): "
                    + ('better beyond chance' if m['p_vs_baseline'] < 0.05 else 'not better beyond chance') + f" (paired test p = {m['p_vs_baseline']:.2g}).")
     if res.get('recall'):
         never = res.get('never_predicted') or []
-        out.append('Of each era\'s test covers it recognises ' + ', '.join(f'{v:.0%} of the {e}' for e, v in res['recall'].items() if v is not None)
+        out.append('Of the test covers of each era it recognises ' + ', '.join(f'{v:.0%} of the {e}' for e, v in res['recall'].items() if v is not None)
                    + (f"; it never answers {', '.join(never)}." if never else '.'))
     if res.get('year_mae') is not None:
         lo, hi = res['year_mae_diff_ci']
