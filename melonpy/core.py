@@ -6,13 +6,14 @@ Docs: https://melonpy.github.io/melonpy/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #742ebc00
 from __future__ import annotations
-import os, tempfile
+import os, re, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['image_sides', 'default_eras', 'default_arch', 'typical_k', 'fast_refine', 'UserError', 'atomic_path', 'atomic_write',
-           'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads', 'torch_threads']
+           'save_tensors', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads',
+           'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -26,10 +27,12 @@ def atomic_path(path, suffix=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=suffix or path.suffix or '.tmp')
     os.close(fd)
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; finished files get the usual permissions
     try:
         yield Path(tmp)
+        umask = os.umask(0); os.umask(umask)
+        # mkstemp makes 0600 files, and some writers (safetensors) replace the file with a new 0600 one:
+        # the finished file gets the usual permissions, so that others in a class folder can read a shared model
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -41,6 +44,18 @@ def atomic_write(path, data):
     with atomic_path(path) as tmp:
         if isinstance(data, str): tmp.write_text(data, encoding='utf-8')
         else: tmp.write_bytes(data)
+    return Path(path)
+
+# %% ../nbs/00_core.ipynb #351a9106
+def save_tensors(tensors:dict, path, metadata:dict|None=None) -> Path:
+    "Write `tensors` ({name: torch tensor}) and text `metadata` to safetensors file `path` atomically; a write error (a full disk) is an `OSError`."
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+    try:
+        with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata=metadata)
+    except SafetensorError as e:
+        m = re.search(r'([^:]*) \(os error (\d+)\)', str(e))
+        raise (OSError(int(m.group(2)), m.group(1).strip(), str(path)) if m else OSError(f'could not write {path}: {e}')) from None
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #874ce894
