@@ -14,11 +14,11 @@ from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers, default_eras
 
 # %% auto #0
-__all__ = ['year_range', 'min_era_covers', 'image_exts', 'era_of', 'era_list', 'all_eras', 'read_covers', 'sample_per_era',
-           'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers',
-           'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys',
-           'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'split_by_source', 'subset_train',
-           'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
+__all__ = ['year_range', 'min_era_covers', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers',
+           'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
+           'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode',
+           'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'split_by_source',
+           'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -245,13 +245,20 @@ def _key(f):
     try: st = os.stat(f); return f'{f}|{st.st_size}|{st.st_mtime_ns}'
     except OSError: return f'{f}|missing'
 
+covers_version = 2   # in the image cache's name: raise it when `open_cover` reads pixels differently (2: 16-bit and float images scaled)
+
 def _disk_cache(size):
-    return cache_dir()/f'covers{size}.npz'
+    return cache_dir()/f'covers{size}-v{covers_version}.npz'
 
 def _load_disk(size):
+    "The image cache of `size` as {key: (pixels, reason)}, trusting nothing: arrays of another shape or type, or a damaged file, give {} (read again, then overwritten)."
     p = _disk_cache(size)
     try:
-        with np.load(p, allow_pickle=False) as z: return dict(zip(z['keys'].tolist(), zip(z['x'], z['why'].tolist())))
+        with np.load(p, allow_pickle=False) as z:
+            keys, x, why = z['keys'], z['x'], z['why']
+            if not (len(keys) and keys.ndim == 1 and keys.dtype.kind == why.dtype.kind == 'U' and why.shape == keys.shape
+                    and x.dtype == np.uint8 and x.shape == (len(keys), size, size, 3)): return {}
+            return dict(zip(keys.tolist(), zip(x, why.tolist())))
     except Exception: return {}
 
 def _save_disk(size, entries):

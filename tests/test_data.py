@@ -285,3 +285,31 @@ def test_shared_all_eras_and_gaon_held_out(covers_dir):
     s = split_by_source(read_covers(covers_dir, eras=['1990s', '2000s', '2010s']), 'ucsd_dsc160_group18_gaon', progress=False)
     gaon = s.source == 'ucsd_dsc160_group18_gaon'
     assert gaon.sum() == 72 and (s.split[gaon] == 'test').all() and (s.groupby('group').split.nunique() == 1).all()
+
+
+# --- caches are untrusted: a cache of another shape or type is read again and overwritten, never used
+BAD_IMAGE_CACHES = {   # name: (keys, x, why) written where the cache of 48 px lives, given the real keys
+    'other_size': lambda k: (k, np.zeros((len(k), 10, 10, 3), np.uint8), ['' for _ in k]),      # `dataset` wrote (10, 10, 3) arrays
+    'float_pixels': lambda k: (k, np.full((len(k), 48, 48, 3), 0.5), ['' for _ in k]),
+    'grey_pixels': lambda k: (k, np.zeros((len(k), 48, 48), np.uint8), ['' for _ in k]),
+    'fewer_rows': lambda k: (k, np.zeros((1, 48, 48, 3), np.uint8), ['' for _ in k]),
+    'reasons_missing': lambda k: (k, np.zeros((len(k), 48, 48, 3), np.uint8), ['']),
+    'numbers_as_keys': lambda k: (np.arange(len(k)), np.zeros((len(k), 48, 48, 3), np.uint8), ['' for _ in k]),
+}
+
+@pytest.mark.parametrize('kind', BAD_IMAGE_CACHES)
+def test_bad_image_cache_is_read_again(tmp_path, monkeypatch, kind):
+    from melonpy import data
+    d = fake_scrape(tmp_path/'c', n=8)
+    files = read_covers(d).file.tolist()
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    _mem_cache.clear()
+    good, why = load_covers(files, 48, progress=False)
+    keys = [data._key(f) + '|32' for f in files]
+    k, x, w = BAD_IMAGE_CACHES[kind](keys)
+    with open(data._disk_cache(48), 'wb') as f: np.savez(f, keys=np.array(k), x=x, why=np.array(w))
+    _mem_cache.clear()
+    again, why2 = load_covers(files, 48, progress=False)
+    assert again.shape == good.shape and again.dtype == np.uint8 and np.array_equal(again, good) and why2 == why
+    with np.load(data._disk_cache(48)) as z: assert z['x'].shape == (len(files), 48, 48, 3)   # overwritten with a good one
+    _mem_cache.clear()

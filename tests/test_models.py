@@ -274,3 +274,33 @@ def test_feature_cache_on_a_full_disk(tmp_path, monkeypatch):
     finally: resource.setrlimit(resource.RLIMIT_FSIZE, old); signal.signal(signal.SIGXFSZ, handler)
     assert x.shape == (3, 1024) and np.isfinite(x).all()
     assert not [p for p in (tmp_path/'cache').iterdir() if p.suffix == '.safetensors']
+
+
+BAD_FEATURE_CACHES = {   # name: a change of the tensors and keys of a feature cache (which broke every later run in _fit_linear)
+    'narrower': lambda x, k: (x[:, :100], k),
+    'nan': lambda x, k: (x.fill_(float('nan')), k),
+    'inf': lambda x, k: (x.fill_(float('inf')), k),
+    'float64': lambda x, k: (x.double(), k),
+    'fewer_rows': lambda x, k: (x[:1], k),
+    'keys_not_text': lambda x, k: (x, list(range(len(k)))),
+}
+
+@pytest.mark.parametrize('kind', BAD_FEATURE_CACHES)
+def test_bad_feature_cache_is_computed_again(tmp_path, monkeypatch, kind):
+    import json
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+    files = []
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    good = cover_features(learn, files, progress=False)
+    [path] = (tmp_path/'cache').glob('features-nsfw*.safetensors')
+    with safe_open(str(path), framework='pt') as f: keys = json.loads(f.metadata()['keys'])
+    x, keys = BAD_FEATURE_CACHES[kind](load_file(str(path))['x'], keys)
+    save_file({'x': x.contiguous()}, str(path), metadata={'keys': json.dumps(keys)})
+    again = cover_features(learn, files, progress=False)
+    assert again.shape == good.shape and np.allclose(again, good, atol=1e-5)
+    assert load_file(str(path))['x'].shape == (2, 1024)   # overwritten with a good one
