@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from PIL import Image
-from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch
+from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch, write_csv, csv_unguard
 from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
 from .scrape import scrape, scrape_summary, parse_years, MELON
 from .colors import analyze, measure_names
@@ -137,7 +137,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
         if set(g.split) != {'train', 'valid', 'test'}:
             raise UserError(f'era {e} has only {len(g)} covers: too few for a train, valid and test split; use more covers per era')
     keep = [c for c in ('file', 'year', 'era', 'group', 'split', 'title', 'artist', 'artists', 'album', 'album_id', 'label_quality') if c in df.columns]
-    with atomic_path(out/'split.csv') as tmp: df[keep].to_csv(tmp, index=False)
+    write_csv(df[keep], out/'split.csv')   # titles a spreadsheet would run as formulas behind a quote; file names' odd bytes kept
     counts = df.groupby(['era', 'split']).size().unstack(fill_value=0).reindex(columns=['train', 'valid', 'test'], fill_value=0)
     summary = dict(collection=str(collection), covers=len(df), eras=s['eras'], counts=counts.to_dict('index'),
                    skipped=skipped_summary(skipped), dropped=dropped, **info)
@@ -148,7 +148,7 @@ def read_split(run) -> pd.DataFrame:
     "The split table written by the dataset stage of `run`."
     f = Path(run)/'dataset'/'split.csv'
     if not f.exists(): raise UserError(f'{f} is missing: the dataset stage has not run; run `melonpy run` again')
-    return pd.read_csv(f, keep_default_na=False, na_values=[''])
+    return csv_unguard(pd.read_csv(f, keep_default_na=False, na_values=[''], encoding_errors='surrogateescape'))   # as `write_csv` wrote it
 
 # %% ../nbs/08_course.ipynb #cccaf0d8
 def colors_stage(run, settings:dict, progress:bool=True) -> dict:
@@ -177,7 +177,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out/'metrics.csv') as tmp: models.metrics_table(res).to_csv(tmp, index_label='measure')
     atomic_write(out/'metrics.json', json.dumps(_json(res), indent=1))
-    with atomic_path(out/'predictions.csv') as tmp: pr.to_csv(tmp, index=False)
+    write_csv(pr, out/'predictions.csv')
     eras = [e for e in models.era_order(df) if e in list(learn.dls.vocab)]
     ok = pr[pr.error == '']
     save_figure(models.plot_confusion(models.confusion_table(ok.era, ok.pred, eras)), out/'confusion.png')
@@ -228,7 +228,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
         src = df[df.file == f].iloc[0]
         rows.append(dict(target=era, content=f, content_era=src.era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     t = pd.DataFrame(rows)
-    with atomic_path(out/'style.csv') as tmp: t.to_csv(tmp, index=False)
+    write_csv(t, out/'style.csv')
     if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style,
                                  done={(r['target'], r['content']): out/r['after'] for r in rows})
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
@@ -246,7 +246,7 @@ def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:
             made += (era, f) not in (done or {})
         p0, p1 = style.era_probabilities(learn, [before, after], era)
         rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name, p_before=p0, p_after=p1))
-    with atomic_path(out/'grid.csv') as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
+    write_csv(pd.DataFrame(rows), out/'grid.csv')
     return made
 
 

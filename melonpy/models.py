@@ -20,7 +20,7 @@ from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                Normalize, aug_transforms, default_split, params, L, create_head, chunked)
-from .core import UserError, atomic_path, save_tensors, shared_dir, default_eras, default_arch
+from .core import UserError, atomic_path, save_tensors, write_csv, csv_guard, shown_name, shared_dir, default_eras, default_arch
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
                           subset_train, cover_block, load_covers, cover_hashes, split_by_source, min_era_covers, cache_dir, _key)
 
@@ -585,9 +585,10 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     items = [x for f in items for x in ([f] if isinstance(f, Image.Image) else image_files([f]))]
     vocab = list(learn.dls.vocab)
     rows, imgs, where = [], [], []
+    side = 2 * max(getattr(getattr(learn, 'card', None), 'size', None) or 512, 48)   # decoded no larger than the model (and pHash) need: memory stays small
     for i, f in enumerate(items):
         name = f'<image {i}>' if isinstance(f, Image.Image) else str(f)
-        try: imgs.append(open_cover(f, min_side=1)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
+        try: imgs.append(open_cover(f, min_side=1, max_side=side)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
         except Exception as e: rows.append(dict(file=name, pred=None, error=f'unreadable: {e}'))
     probs, years = np.full((len(items), len(vocab)), np.nan, dtype=np.float32), np.full(len(items), np.nan, dtype=np.float32)
     year_head = getattr(learn.model, 'head', None) == 'year'
@@ -1033,14 +1034,14 @@ def predict_main(a) -> int:
     if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
     to_stdout = a.csv == '-'
     out = sys.stderr if to_stdout else sys.stdout            # with --csv alone, standard output is the CSV only
-    if to_stdout: df.to_csv(sys.stdout, index=False)
+    shown = df.assign(file=df.file.map(shown_name))          # names that are not UTF-8 as \xe9: any terminal prints them
+    if to_stdout: csv_guard(shown).to_csv(sys.stdout, index=False)
     else:
         with pd.option_context('display.max_rows', None, 'display.width', 200):
-            print(df.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
+            print(shown.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
                     .to_string(index=False, float_format=lambda v: f'{v:.3f}'))
-    for r in bad.itertuples(): print(f'skipped {r.file}: {r.error}', file=out)
-    if a.csv and not to_stdout:
-        with atomic_path(a.csv) as tmp: df.to_csv(tmp, index=False)
+    for r in bad.itertuples(): print(f'skipped {shown_name(r.file)}: {r.error}', file=out)
+    if a.csv and not to_stdout: write_csv(df, a.csv)        # the names as they are; formula-like ones behind a quote
     counts, seen = df.pred.value_counts(), int(df.seen.fillna(False).sum())
     print(f'predicted {len(df) - len(bad)} images ({", ".join(f"{k}: {v}" for k, v in counts.items())})'
           + (f', {len(bad)} unreadable' if len(bad) else '')

@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import UserError, atomic_path, atomic_write, writable_dir
+from .core import UserError, atomic_path, atomic_write, writable_dir, write_csv, csv_unguard
 
 # %% auto #0
 __all__ = ['MELON', 'CDN', 'GENRES', 'max_id_digits', 'chart_columns', 'HEADERS', 'max_page_bytes', 'max_cover_bytes',
@@ -277,8 +277,8 @@ def parse_years(spec) -> list[int]:
 
 # %% ../nbs/01_scrape.ipynb #858abffc
 def _save_table(df, path):
-    "Write DataFrame `df` to CSV `path` atomically."
-    with atomic_path(path) as tmp: df.to_csv(tmp, index=False)
+    "Write DataFrame `df` to CSV `path` atomically, titles that a spreadsheet would run as a formula behind a quote (`core.write_csv`)."
+    write_csv(df, path)
 
 problem_columns = ['year', 'item', 'problem', 'url']
 _cover_item_re = re.compile(r'^cover of album (\d+)$')
@@ -289,7 +289,7 @@ def _read_table(path, columns:list) -> pd.DataFrame|None:
     if not path.exists() or path.stat().st_size == 0: return None
     fix = 'fix it or move it away (scraping its years again rebuilds it from pages/)' if path.name == 'charts.csv' \
           else 'fix it or delete it (it only lists what earlier runs skipped)'
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try: df = csv_unguard(pd.read_csv(path, dtype=str, keep_default_na=False))   # the quotes `write_csv` put before formula-like titles
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
         raise UserError(f'{path} is not a readable table ({why}): {fix}, then run again') from None

@@ -313,3 +313,62 @@ def test_bad_image_cache_is_read_again(tmp_path, monkeypatch, kind):
     assert again.shape == good.shape and again.dtype == np.uint8 and np.array_equal(again, good) and why2 == why
     with np.load(data._disk_cache(48)) as z: assert z['x'].shape == (len(files), 48, 48, 3)   # overwritten with a good one
     _mem_cache.clear()
+
+
+def test_nul_byte_in_an_index_entry(tmp_path):
+    "A NUL byte in a metadata.csv or charts.csv entry (no file can have one) is a dropped row, not `ValueError: embedded null byte`."
+    d = fake_scrape(tmp_path/'c', n=8)
+    charts = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    charts.loc[0, 'cover_file'] = 'covers/A000\x00.jpg'
+    charts.to_csv(d/'charts.csv', index=False)
+    df = read_covers(d)
+    assert len(df) == len(read_covers(fake_scrape(tmp_path/'c2', n=8))) - 1 and df.attrs['dropped']
+    m = tmp_path/'m'; m.mkdir()
+    synthetic_cover(0).save(m/'a.jpg'); synthetic_cover(1).save(m/'b.jpg')
+    (m/'metadata.csv').write_text('file,year\na.jpg,1995\nb\x00.jpg,1996\n')
+    assert read_covers(m).file.map(lambda f: Path(f).name).tolist() == ['a.jpg']
+
+
+@pytest.mark.parametrize('kind', ['uint16_png', 'int32_tiff', 'float_tiff_0_1', 'float_tiff_0_255'])
+def test_16_bit_and_float_images_are_scaled(tmp_path, kind):
+    "A 16-bit greyscale ramp (0-65535) and float images (0-1 or 0-255) read as the same grey ramp as an 8-bit one, not 97 % white or black."
+    ramp = np.linspace(0, 1, 256 * 64, dtype=np.float64).reshape(64, 256)
+    a = dict(uint16_png=(ramp * 65535).astype(np.uint16), int32_tiff=(ramp * 65535).astype(np.int32),
+             float_tiff_0_1=ramp.astype(np.float32), float_tiff_0_255=(ramp * 255).astype(np.float32))[kind]
+    p = tmp_path/('x.png' if 'png' in kind else 'x.tif')
+    Image.fromarray(a).save(p)
+    x = np.asarray(open_cover(p), dtype=float)
+    assert abs(x.mean() - 127.5) < 2 and x.min() < 3 and x.max() > 252, (Image.open(p).mode, x.mean())
+
+
+def test_formula_titles_are_guarded(tmp_path):
+    "Titles and artists beginning with = + - @ go into charts.csv and split.csv behind a quote (a spreadsheet shows them as text); melonpy reads them back unchanged."
+    from melonpy.scrape import _save_table
+    from melonpy.course import dataset_stage, read_split
+    d = fake_scrape(tmp_path/'c', n=40)
+    charts = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    evil = ['=HYPERLINK("http://x","click")', '+1+1', '-2+3', '@SUM(A1)', "'=quoted already"]
+    charts.loc[:len(evil) - 1, 'title'] = evil
+    charts.loc[:len(evil) - 1, 'artists'] = evil
+    _save_table(charts, d/'charts.csv')                      # as `melonpy scrape` writes it
+    raw = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    assert not raw.title.str[:1].isin(list('=+-@')).any() and not raw.artists.str[:1].isin(list('=+-@')).any()
+    df = read_covers(d)
+    assert set(evil) <= set(df.title)                         # read back exactly
+    dataset_stage(tmp_path/'run', d, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
+    raw = pd.read_csv(tmp_path/'run'/'dataset'/'split.csv', keep_default_na=False)
+    assert not raw.title.str[:1].isin(list('=+-@')).any()
+    assert set(evil) & set(df.file.map(dict(zip(df.file, df.title)).get)) <= set(read_split(tmp_path/'run').title)
+
+
+def test_run_dataset_stage_with_a_non_utf8_file_name(tmp_path):
+    "An era-folder collection with a file name that is not UTF-8: `run`'s dataset stage writes split.csv and reads the name back exactly."
+    from melonpy.course import dataset_stage, read_split
+    c = tmp_path/'c'
+    for k, era in enumerate(('1990s', '2000s')):
+        (c/era).mkdir(parents=True)
+        for i in range(10): synthetic_cover(100 * k + i, 64).save(c/era/f'{i}.jpg')
+    odd = os.path.join(os.fsencode(c/'1990s'), b'caf\xe9.jpg')
+    synthetic_cover(999, 64).save(os.fsdecode(odd), format='JPEG')
+    dataset_stage(tmp_path/'run', c, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
+    assert os.fsdecode(odd) in set(read_split(tmp_path/'run').file)

@@ -304,3 +304,38 @@ def test_bad_feature_cache_is_computed_again(tmp_path, monkeypatch, kind):
     again = cover_features(learn, files, progress=False)
     assert again.shape == good.shape and np.allclose(again, good, atol=1e-5)
     assert load_file(str(path))['x'].shape == (2, 1024)   # overwritten with a good one
+
+
+def test_predict_odd_file_names(tiny, tmp_path):
+    "A file name that is not UTF-8 and one a spreadsheet would run as a formula: predict's table (under a strict UTF-8 terminal), --csv to stdout and --csv FILE all work; the file keeps the names exactly, the formula behind a quote."
+    import os, subprocess
+    from cli import COMMAND, melonpy_env
+    ok, img = tiny
+    d = tmp_path/'imgs'; d.mkdir()
+    for name in (b'caf\xe9.png', b'=cmd.png', b'fine.png'): shutil.copy(img, os.path.join(os.fsencode(d), name))
+    env = melonpy_env(PYTHONIOENCODING='utf-8:strict', PYTHONUTF8='1')
+    r = subprocess.run([*COMMAND, 'predict', ok, '.', '--csv', tmp_path/'p.csv'], capture_output=True, text=True, env=env, timeout=300, cwd=d)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'caf\\xe9.png' in r.stdout and 'predicted 3 images' in r.stdout, r.stdout
+    raw = (tmp_path/'p.csv').read_bytes()
+    assert b'caf\xe9.png' in raw and b"'=" in raw and not any(l.startswith(b'=') for l in raw.splitlines())
+    p = pd.read_csv(tmp_path/'p.csv', encoding_errors='surrogateescape')
+    assert sorted(os.fsencode(f) for f in p.file) == [b"'=cmd.png", b'caf\xe9.png', b'fine.png']   # names as given (relative), the formula quoted
+    r = subprocess.run([*COMMAND, 'predict', ok, '.', '--csv'], capture_output=True, text=True, env=env, timeout=300, cwd=d)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'caf\\xe9.png' in r.stdout and "'=" in r.stdout
+
+
+def test_predict_memory_is_bounded(tiny, tmp_path):
+    "predict over large pictures (3,000×3,000 PNGs, 24 of them) holds one full-size picture at a time, not 64: its peak memory is that of one small picture plus little."
+    import os
+    ok, img = tiny
+    big = tmp_path/'big'; big.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 30, 3), dtype=np.uint8)).resize((3000, 3000)).save(big/'0.png')
+    for i in range(1, 24): os.link(big/'0.png', big/f'{i}.png')   # the same file 24 times: no disk space
+    r, small = melonpy_peak('predict', ok, img)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r, peak = melonpy_peak('predict', ok, big)
+    print(f'peak memory of predict: {small:.0f} MB for one small picture, {peak:.0f} MB for 24 pictures of 3000x3000')
+    assert r.returncode == 0 and 'predicted 24 images' in r.stdout, r.stderr[-2000:]
+    assert peak < small + 150, (peak, small)
