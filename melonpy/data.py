@@ -101,8 +101,8 @@ def _inside(src:Path, f):
     return str(p) if p.is_relative_to(src.resolve()) else _outside
 
 def _read_folders(src:Path) -> pd.DataFrame:
-    "One row per image in the era subfolders of `src`."
-    rows = [dict(file=str(f.resolve()), folder=d.name)
+    "One row per image in the era subfolders of `src`; a file or folder that links out of the collection is `_outside` (refused, as index entries are)."
+    rows = [dict(file=_inside(src, f'{d.name}/{f.name}'), folder=d.name)
             for d in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith('.'))
             for f in sorted(d.iterdir()) if f.suffix.lower() in image_exts]
     if not rows: raise _index_error(src, 'there is no charts.csv or metadata.csv, and no subfolder holds images')

@@ -372,3 +372,19 @@ def test_run_dataset_stage_with_a_non_utf8_file_name(tmp_path):
     synthetic_cover(999, 64).save(os.fsdecode(odd), format='JPEG')
     dataset_stage(tmp_path/'run', c, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
     assert os.fsdecode(odd) in set(read_split(tmp_path/'run').file)
+
+
+def test_era_folders_do_not_follow_links_out(tmp_path):
+    "An era folder's file that links out of the collection, and an era folder that is a link out: refused and counted, as index entries are."
+    c, outside = tmp_path/'c', tmp_path/'secret'
+    outside.mkdir()
+    for i in range(3): synthetic_cover(50 + i, 64).save(outside/f'{i}.jpg')
+    for k, era in enumerate(('1990s', '2000s')):
+        (c/era).mkdir(parents=True)
+        for i in range(3): synthetic_cover(10 * k + i, 64).save(c/era/f'{i}.jpg')
+    (c/'1990s'/'link.jpg').symlink_to(outside/'0.jpg')
+    (c/'2010s').symlink_to(outside, target_is_directory=True)
+    (c/'2000s'/'inside.jpg').symlink_to(c/'1990s'/'1.jpg')       # a link inside the collection is fine
+    df = read_covers(c)
+    assert all(Path(f).resolve().is_relative_to(c.resolve()) for f in df.file), df.file.tolist()
+    assert len(df) == 7 and df.attrs['dropped'] == {'path outside the collection': 4}
