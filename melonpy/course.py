@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from PIL import Image
 from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch, write_csv, csv_unguard
 from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
-from .scrape import scrape, scrape_summary, parse_years, MELON
+from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
 from .colors import analyze, measure_names
 from .report import report_html
 
@@ -281,28 +281,29 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
         settings['eras'] = covers.attrs['eras']                                            # --eras all: the eras it kept
     year_list = parse_years(years) if data is None else None
     run = writable_dir(out, '--out folder')
-    key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
-               quick=quick, base_url=base_url)
-    book = still_done(run, check_settings(load_stages(run), key))
-    collection = collection_dir(run, data)
-    steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
-                 dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
-                 colors=lambda: colors_stage(run, settings, progress),
-                 model=lambda: model_stage(run, settings, progress),
-                 style=lambda: style_stage(run, collection, settings, progress),
-                 report=lambda: report_stage(run, settings, progress))
-    book['resumed'] = [n for n in stages if n in book['stages']]
-    save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
-    todo = [n for n in stages if n not in book['stages']]
-    with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress) as bar, ticking(bar):
-        for name in todo:
-            bar.set_postfix_str(name)
-            t = time.time()
-            info = steps[name]()
-            book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
-            save_stages(run, book)
-            bar.update(1)
-    return book
+    with folder_lock(run, 'run'):   # a second `melonpy run` into this folder stops at once, instead of doing all the work again
+        key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
+                   quick=quick, base_url=base_url)
+        book = still_done(run, check_settings(load_stages(run), key))
+        collection = collection_dir(run, data)
+        steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
+                     dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
+                     colors=lambda: colors_stage(run, settings, progress),
+                     model=lambda: model_stage(run, settings, progress),
+                     style=lambda: style_stage(run, collection, settings, progress),
+                     report=lambda: report_stage(run, settings, progress))
+        book['resumed'] = [n for n in stages if n in book['stages']]
+        save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
+        todo = [n for n in stages if n not in book['stages']]
+        with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress) as bar, ticking(bar):
+            for name in todo:
+                bar.set_postfix_str(name)
+                t = time.time()
+                info = steps[name]()
+                book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
+                save_stages(run, book)
+                bar.update(1)
+        return book
 
 def course_summary(book:dict, run) -> str:
     "One line about a finished run: covers, test accuracy against the baseline, wall time per stage, where the report is."

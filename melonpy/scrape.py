@@ -406,10 +406,10 @@ def _known_404(old) -> dict:
 lock_name = '.melonpy-scrape.lock'
 
 @contextmanager
-def folder_lock(folder):
-    "Hold an exclusive lock on `folder` for the block; `UserError` at once if another process holds it."
+def folder_lock(folder, what:str='scrape'):
+    "Hold an exclusive lock on `folder` for the block (a `what`: scrape, run); `UserError` at once if another process holds it."
     folder = Path(folder)
-    f = open(folder/lock_name, 'a+')
+    f = open(folder/(lock_name if what == 'scrape' else f'.melonpy-{what}.lock'), 'a+')
     try:
         try:
             if os.name == 'nt':
@@ -417,7 +417,7 @@ def folder_lock(folder):
             else:
                 import fcntl; fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise UserError(f'another scrape is writing to {folder}: wait until it has finished (or stop it), then run again') from None
+            raise UserError(f'another {what} is writing to {folder}: wait until it has finished (or stop it), then run again') from None
         f.seek(0); f.truncate(); f.write(f'{os.getpid()}\n'); f.flush()
         yield folder
     finally: f.close()
@@ -571,6 +571,12 @@ def _compress(body:bytes, how:str) -> bytes:
     c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS if how == 'gzip' else zlib.MAX_WBITS)
     return c.compress(body) + c.flush()
 
+class _QuietServer(ThreadingHTTPServer):
+    "A `ThreadingHTTPServer` that stays quiet when a client hangs up mid-answer (as `fetch` does when it refuses a body): no traceback in a notebook."
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)): return
+        super().handle_error(request, client_address)
+
 class PracticeMelon:
     "A stand-in for Melon on loopback serving `charts` {year: rows} and `covers` {album_id: image bytes}, with injected `faults`."
     def __init__(self, charts:dict, covers:dict, variant=lambda year: 'A' if year >= 2005 else 'B',
@@ -579,7 +585,7 @@ class PracticeMelon:
         self.faults = {k: v if isinstance(v, str) else list(v) for k, v in (faults or {}).items()}
         self.huge, self.bomb, self.drip, self._bomb = huge, bomb, drip, None
         self.log, self.auth, self._lock = [], [], threading.Lock()   # auth: the Authorization headers sent to it
-        self.server = ThreadingHTTPServer(('127.0.0.1', port), self._handler())
+        self.server = _QuietServer(('127.0.0.1', port), self._handler())
         self.server.daemon_threads = True
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
 

@@ -339,3 +339,51 @@ def test_predict_memory_is_bounded(tiny, tmp_path):
     print(f'peak memory of predict: {small:.0f} MB for one small picture, {peak:.0f} MB for 24 pictures of 3000x3000')
     assert r.returncode == 0 and 'predicted 24 images' in r.stdout, r.stderr[-2000:]
     assert peak < small + 150, (peak, small)
+
+
+def test_train_unwritable_out_before_training(tmp_path, monkeypatch):
+    "`train --out` in a folder that cannot be written (here: below a file): one line before any training (it trained first, then failed)."
+    from melonpy import models
+    from melonpy.data import fake_scrape
+    covers = fake_scrape(tmp_path/'covers', n=16)
+    (tmp_path/'a-file').write_text('')
+    def no_training(*a, **k): raise AssertionError('trained before checking --out')
+    monkeypatch.setattr(models, 'train_era_model', no_training)
+    one_line_error(melonpy_inproc('train', covers, '--arch', 'cnn', '--out', tmp_path/'a-file'/'m.safetensors'), '--out folder', 'a-file')
+
+
+def test_model_and_cache_files_are_readable_by_others(tmp_path, monkeypatch):
+    "A model file and the feature cache get the usual permissions (0644 under umask 022), so that others in a class folder can read a shared model (safetensors made 0600 files)."
+    import os
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    old = os.umask(0o022)
+    try:
+        m = _tiny(tmp_path/'m.safetensors')
+        learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+        Image.new('RGB', (64, 64), 'red').save(tmp_path/'a.png')
+        monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+        cover_features(learn, [tmp_path/'a.png'], progress=False)
+    finally: os.umask(old)
+    [cache] = (tmp_path/'cache').glob('features-*.safetensors')
+    assert oct(m.stat().st_mode & 0o777) == oct(0o644) and oct(cache.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_ctrl_c_keeps_the_features_computed(tmp_path, monkeypatch):
+    "Ctrl-C while a network computes features: the batches finished are in the cache (the message says finished work is saved), and the next call computes only the rest."
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+    files = []
+    for i in range(4):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    member, calls = learn.model, []
+    real = member.features.forward
+    def interrupted(x):
+        calls.append(len(x))
+        if len(calls) == 2: raise KeyboardInterrupt
+        return real(x)
+    monkeypatch.setattr(member.features, 'forward', interrupted)
+    with pytest.raises(KeyboardInterrupt): cover_features(learn, files, bs=2, progress=False)
+    calls.clear()
+    x = cover_features(learn, files, bs=2, progress=False)
+    assert calls == [2] and x.shape == (4, 1024)   # the first batch came from the cache

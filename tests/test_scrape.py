@@ -325,3 +325,19 @@ def test_chart_page_with_one_bad_byte_keeps_its_korean():
     df, problems = parse_chart(page, 2000)
     assert [t.replace('\ufffd', '') for t in df.title] == ['사랑의 노래 0', '사랑의 노래 1', '사랑의 노래 2'] and set(df.artists) == {'가수'}
     assert any('not valid text' in p['problem'] for p in problems)
+
+
+def test_practice_server_is_quiet_when_a_download_is_refused(capfd):
+    "The capped downloads of chapter 1 against its practice server: the client hangs up on a huge or trickling body, and the server prints no ConnectionResetError traceback (it showed in JupyterLab)."
+    charts, covers = practice_charts([2000], per_year=4)
+    a, b, c = sorted(covers)[:3]
+    with PracticeMelon(charts, covers, faults={f'/{a}_500': 'huge', f'/{b}_500': 'drip', f'/{c}_500': 'drip'}, drip=0.05) as m:
+        with pytest.raises(FetchError, match='over the'): fetch(f'{m.url}/cm/album/images/x/{a}_500.jpg', tries=1, max_bytes=2**20)
+        for x in (b, c):
+            with pytest.raises(FetchError, match='too slow'): fetch(f'{m.url}/cm/album/images/x/{x}_500.jpg', tries=1, deadline=0.5)
+        time.sleep(1)   # the server's threads notice that the client left
+        for e in (ConnectionResetError(104, 'Connection reset by peer'), BrokenPipeError(32, 'Broken pipe')):
+            try: raise e   # what a handler thread meets when the client hung up between requests: the server's own error report
+            except OSError: m.server.handle_error(None, ('127.0.0.1', 0))
+    err = capfd.readouterr().err
+    assert 'Traceback' not in err and 'ConnectionResetError' not in err and 'BrokenPipeError' not in err, err[-2000:]

@@ -338,3 +338,14 @@ def test_bad_ranking_cache_is_computed_again(tmp_path, rows):
     _rankings.clear()
     again = typical_covers(learn, covers, '1990s', k=4, cache=tmp_path/'cache', progress=False)
     assert len(set(again)) == 4 and again == good
+
+
+def test_colour_route_takes_a_thin_picture(tmp_path):
+    "`stylize --method colour` on a 5000×40 picture: the colour route runs no network, so VGG16's limit on thin pictures does not apply (it refused)."
+    from cli import melonpy_inproc
+    thin, style = tmp_path/'thin.png', tmp_path/'style.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 5000, 3), dtype=np.uint8)).save(thin)
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(style)
+    code, err = melonpy_inproc('stylize', thin, '--style', style, '--method', 'colour', '--out', tmp_path/'o.png')
+    assert code == 0, err
+    assert Image.open(tmp_path/'o.png').size == (256, 2)
