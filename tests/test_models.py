@@ -376,11 +376,11 @@ def test_ctrl_c_keeps_the_features_computed(tmp_path, monkeypatch):
     for i in range(4):
         Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
     monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
-    member, calls = learn.model, []
+    member, calls, fired = learn.model, [], []
     real = member.features.forward
     def interrupted(x):
         calls.append(len(x))
-        if len(calls) == 2: raise KeyboardInterrupt
+        if len(calls) == 2 and not fired: fired.append(1); raise KeyboardInterrupt   # once, during the second batch
         return real(x)
     monkeypatch.setattr(member.features, 'forward', interrupted)
     with pytest.raises(KeyboardInterrupt): cover_features(learn, files, bs=2, progress=False)
