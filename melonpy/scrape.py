@@ -264,7 +264,7 @@ def check_url(url:str, hosts:set|None=None) -> str:
     u = urlsplit(url)
     if u.scheme not in ('http', 'https') or not u.hostname: raise ValueError('not an http(s) link')
     if u.username is not None or u.password is not None: raise ValueError('a link with a user name or password (not sent)')
-    if hosts is not None and _host(u) not in hosts: raise ValueError(f'a link to {u.hostname}:{_host(u)[1]}, neither the site nor Melon''s image server')
+    if hosts is not None and _host(u) not in hosts: raise ValueError(f"a link to {u.hostname}:{_host(u)[1]}, neither the site nor Melon's image server")
     return url
 
 def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects, end:float|None=None, hosts:set|None=None) -> requests.Response:
