@@ -407,8 +407,17 @@ lock_name = '.melonpy-scrape.lock'
 
 @contextmanager
 def folder_lock(folder, what:str='scrape'):
-    "Hold an exclusive lock on `folder` for the block (a `what`: scrape, run); `UserError` at once if another process holds it."
+    "Hold an exclusive lock on `folder` for the block (a `what`: scrape, run); `UserError` at once if another process holds it. A run locks the folder itself where the OS can (POSIX): nothing is left in it."
     folder = Path(folder)
+    if what != 'scrape' and os.name != 'nt':
+        import fcntl
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError: raise UserError(f'another {what} is writing to {folder}: wait until it has finished (or stop it), then run again') from None
+            yield folder
+        finally: os.close(fd)
+        return
     f = open(folder/(lock_name if what == 'scrape' else f'.melonpy-{what}.lock'), 'a+')
     try:
         try:
