@@ -1027,7 +1027,7 @@ def predict_main(a) -> int:
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
     learn = load_era_model(a.model, trust=a.trust_pickle)
-    parts = [predict_covers(learn, [str(f) for f in files[i:i+64]])
+    parts = [predict_covers(learn, [str(f) for f in files[i:i+64]], bs=16)   # 16 at a time through the network: its activations stay small
              for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False)]
     df = pd.concat(parts, ignore_index=True)
     bad = df[df.error != '']
