@@ -8,6 +8,12 @@ space, but each is decoded again); the models are untrained (chapter 4's `_rebui
 
     nice python bench/memory.py                      # 200 pictures of 4000×4000 (a few minutes on 2 cores)
     nice python bench/memory.py --n 2000 --side 9000 # the issue's size: long (each 9000×9000 PNG takes ~1 s to decode)
+
+Measured on the project's 2-core machine (2026-12-06, `--n 1000 --side 2000`, untrained nsfw_linear, others sharing it):
+1 small picture 1229 MB; 64 pictures 1461 MB; 1000 pictures 1530 MB (284 s); cards of 100,000 and 1,000,000 eras
+1044 and 1128 MB (one line, exit 2). Before the fix, 24 pictures of 3000×3000 peaked at 1999 MB against 1086 MB for one
+(tests/test_models.py::test_predict_memory_is_bounded, cnn model), and the 100,000-era card at 1625 MB against 1249.
+What is left of the peak is PyTorch and fastai themselves (~1 GB) and 16 pictures at a time through the network.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path

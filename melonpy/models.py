@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #be1c50c4
 from __future__ import annotations
-import contextlib, dataclasses, io, json, os, sys, time, warnings
+import contextlib, dataclasses, gc, io, json, os, sys, time, warnings
 from contextlib import nullcontext
 from functools import cache, partial
 from pathlib import Path
@@ -1027,8 +1027,10 @@ def predict_main(a) -> int:
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
     learn = load_era_model(a.model, trust=a.trust_pickle)
-    parts = [predict_covers(learn, [str(f) for f in files[i:i+64]], bs=16)   # 16 at a time through the network: its activations stay small
-             for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False)]
+    parts = []
+    for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False):
+        parts.append(predict_covers(learn, [str(f) for f in files[i:i+64]], bs=16))   # 16 at a time through the network: small activations
+        gc.collect()   # the chunk's pictures sit in reference cycles (fastai's transforms): freed now, not at some later full collection
     df = pd.concat(parts, ignore_index=True)
     bad = df[df.error != '']
     if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
