@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, importlib, importlib.util, sys
 from pathlib import Path
 from . import __version__
-from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine, balances, default_balance
+from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine, writable_dir, balances, default_balance
 
 min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
 
@@ -297,6 +297,7 @@ def train_check(a):
     _weights_file(a)
     if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')
     _out_file(a.out, 'era.safetensors')
+    writable_dir(Path(a.out).expanduser().parent, '--out folder')   # before minutes of training, not after
 
 def tune_check(a): _training_check(a)
 

@@ -6,13 +6,14 @@ Docs: https://melonpy.github.io/melonpy/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #742ebc00
 from __future__ import annotations
-import os, tempfile
+import os, re, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['image_sides', 'default_eras', 'default_arch', 'balances', 'default_balance', 'typical_k', 'fast_refine', 'UserError',
-           'atomic_path', 'atomic_write', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads',
+__all__ = ['formula_starts', 'image_sides', 'default_eras', 'default_arch', 'balances', 'default_balance', 'typical_k',
+           'fast_refine', 'UserError', 'atomic_path', 'atomic_write', 'save_tensors', 'csv_unguard', 'csv_guard',
+           'write_csv', 'shown_name', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads',
            'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
@@ -27,10 +28,12 @@ def atomic_path(path, suffix=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=suffix or path.suffix or '.tmp')
     os.close(fd)
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; finished files get the usual permissions
     try:
         yield Path(tmp)
+        umask = os.umask(0); os.umask(umask)
+        # mkstemp makes 0600 files, and some writers (safetensors) replace the file with a new 0600 one:
+        # the finished file gets the usual permissions, so that others in a class folder can read a shared model
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -43,6 +46,52 @@ def atomic_write(path, data):
         if isinstance(data, str): tmp.write_text(data, encoding='utf-8')
         else: tmp.write_bytes(data)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #351a9106
+def save_tensors(tensors:dict, path, metadata:dict|None=None) -> Path:
+    "Write `tensors` ({name: torch tensor}) and text `metadata` to safetensors file `path` atomically; a write error (a full disk) is an `OSError`."
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+    try:
+        with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata=metadata)
+    except SafetensorError as e:
+        m = re.search(r'([^:]*) \(os error (\d+)\)', str(e))
+        raise (OSError(int(m.group(2)), m.group(1).strip(), str(path)) if m else OSError(f'could not write {path}: {e}')) from None
+    return Path(path)
+
+# %% ../nbs/00_core.ipynb #a05d77f3
+formula_starts = ('=', '+', '-', '@', '\t', '\r')   # a spreadsheet runs a cell that begins with one of these
+
+def _guard(v):
+    return "'" + v if isinstance(v, str) and v.lstrip("'")[:1] in formula_starts and v[:1] else v
+
+def _unguard(v):
+    return v[1:] if isinstance(v, str) and v[:1] == "'" and v.lstrip("'")[:1] in formula_starts else v
+
+def _map_text(df, f):
+    "Copy of table `df` with `f` applied to each cell of its text (not numeric) columns."
+    import pandas as pd
+    out = df.copy()
+    for c in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[c]): out[c] = df[c].map(f)
+    return out
+
+def csv_unguard(df):
+    "`df` read from a `write_csv` file, with the quote that guarded each formula-like text cell taken away again."
+    return _map_text(df, _unguard)
+
+def csv_guard(df):
+    "Copy of table `df` whose text cells that a spreadsheet would run as a formula begin with a quote `'` (and so does a cell that began with quotes before such a character: `csv_unguard` gives back every cell exactly)."
+    return _map_text(df, _guard)
+
+def write_csv(df, path, **kwargs) -> Path:
+    "Write table `df` to CSV `path` atomically, each text cell that a spreadsheet would run as a formula behind a quote `'`, file names' odd bytes kept (surrogateescape); `kwargs` to `DataFrame.to_csv`."
+    with atomic_path(path) as tmp: csv_guard(df).to_csv(tmp, **{'index': False, 'errors': 'surrogateescape', **kwargs})
+    return Path(path)
+
+def shown_name(name) -> str:
+    "File name `name` as text any terminal can print: bytes that are not UTF-8 (kept by Python as surrogates) written as `\\xe9`."
+    return str(name).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
 
 # %% ../nbs/00_core.ipynb #874ce894
 def writable_dir(path, what:str='output folder') -> Path:

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from PIL import Image
-from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch
+from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch, write_csv, csv_unguard
 from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
-from .scrape import scrape, scrape_summary, parse_years, MELON
+from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
 from .colors import analyze, measure_names
 from .report import report_html
 
@@ -166,7 +166,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
         if set(g.split) != {'train', 'valid', 'test'}:
             raise UserError(f'era {e} has only {len(g)} covers: too few for a train, valid and test split; use more covers per era')
     keep = [c for c in ('file', 'year', 'era', 'group', 'split', 'title', 'artist', 'artists', 'album', 'album_id', 'label_quality', 'source') if c in df.columns]   # source: chapter 4 measures the sources that mix eras apart
-    with atomic_path(out/'split.csv') as tmp: df[keep].to_csv(tmp, index=False)
+    write_csv(df[keep], out/'split.csv')   # titles a spreadsheet would run as formulas behind a quote; file names' odd bytes kept
     counts = df.groupby(['era', 'split']).size().unstack(fill_value=0).reindex(columns=['train', 'valid', 'test'], fill_value=0)
     summary = dict(collection=str(collection), covers=len(df), eras=s['eras'], counts=counts.to_dict('index'),
                    skipped=skipped_summary(skipped), dropped=dropped, **info)
@@ -177,7 +177,7 @@ def read_split(run) -> pd.DataFrame:
     "The split table written by the dataset stage of `run`."
     f = Path(run)/'dataset'/'split.csv'
     if not f.exists(): raise UserError(f'{f} is missing: the dataset stage has not run; run `melonpy run` again')
-    return pd.read_csv(f, keep_default_na=False, na_values=[''])
+    return csv_unguard(pd.read_csv(f, keep_default_na=False, na_values=[''], encoding_errors='surrogateescape'))   # as `write_csv` wrote it
 
 # %% ../nbs/08_course.ipynb #cccaf0d8
 def colors_stage(run, settings:dict, progress:bool=True) -> dict:
@@ -206,7 +206,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out/'metrics.csv') as tmp: models.metrics_table(res).to_csv(tmp, index_label='measure')
     atomic_write(out/'metrics.json', json.dumps(_json(res), indent=1))
-    with atomic_path(out/'predictions.csv') as tmp: pr.to_csv(tmp, index=False)
+    write_csv(pr, out/'predictions.csv')
     eras = [e for e in models.era_order(df) if e in list(learn.dls.vocab)]
     ok = pr[pr.error == '']
     save_figure(models.plot_confusion(models.confusion_table(ok.era, ok.pred, eras)), out/'confusion.png')
@@ -257,7 +257,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
         src = df[df.file == f].iloc[0]
         rows.append(dict(target=era, content=f, content_era=src.era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     t = pd.DataFrame(rows)
-    with atomic_path(out/'style.csv') as tmp: t.to_csv(tmp, index=False)
+    write_csv(t, out/'style.csv')
     if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style,
                                  done={(r['target'], r['content']): out/r['after'] for r in rows})
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
@@ -275,7 +275,7 @@ def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:
             made += (era, f) not in (done or {})
         p0, p1 = style.era_probabilities(learn, [before, after], era)
         rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name, p_before=p0, p_after=p1))
-    with atomic_path(out/'grid.csv') as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
+    write_csv(pd.DataFrame(rows), out/'grid.csv')
     return made
 
 
@@ -310,31 +310,32 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
         settings['eras'] = covers.attrs['eras']                                            # --eras all: the eras it kept
     year_list = parse_years(years) if data is None else None
     run = writable_dir(out, '--out folder')
-    key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
-               quick=quick, base_url=base_url)
-    book = check_settings(load_stages(run), key)
-    if book['changed'] and book['changed']['redo']:   # other settings: what the affected stages made goes, finished or not
-        clear_stages(run, stage_names[stage_names.index(book['changed']['redo']):])
-    book = still_done(run, book)
-    collection = collection_dir(run, data)
-    steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
-                 dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
-                 colors=lambda: colors_stage(run, settings, progress),
-                 model=lambda: model_stage(run, settings, progress),
-                 style=lambda: style_stage(run, collection, settings, progress),
-                 report=lambda: report_stage(run, settings, progress))
-    book['resumed'] = [n for n in stages if n in book['stages']]
-    save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
-    todo = [n for n in stages if n not in book['stages']]
-    with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress) as bar, ticking(bar):
-        for name in todo:
-            bar.set_postfix_str(name)
-            t = time.time()
-            info = steps[name]()
-            book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
-            save_stages(run, book)
-            bar.update(1)
-    return book
+    with folder_lock(run, 'run'):   # a second `melonpy run` into this folder stops at once, instead of doing all the work again
+        key = dict(settings, data=str(data.resolve()) if data is not None else None, years=None if data is not None else years,
+                   quick=quick, base_url=base_url)
+        book = check_settings(load_stages(run), key)
+        if book['changed'] and book['changed']['redo']:   # other settings: what the affected stages made goes, finished or not
+            clear_stages(run, stage_names[stage_names.index(book['changed']['redo']):])
+        book = still_done(run, book)
+        collection = collection_dir(run, data)
+        steps = dict(scrape=lambda: scrape_stage(run, data, year_list, base_url, delay, progress),
+                     dataset=lambda: dataset_stage(run, collection, settings, progress, covers),
+                     colors=lambda: colors_stage(run, settings, progress),
+                     model=lambda: model_stage(run, settings, progress),
+                     style=lambda: style_stage(run, collection, settings, progress),
+                     report=lambda: report_stage(run, settings, progress))
+        book['resumed'] = [n for n in stages if n in book['stages']]
+        save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
+        todo = [n for n in stages if n not in book['stages']]
+        with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress) as bar, ticking(bar):
+            for name in todo:
+                bar.set_postfix_str(name)
+                t = time.time()
+                info = steps[name]()
+                book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
+                save_stages(run, book)
+                bar.update(1)
+        return book
 
 def course_summary(book:dict, run) -> str:
     "One line about a finished run: covers, test accuracy against the baseline, wall time per stage, where the report is."

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers, default_eras
+from .core import UserError, atomic_path, sample_covers, default_eras, csv_unguard
 
 # %% auto #0
-__all__ = ['year_range', 'min_era_covers', 'image_exts', 'era_of', 'era_list', 'all_eras', 'read_covers', 'sample_per_era',
-           'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers', 'usable_covers',
-           'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys',
-           'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'split_by_source', 'subset_train',
-           'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
+__all__ = ['year_range', 'min_era_covers', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers',
+           'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
+           'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode',
+           'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'split_by_source',
+           'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -80,8 +80,8 @@ def _read_index(src:Path, name:str, path_col:str) -> pd.DataFrame:
         raise _index_error(src, f'{name} is not a readable CSV table ({str(e).splitlines()[0]})') from None
     missing = [c for c in (path_col, 'year') if c not in df.columns]
     if missing: raise _index_error(src, f'{name} has no {" and no ".join(missing)} column (it has: {", ".join(map(str, df.columns)) or "nothing"})')
-    if name == 'charts.csv':
-        n = len(df)
+    if name == 'charts.csv':   # melonpy wrote it (`core.write_csv`): formula-like titles behind a quote
+        df, n = csv_unguard(df), len(df)
         df = df[df[path_col].notna() & (df[path_col].astype(str).str.strip() != '')]
         if n and not len(df): raise UserError(f'{src}/charts.csv lists no downloaded covers (cover_file is empty in all {n} rows): '
                                               'run the same `melonpy scrape` command again to download them')
@@ -96,12 +96,13 @@ _outside = 'outside the collection'   # marks an index entry that points out of 
 def _inside(src:Path, f):
     "Absolute path of index entry `f` if it lies inside collection `src`; `_outside` for `../..`, absolute paths elsewhere and links out (refused); a missing entry as it is."
     if not isinstance(f, str) or not f.strip(): return f
+    if '\x00' in f: return _outside   # no file name holds a NUL byte (the OS refuses it: ValueError)
     p = (src/f).resolve()
     return str(p) if p.is_relative_to(src.resolve()) else _outside
 
 def _read_folders(src:Path) -> pd.DataFrame:
-    "One row per image in the era subfolders of `src`."
-    rows = [dict(file=str(f.resolve()), folder=d.name)
+    "One row per image in the era subfolders of `src`; a file or folder that links out of the collection is `_outside` (refused, as index entries are)."
+    rows = [dict(file=_inside(src, f'{d.name}/{f.name}'), folder=d.name)
             for d in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith('.'))
             for f in sorted(d.iterdir()) if f.suffix.lower() in image_exts]
     if not rows: raise _index_error(src, 'there is no charts.csv or metadata.csv, and no subfolder holds images')
@@ -202,12 +203,23 @@ def _decode(src, size, min_side) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning): raise BadImage('too many pixels (possible decompression bomb)') from None
     except (OSError, ValueError) as e: raise BadImage(f'corrupt or truncated image data ({e})') from None
 
-def open_cover(src, size:int|None=None, min_side:int=32) -> Image.Image:
-    "Open `src` (a path, the bytes of an image file, or a PIL image) as an RGB image (transparency on white), resized to `size`×`size` if given; raise `BadImage` with the reason if unusable."
+def _to_8bit(im:Image.Image) -> Image.Image:
+    "Greyscale `im` of 16- or 32-bit integers (modes I;16, I) or floats (F) as 8-bit L, scaled by the range of its type (0-65535; floats 0-1 when they fit in it, else 0-255) instead of cut at 255; other images as they are."
+    if im.mode not in ('I', 'F') and not im.mode.startswith('I;16'): return im
+    a = np.nan_to_num(np.asarray(im, dtype=np.float32), nan=0, posinf=0, neginf=0)
+    hi = float(a.max(initial=0))
+    scale = (255 if hi <= 1 else 1) if im.mode == 'F' else 1 if hi <= 255 and im.mode == 'I' else 255 / max(65535, hi)
+    return Image.fromarray(np.clip(a * scale + 0.5, 0, 255).astype(np.uint8), 'L')
+
+def open_cover(src, size:int|None=None, min_side:int=32, max_side:int|None=None) -> Image.Image:
+    "Open `src` (a path, the bytes of an image file, or a PIL image) as an RGB image (transparency on white, 16-bit and float pixels scaled to 8 bits), resized to `size`×`size` if given, else (a file) shrunk to at most `max_side` pixels a side if given; raise `BadImage` with the reason if unusable."
     if isinstance(src, Image.Image):
         im = src
         if min(im.size) < min_side: raise BadImage(f'too small ({im.width}x{im.height} px, need at least {min_side} on each side)')
-    else: im = _decode(src, size, min_side)
+    else:
+        im = _to_8bit(_decode(src, size or max_side, min_side))   # a JPEG is decoded at a fraction of its size (PIL's draft)
+        if max_side and not size and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    im = _to_8bit(im)
     try: im = ImageOps.exif_transpose(im)
     except Exception: pass
     if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
@@ -245,13 +257,20 @@ def _key(f):
     try: st = os.stat(f); return f'{f}|{st.st_size}|{st.st_mtime_ns}'
     except OSError: return f'{f}|missing'
 
+covers_version = 2   # in the image cache's name: raise it when `open_cover` reads pixels differently (2: 16-bit and float images scaled)
+
 def _disk_cache(size):
-    return cache_dir()/f'covers{size}.npz'
+    return cache_dir()/f'covers{size}-v{covers_version}.npz'
 
 def _load_disk(size):
+    "The image cache of `size` as {key: (pixels, reason)}, trusting nothing: arrays of another shape or type, or a damaged file, give {} (read again, then overwritten)."
     p = _disk_cache(size)
     try:
-        with np.load(p, allow_pickle=False) as z: return dict(zip(z['keys'].tolist(), zip(z['x'], z['why'].tolist())))
+        with np.load(p, allow_pickle=False) as z:
+            keys, x, why = z['keys'], z['x'], z['why']
+            if not (len(keys) and keys.ndim == 1 and keys.dtype.kind == why.dtype.kind == 'U' and why.shape == keys.shape
+                    and x.dtype == np.uint8 and x.shape == (len(keys), size, size, 3)): return {}
+            return dict(zip(keys.tolist(), zip(x, why.tolist())))
     except Exception: return {}
 
 def _save_disk(size, entries):

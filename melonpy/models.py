@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #be1c50c4
 from __future__ import annotations
-import contextlib, dataclasses, io, json, os, sys, time, warnings
+import contextlib, dataclasses, gc, io, json, os, sys, time, warnings
 from contextlib import nullcontext
 from functools import cache, partial
 from pathlib import Path
@@ -20,25 +20,25 @@ from safetensors.torch import save_file, load_file
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, load_learner, set_seed, ClassificationInterpretation,
                                Normalize, aug_transforms, default_split, params, L, create_head, chunked)
-from .core import UserError, atomic_path, shared_dir, default_eras, default_arch, default_balance, balances
+from .core import UserError, atomic_path, save_tensors, write_csv, csv_guard, shown_name, shared_dir, default_eras, default_arch, default_balance, balances
 from .data import (read_covers, split_covers, cover_dls, open_cover, image_exts, image_files, era_list, sample_per_era,
                           subset_train, cover_block, load_covers, cover_hashes, split_by_source, min_era_covers, cache_dir, _key)
 
 # %% auto #0
 __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'ensemble_archs', 'linear_family',
-           'scratch_archs', 'offline_archs', 'aug_levels', 'model_format', 'metric_names', 'dnn', 'cnn', 'cnn_bn',
-           'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2', 'NsfwFeatures',
-           'LiteFeatures', 'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members', 'default_size',
-           'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features',
-           'era_order', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'era_metrics',
-           'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years', 'year_metrics', 'by_source',
-           'era_recalls', 'against_majority', 'seen_in_training', 'predict_covers', 'evaluation_covers',
-           'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names', 'telling_features',
-           'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison', 'export_era_model',
-           'read_card', 'load_era_model', 'metrics_table', 'train_main', 'recall_words', 'train_data', 'metrics_notes',
-           'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion', 'test_interpretation',
-           'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate', 'average_predictions',
-           'cv_summary', 'source_holdout', 'comparison_view', 'comparison_table', 'era_judge']
+           'scratch_archs', 'offline_archs', 'feature_version', 'aug_levels', 'model_format', 'max_eras',
+           'metric_names', 'dnn', 'cnn', 'cnn_bn', 'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0',
+           'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures', 'year_log_probs', 'LinearEraModel', 'EnsembleEraModel',
+           'linear_members', 'default_size', 'arch_names', 'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner',
+           'mixed_sources', 'cover_features', 'era_order', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms',
+           'train_era_model', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict',
+           'predicted_years', 'year_metrics', 'by_source', 'era_recalls', 'against_majority', 'seen_in_training',
+           'predict_covers', 'evaluation_covers', 'evaluate_era_model', 'gradcam', 'show_gradcam', 'feature_names',
+           'telling_features', 'plot_telling_features', 'plot_curves', 'compare_era_models', 'plot_comparison',
+           'export_era_model', 'read_card', 'load_era_model', 'metrics_table', 'train_main', 'recall_words',
+           'train_data', 'metrics_notes', 'learnable_summary', 'predict_main', 'confusion_table', 'plot_confusion',
+           'test_interpretation', 'gradcam_picks', 'plot_gradcams', 'cv_groups', 'cv_splits', 'cross_validate',
+           'average_predictions', 'cv_summary', 'source_holdout', 'comparison_view', 'comparison_table', 'era_judge']
 
 # %% ../nbs/04_models.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -356,32 +356,41 @@ def mixed_sources(df:pd.DataFrame) -> list:
     return sorted(n[n > 1].index.astype(str))
 
 # %% ../nbs/04_models.ipynb #536caf75
+feature_version = 2   # in the feature cache's name: raise it when what a network's features are changes, and older caches are not read
+
+def _read_feature_cache(path, nf:int) -> dict:
+    "{file key: feature vector} of feature cache `path`, trusting nothing: a cache of another width or type, or damaged, gives {} (computed again); rows with NaN or infinity are left out."
+    try:
+        with safe_open(str(path), framework='np') as f: keys, x = json.loads(f.metadata()['keys']), f.get_tensor('x')
+        if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys) and x.dtype == np.float32 and x.shape == (len(keys), nf)): return {}
+        return {k: v for k, v, ok in zip(keys, x, np.isfinite(x).all(1)) if ok}
+    except Exception: return {}
+
 def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bool=True, progress:bool=True) -> np.ndarray:
-    "Frozen features (n, nf) of image `files` for a linear-family learner (of its `member`; an ensemble's members side by side if None), through its `DataLoaders`; cached on disk per network, size and file."
+    "Frozen features (n, nf) of image `files` for a linear-family learner (of its `member`; an ensemble's members side by side if None), through its `DataLoaders`; cached on disk per network, size, `feature_version` and file (kept when interrupted)."
     if member is None:
         return np.concatenate([cover_features(learn, files, m, bs, cache, progress) for m in linear_members(learn.model)], 1)
     files, model = [str(f) for f in files], member
-    path, known = cache_dir()/f'features-{member.name}-{learn.card.size}px.safetensors', {}
-    if cache and path.exists():
-        try:
-            with safe_open(str(path), framework='np') as f: known = dict(zip(json.loads(f.metadata()['keys']), f.get_tensor('x')))
-        except Exception: known = {}   # a damaged cache: compute again
+    path = cache_dir()/f'features-{member.name}-{learn.card.size}px-v{feature_version}.safetensors'
+    known = _read_feature_cache(path, member.features.nf) if cache and path.exists() else {}
     keys = [_key(f) for f in files]
     todo = sorted({f for f, k in zip(files, keys) if k not in known})
     if todo:
         dl = learn.dls.test_dl(todo, bs=bs)
-        bar = tqdm(total=len(todo), desc=f'{member.name}_linear features', unit='cover', disable=not progress, leave=False)
-        with torch.inference_mode():
-            for (xb,), chunk in zip(dl, chunked(todo, bs)):
-                for f, v in zip(chunk, model.features(xb).float().numpy()): known[_key(f)] = v
-                bar.update(len(chunk))
-        bar.close()
-        if cache:
-            keep = [k for k in known if os.path.exists(k.split('|')[0])]
-            try:
-                with atomic_path(path) as tmp: save_file({'x': torch.from_numpy(np.stack([known[k] for k in keep]))}, str(tmp), metadata={'keys': json.dumps(keep)})
-            except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e}); set MELONPY_CACHE to a writable folder')
+        bar, done = tqdm(total=len(todo), desc=f'{member.name}_linear features', unit='cover', disable=not progress, leave=False), 0
+        try:
+            with torch.inference_mode():
+                for (xb,), chunk in zip(dl, chunked(todo, bs)):
+                    for f, v in zip(chunk, model.features(xb).float().numpy()): known[_key(f)] = v
+                    bar.update(len(chunk)); done += len(chunk)
+        finally:   # also after Ctrl-C: the features computed so far are saved, and the next run starts from them
+            bar.close()
+            if cache and done:
+                keep = [k for k in known if os.path.exists(k.split('|')[0])]
+                try: save_tensors({'x': torch.from_numpy(np.stack([known[k] for k in keep]))}, path, metadata={'keys': json.dumps(keep)})
+                except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e.strerror or e}); set MELONPY_CACHE to a writable folder with free space')
     return np.stack([known[k] for k in keys]).astype(np.float32)
+
 
 def era_order(df) -> list:
     "The eras of `df` in time order (by their median year)."
@@ -614,9 +623,10 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     items = [x for f in items for x in ([f] if isinstance(f, Image.Image) else image_files([f]))]
     vocab = list(learn.dls.vocab)
     rows, imgs, where = [], [], []
+    side = 2 * max(getattr(getattr(learn, 'card', None), 'size', None) or 512, 48)   # decoded no larger than the model (and pHash) need: memory stays small
     for i, f in enumerate(items):
         name = f'<image {i}>' if isinstance(f, Image.Image) else str(f)
-        try: imgs.append(open_cover(f, min_side=1)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
+        try: imgs.append(open_cover(f, min_side=1, max_side=side)); where.append(i); rows.append(dict(file=name, pred=None, error=''))
         except Exception as e: rows.append(dict(file=name, pred=None, error=f'unreadable: {e}'))
     probs, years = np.full((len(items), len(vocab)), np.nan, dtype=np.float32), np.full(len(items), np.nan, dtype=np.float32)
     year_head = getattr(learn.model, 'head', None) == 'year'
@@ -842,12 +852,35 @@ def export_era_model(learn, path) -> Path:
     learn.card.normalize = _normalize_stats(learn)
     weights = {k: v.detach().cpu().clone().contiguous() for k, v in learn.model.state_dict().items()
                if not (learn.card.arch in linear_family and '.features.' in f'.{k}')}   # frozen networks come with melonpy
-    with atomic_path(path) as tmp: save_file(weights, str(tmp), metadata={'melonpy': _card_json(learn.card)})
+    save_tensors(weights, path, metadata={'melonpy': _card_json(learn.card)})   # a full disk is an OSError: one line
     return path
 
 # %% ../nbs/04_models.ipynb #b3442e41
+max_eras = 2000   # one era per year melonpy accepts (1000-2999): a card that lists more was not written by melonpy
+
+def _card_problem(card:ModelCard) -> str|None:
+    "What is wrong with the fields of `card` as read from a file (`None`: nothing): each field's type and range, checked before anything is built from them."
+    c, num = card, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+    if not isinstance(c.arch, str) or c.arch not in arch_names(): return f'arch {str(c.arch)[:40]!r} is not one melonpy can build'
+    if not isinstance(c.eras, list) or not 2 <= len(c.eras) <= max_eras: return f'eras must be a list of 2 to {max_eras} names'
+    if not all(isinstance(e, str) and e.strip() and len(e) <= 100 for e in c.eras) or len(set(c.eras)) != len(c.eras):
+        return 'eras must be different names (text of 1 to 100 characters)'
+    if type(c.size) is not int or not 8 <= c.size <= 2048: return f'size {str(c.size)[:20]} is not a whole number from 8 to 2048'
+    if type(c.pretrained) is not bool: return 'pretrained is not true or false'
+    if not num(c.ps) or not 0 <= c.ps <= 1: return f'ps {str(c.ps)[:20]} is not a number from 0 to 1'
+    if not (c.head is None or isinstance(c.head, str) and c.head in linear_heads): return f'head {str(c.head)[:20]} is not one of {", ".join(linear_heads)}'
+    if c.normalize is not None and not (isinstance(c.normalize, list) and len(c.normalize) == 2
+                                        and all(isinstance(v, list) and len(v) == 3 and all(map(num, v)) for v in c.normalize)
+                                        and all(v > 0 for v in c.normalize[1])):
+        return 'normalize is not two lists of 3 numbers (means, then stds above 0)'
+    if not isinstance(c.summary, dict): return 'summary is not a table'
+    if not isinstance(c.train_hashes, list) or not all(isinstance(h, str) and len(h) == 16 and all(ch in '0123456789abcdef' for ch in h)
+                                                       for h in c.train_hashes):
+        return 'train_hashes are not 64-bit hashes in hex'
+    return None
+
 def read_card(path) -> ModelCard:
-    "The card of model file `path` (safetensors metadata; no weights are read and nothing is executed), or a `UserError`."
+    "The card of model file `path` (safetensors metadata; no weights are read and nothing is executed), or a `UserError`; every field is checked (`_card_problem`)."
     path = Path(path)
     if not path.is_file(): raise UserError(f'{path}: no such model file; train one with `melonpy train DIR --out {path.stem}.safetensors`')
     try:
@@ -856,9 +889,8 @@ def read_card(path) -> ModelCard:
         card = ModelCard(**meta['card'])
     except Exception as e:
         raise UserError(f'{path} is not a model saved by `melonpy train` ({type(e).__name__}); train one with `melonpy train`') from None
-    if (card.arch not in arch_names() or not card.eras or not isinstance(card.size, int) or not 8 <= card.size <= 2048
-        or card.head not in (None, *linear_heads)):
-        raise UserError(f'{path}: its card describes no model melonpy can rebuild (arch {card.arch!r}, size {card.size!r})')
+    why = _card_problem(card)
+    if why: raise UserError(f'{path}: its card describes no model melonpy can rebuild ({why}); train it again with `melonpy train`')
     return card
 
 def _rebuild(card:ModelCard):
@@ -877,6 +909,42 @@ def _is_pickle(path) -> bool:
     if head[8:9] == b'{' and 0 < n < Path(path).stat().st_size: return False
     return head[:1] == b'\x80' or head[:4] == b'PK\x03\x04'
 
+_st_dtypes = dict(F64='torch.float64', F32='torch.float32', F16='torch.float16', BF16='torch.bfloat16', I64='torch.int64',
+                  I32='torch.int32', I16='torch.int16', I8='torch.int8', U8='torch.uint8', BOOL='torch.bool')
+
+def _file_shapes(path) -> dict:
+    "{name: (dtype, shape)} of the tensors of safetensors file `path`, from its header alone (no tensor data is read)."
+    with safe_open(str(path), framework='pt') as f:
+        return {k: (_st_dtypes.get(f.get_slice(k).get_dtype(), f.get_slice(k).get_dtype()), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
+
+def _eras_fit(card:ModelCard, shapes:dict) -> bool:
+    "Whether the number of eras on `card` is the size of the model's last layer in the file's tensor `shapes`: a linear head's rows (or, for a year head, its era boundaries + 1); for networks, some weight matrix's rows."
+    n = len(card.eras)
+    if card.arch in linear_family:
+        if card.head == 'year': return all(s == (n - 1,) for k, (_, s) in shapes.items() if k.split('.')[-1] == 'edges') and any(k.split('.')[-1] == 'edges' for k in shapes)
+        heads = [s for k, (_, s) in shapes.items() if k.endswith('linear.weight')]
+        return bool(heads) and all(len(s) == 2 and s[0] == n for s in heads)
+    return any(len(s) == 2 and s[0] == n for _, s in shapes.values())
+
+def _first_difference(have:dict, want:dict) -> str:
+    "The first tensor that differs between a file's `have` and a model's `want` ({name: (dtype, shape)}), in words."
+    for k in sorted(set(have) | set(want)):
+        if k not in have: return f'{k} is missing'
+        if k not in want: return f'{k} is not part of the model'
+        if have[k] != want[k]: return f'{k} is {have[k][0].removeprefix("torch.")} {list(have[k][1])}, not {want[k][0].removeprefix("torch.")} {list(want[k][1])}'
+    return 'no difference'
+
+def _weights_problem(model) -> str|None:
+    "What makes loaded `model` answer nonsense (`None`: nothing): a weight that is not a finite number, a standardisation by a std of 0, a year head with a scale of 0 or eras out of order."
+    for k, v in model.state_dict().items():
+        if v.is_floating_point() and not torch.isfinite(v).all(): return f'its weight {k} holds NaN or infinity'
+    for m in (model.modules() if isinstance(model, nn.Module) else []):
+        if isinstance(m, LinearEraModel):
+            if not (m.std > 0).all(): return f'its {m.name} features are divided by a std of 0'
+            if m.head == 'year' and (not m.sigma > 0 or sorted(m.rank.tolist()) != list(range(len(m.rank))) or not (m.edges.diff() >= 0).all()):
+                return 'its year head has a scale of 0 or its eras out of order'
+    return None
+
 def load_era_model(path, trust:bool=False):
     "Load a model saved by `export_era_model` (weights + card: nothing is executed); a fastai pickle only with `trust=True`."
     path = Path(path)
@@ -891,12 +959,20 @@ def load_era_model(path, trust:bool=False):
         if not hasattr(learn, 'card'): learn.card = ModelCard(arch=getattr(learn, 'era_arch', '?'), eras=[str(v) for v in learn.dls.vocab])
         return learn
     card = read_card(path)
+    shapes = _file_shapes(path)
+    if not _eras_fit(card, shapes):   # before any layer is built: the era count sets the size of the last layer
+        raise UserError(f'{path}: its card lists {len(card.eras)} eras but its weights are for another number; train it again')
     learn = _rebuild(card)
-    try:
-        missing, unexpected = learn.model.load_state_dict(load_file(str(path)), strict=False)
-        if unexpected or [k for k in missing if not (card.arch in linear_family and '.features.' in f'.{k}')]: raise KeyError(missing + unexpected)
-    except Exception as e: raise UserError(f'{path}: its weights do not fit the model its card describes ({type(e).__name__}); train it again') from None
+    frozen = lambda k: card.arch in linear_family and '.features.' in f'.{k}'   # frozen networks come with melonpy
+    want = {k: (str(v.dtype), tuple(v.shape)) for k, v in learn.model.state_dict().items() if not frozen(k)}
+    if shapes != want:   # checked from the header: no tensor is read unless it is exactly the size the model needs
+        raise UserError(f'{path}: its weights do not fit the model its card describes ({_first_difference(shapes, want)}); train it again')
+    try: learn.model.load_state_dict(load_file(str(path)), strict=False)
+    except Exception as e: raise UserError(f'{path}: its weights cannot be read ({type(e).__name__}); train it again') from None
+    why = _weights_problem(learn.model)
+    if why: raise UserError(f'{path}: {why}: it would answer NaN for every picture; train it again')
     return learn
+
 
 # %% ../nbs/04_models.ipynb #7ed868e8
 def _check_arch(a):
@@ -1020,21 +1096,23 @@ def predict_main(a) -> int:
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
     learn = load_era_model(a.model, trust=a.trust_pickle)
-    parts = [predict_covers(learn, [str(f) for f in files[i:i+64]])
-             for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False)]
+    parts = []
+    for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False):
+        parts.append(predict_covers(learn, [str(f) for f in files[i:i+64]], bs=16))   # 16 at a time through the network: small activations
+        gc.collect()   # the chunk's pictures sit in reference cycles (fastai's transforms): freed now, not at some later full collection
     df = pd.concat(parts, ignore_index=True)
     bad = df[df.error != '']
     if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
     to_stdout = a.csv == '-'
     out = sys.stderr if to_stdout else sys.stdout            # with --csv alone, standard output is the CSV only
-    if to_stdout: df.to_csv(sys.stdout, index=False)
+    shown = df.assign(file=df.file.map(shown_name))          # names that are not UTF-8 as \xe9: any terminal prints them
+    if to_stdout: csv_guard(shown).to_csv(sys.stdout, index=False)
     else:
         with pd.option_context('display.max_rows', None, 'display.width', 200):
-            print(df.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
+            print(shown.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
                     .to_string(index=False, float_format=lambda v: f'{v:.3f}'))
-    for r in bad.itertuples(): print(f'skipped {r.file}: {r.error}', file=out)
-    if a.csv and not to_stdout:
-        with atomic_path(a.csv) as tmp: df.to_csv(tmp, index=False)
+    for r in bad.itertuples(): print(f'skipped {shown_name(r.file)}: {r.error}', file=out)
+    if a.csv and not to_stdout: write_csv(df, a.csv)        # the names as they are; formula-like ones behind a quote
     counts, seen = df.pred.value_counts(), int(df.seen.fillna(False).sum())
     print(f'predicted {len(df) - len(bad)} images ({", ".join(f"{k}: {v}" for k, v in counts.items())})'
           + (f', {len(bad)} unreadable' if len(bad) else '')

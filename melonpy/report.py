@@ -121,12 +121,12 @@ def report_context(run) -> dict:
         ctx['metrics'] = table_html(pd.read_csv(run/'model'/'metrics.csv', index_col=0).rename_axis(None))
         ctx['n_test'] = (_read_json(run/'model'/'metrics.json') or {}).get('n_test', '?')
     if (run/'style'/'style.csv').is_file():
-        t = pd.read_csv(run/'style'/'style.csv')
+        t = pd.read_csv(run/'style'/'style.csv', encoding_errors='replace')   # a file name that is not UTF-8 is shown with �
         ctx['raised'] = int((t.p_after > t.p_before).sum())
         ctx['style'] = [r for r in t.to_dict('records')
                         if (run/'style'/str(r['before'])).is_file() and (run/'style'/str(r['after'])).is_file()]
     if (run/'style'/'grid.csv').is_file():
-        g = pd.read_csv(run/'style'/'grid.csv')
+        g = pd.read_csv(run/'style'/'grid.csv', encoding_errors='replace')
         ctx['grid'] = [r for r in g.to_dict('records') if (run/'style'/str(r['before'])).is_file() and (run/'style'/str(r['after'])).is_file()]
         st = (_read_json(run/'stages.json') or {}).get('settings') or {}
         if st.get('style_method'):

@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/scrape.html.md"""
 
 # %% ../nbs/01_scrape.ipynb #e455a293
 from __future__ import annotations
-import http.client, io, os, random, re, sys, threading, time, warnings, zlib
+import codecs, http.client, io, os, random, re, socket, sys, threading, time, warnings, zlib
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date
@@ -14,19 +14,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import pandas as pd, requests, urllib3
+import pandas as pd, requests, requests.adapters, urllib3, urllib3.connection
 from bs4 import BeautifulSoup
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import UserError, atomic_path, atomic_write, writable_dir
+from .core import UserError, atomic_path, atomic_write, writable_dir, write_csv, csv_unguard
 
 # %% auto #0
 __all__ = ['MELON', 'CDN', 'GENRES', 'max_id_digits', 'chart_columns', 'HEADERS', 'max_page_bytes', 'max_cover_bytes',
            'request_deadline', 'max_redirects', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url',
-           'parse_row', 'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused', 'read_body', 'fetch',
-           'as_jpeg', 'check_page', 'parse_years', 'folder_lock', 'cover_link', 'scrape', 'scrape_summary',
-           'chart_markup', 'practice_charts', 'PracticeMelon', 'faulty_melon', 'hostile_melon', 'scrape_main']
+           'parse_row', 'page_text', 'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused',
+           'read_body', 'allowed_hosts', 'check_url', 'fetch', 'as_jpeg', 'check_page', 'parse_years', 'folder_lock',
+           'cover_link', 'scrape', 'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'faulty_melon',
+           'hostile_melon', 'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
 MELON = 'https://www.melon.com'
@@ -81,11 +82,25 @@ def parse_row(tr) -> dict:
 # %% ../nbs/01_scrape.ipynb #0287dae7
 chart_columns = ['year', 'rank', 'song_id', 'title', 'artists', 'album_id', 'album', 'cover_url']
 
-def parse_chart(html, year:int|None=None) -> tuple[pd.DataFrame, list[dict]]:
-    "The entries of chart fragment `html` (str or bytes) as a DataFrame, and a list of the rows that could not be read."
+_charset_re = re.compile(rb'''<meta[^>]*charset\s*=\s*["']?\s*([\w.:-]+)''', re.I)
+
+def page_text(html:bytes, encoding:str|None=None) -> tuple[str, int]:
+    "Chart page `html` as text, decoded as `encoding` (the response's charset), else the charset its `<meta>` names, else UTF-8 (Melon's): (text, how many bytes were not valid and became �). One bad byte costs one character, not the whole page (a guess of another encoding would)."
+    m = _charset_re.search(html[:4096])
+    enc = encoding or (m[1].decode('ascii', 'replace') if m else 'utf-8')
+    try: codecs.lookup(enc)
+    except LookupError: enc = 'utf-8'
+    text = html.decode(enc, errors='replace')
+    return text, text.count('\ufffd') - html.decode(enc, errors='ignore').count('\ufffd')
+
+def parse_chart(html, year:int|None=None, encoding:str|None=None) -> tuple[pd.DataFrame, list[dict]]:
+    "The entries of chart fragment `html` (str, or bytes decoded by `page_text`) as a DataFrame, and a list of the rows that could not be read (and of bytes that were not text)."
+    rows, problems = [], []
+    if isinstance(html, (bytes, bytearray)):
+        html, bad = page_text(bytes(html), encoding)
+        if bad: problems.append(dict(year=year, item='chart page', problem=f'{bad} bytes that are not valid text in the page''s encoding (shown as �)', url=''))
     soup = BeautifulSoup(html, 'html.parser')
     trs = soup.select('tr.lst50, tr.lst100') or soup.select('tr[data-song-no]')
-    rows, problems = [], []
     for i, tr in enumerate(trs, 1):
         try: rows.append(dict(year=year, **parse_row(tr)))
         except Exception as e:
@@ -112,10 +127,32 @@ HEADERS = {
     'X-Requested-With': 'XMLHttpRequest',
 }
 
+_watched = threading.local()   # the sockets of the request this thread is sending: `_send` may cut them off at its deadline
+
+class _WatchedHTTP(urllib3.connection.HTTPConnection):
+    "An HTTP connection that tells `_send` its socket before it waits for the status line and headers."
+    def getresponse(self, *args, **kwargs):
+        socks = getattr(_watched, "socks", None)
+        if socks is not None and self.sock is not None: socks.append(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+class _WatchedHTTPS(urllib3.connection.HTTPSConnection):
+    getresponse = _WatchedHTTP.getresponse
+
+class _HTTPPool(urllib3.HTTPConnectionPool): ConnectionCls = _WatchedHTTP
+class _HTTPSPool(urllib3.HTTPSConnectionPool): ConnectionCls = _WatchedHTTPS
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    "requests' adapter, with connections whose sockets `_send` can shut at a deadline (a server that sends its headers a byte at a time)."
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
 def polite_session() -> requests.Session:
-    "A `requests.Session` that sends a browser-like `User-Agent` (Melon refuses others)."
+    "A `requests.Session` that sends a browser-like `User-Agent` (Melon refuses others), and whose requests `fetch` can cut off at their deadline, headers included."
     s = requests.Session()
     s.headers.update(HEADERS)
+    for prefix in ("http://", "https://"): s.mount(prefix, _DeadlineAdapter())
     return s
 
 # %% ../nbs/01_scrape.ipynb #032eb8dd
@@ -192,33 +229,66 @@ _broken = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.
 
 max_redirects = 5   # Melon's CDN redirects once at most
 
-def _send(s:requests.Session, url:str, timeout:float) -> requests.Response:
-    "Streamed response to one GET of `url` with session `s`'s headers, redirects not followed (nor their bodies read, unlike `Session.send`)."
+def _shut(socks):
+    "Shut the sockets `socks` (a request past its deadline): the read waiting on them ends at once."
+    for k in list(socks):
+        try: k.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+
+def _send(s:requests.Session, url:str, timeout:float, end:float|None=None) -> requests.Response:
+    "Streamed response to one GET of `url` with session `s`'s headers, redirects not followed (nor their bodies read, unlike `Session.send`); `Refused` when its status line and headers are not in by monotonic time `end` (with `polite_session`'s adapter)."
     prep = s.prepare_request(requests.Request('GET', url))
     env = s.merge_environment_settings(prep.url, {}, True, None, None)   # proxies, verify, cert; stream=True
-    return s.get_adapter(prep.url).send(prep, timeout=timeout, **env)
+    socks = _watched.socks = []
+    timer = threading.Timer(max(0., end - time.monotonic()), _shut, (socks,)) if end is not None else None
+    if timer: timer.daemon = True; timer.start()
+    try: return s.get_adapter(prep.url).send(prep, timeout=timeout, **env)
+    except _broken:   # a socket shut by the timer ends in a broken connection
+        if end is not None and time.monotonic() >= end - 0.05: raise Refused('too slow: the headers were not complete by the deadline') from None
+        raise
+    finally:
+        if timer: timer.cancel()
+        _watched.socks = None
 
-def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects) -> requests.Response:
-    "Streamed response to GET `url`, following up to `redirects` redirects ourselves so no redirect's body is ever read."
+def _host(u) -> tuple:
+    "(host, port) of split URL `u`, the port its scheme's default when not given."
+    return (u.hostname or '').lower(), u.port or (443 if u.scheme == 'https' else 80)
+
+def allowed_hosts(base_url:str=MELON) -> set:
+    "Where a scrape may fetch from: the host (and port) of `base_url`, and Melon's image CDN (`CDN`), where real covers are."
+    cdn = urlsplit(CDN)
+    return {_host(urlsplit(base_url)), (cdn.hostname, 443), (cdn.hostname, 80)}
+
+def check_url(url:str, hosts:set|None=None) -> str:
+    "`url` if it is http(s), names no user or password, and (when `hosts` is given) points at one of `hosts` ({(host, port)}); `ValueError` saying why not."
+    u = urlsplit(url)
+    if u.scheme not in ('http', 'https') or not u.hostname: raise ValueError('not an http(s) link')
+    if u.username is not None or u.password is not None: raise ValueError('a link with a user name or password (not sent)')
+    if hosts is not None and _host(u) not in hosts: raise ValueError(f"a link to {u.hostname}:{_host(u)[1]}, neither the site nor Melon's image server")
+    return url
+
+def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects, end:float|None=None, hosts:set|None=None) -> requests.Response:
+    "Streamed response to GET `url`, following up to `redirects` redirects ourselves so no redirect's body is ever read, each only to an http(s) URL of `hosts` (any when None) without credentials; the headers by monotonic time `end`."
     target = url
     for _ in range(redirects + 1):
-        r = _send(s, target, timeout)
+        r = _send(s, target, timeout, end)
         nxt = s.get_redirect_target(r)
         if not nxt: return r
         r.close()
         target = urljoin(target, nxt)
-        if urlsplit(target).scheme not in ('http', 'https'): raise FetchError(url, f'redirected to a link that is not http(s) ({target[:100]})')
+        try: check_url(target, hosts)
+        except ValueError as e: raise FetchError(url, f'redirected to {e} ({target[:100]})') from None
     raise FetchError(url, f'more than {redirects} redirects (a redirect loop?)')
 
 def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4, backoff:float=0.5, timeout:float=15,
-          max_bytes:int=max_page_bytes, deadline:float=request_deadline):
-    "GET `url` and return `decode(body)` (or the bytes); retries 5xx/429, time-outs, broken connections and bodies `decode` rejects, not what is `Refused`."
+          max_bytes:int=max_page_bytes, deadline:float=request_deadline, hosts:set|None=None):
+    "GET `url` and return `decode(body)` (or the bytes); retries 5xx/429, time-outs, broken connections and bodies `decode` rejects, not what is `Refused`; `deadline` s for each whole try, headers included; redirects only to `hosts` (`allowed_hosts`; any when None)."
     s = session or polite_session()
     reason = 'no attempt'
     for i in range(tries):
         wait, start = backoff * 2**i, time.monotonic()
         try:
-            with _get(s, url, min(timeout, deadline)) as r:
+            with _get(s, url, min(timeout, deadline), end=start + deadline, hosts=hosts) as r:
                 if r.status_code == 429 or r.status_code >= 500:
                     reason, wait = f'HTTP {r.status_code}', _retry_after(r, wait)
                 elif r.status_code >= 400: raise FetchError(url, f'HTTP {r.status_code}')
@@ -277,8 +347,8 @@ def parse_years(spec) -> list[int]:
 
 # %% ../nbs/01_scrape.ipynb #858abffc
 def _save_table(df, path):
-    "Write DataFrame `df` to CSV `path` atomically."
-    with atomic_path(path) as tmp: df.to_csv(tmp, index=False)
+    "Write DataFrame `df` to CSV `path` atomically, titles that a spreadsheet would run as a formula behind a quote (`core.write_csv`)."
+    write_csv(df, path)
 
 problem_columns = ['year', 'item', 'problem', 'url']
 _cover_item_re = re.compile(r'^cover of album (\d+)$')
@@ -289,7 +359,7 @@ def _read_table(path, columns:list) -> pd.DataFrame|None:
     if not path.exists() or path.stat().st_size == 0: return None
     fix = 'fix it or move it away (scraping its years again rebuilds it from pages/)' if path.name == 'charts.csv' \
           else 'fix it or delete it (it only lists what earlier runs skipped)'
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try: df = csv_unguard(pd.read_csv(path, dtype=str, keep_default_na=False))   # the quotes `write_csv` put before formula-like titles
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
         raise UserError(f'{path} is not a readable table ({why}): {fix}, then run again') from None
@@ -336,10 +406,19 @@ def _known_404(old) -> dict:
 lock_name = '.melonpy-scrape.lock'
 
 @contextmanager
-def folder_lock(folder):
-    "Hold an exclusive lock on `folder` for the block; `UserError` at once if another process holds it."
+def folder_lock(folder, what:str='scrape'):
+    "Hold an exclusive lock on `folder` for the block (a `what`: scrape, run); `UserError` at once if another process holds it. A run locks the folder itself where the OS can (POSIX): nothing is left in it."
     folder = Path(folder)
-    f = open(folder/lock_name, 'a+')
+    if what != 'scrape' and os.name != 'nt':
+        import fcntl
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError: raise UserError(f'another {what} is writing to {folder}: wait until it has finished (or stop it), then run again') from None
+            yield folder
+        finally: os.close(fd)
+        return
+    f = open(folder/(lock_name if what == 'scrape' else f'.melonpy-{what}.lock'), 'a+')
     try:
         try:
             if os.name == 'nt':
@@ -347,7 +426,7 @@ def folder_lock(folder):
             else:
                 import fcntl; fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise UserError(f'another scrape is writing to {folder}: wait until it has finished (or stop it), then run again') from None
+            raise UserError(f'another {what} is writing to {folder}: wait until it has finished (or stop it), then run again') from None
         f.seek(0); f.truncate(); f.write(f'{os.getpid()}\n'); f.flush()
         yield folder
     finally: f.close()
@@ -355,12 +434,11 @@ def folder_lock(folder):
 # %% ../nbs/01_scrape.ipynb #43d45d43
 _unreachable = ('ConnectionError', 'ConnectTimeout', 'ReadTimeout', 'Timeout')   # the site cannot be reached at all
 
-def cover_link(link:str, page_url:str, size:int|None=500) -> str:
-    "The URL to fetch for cover `link` found on chart page `page_url` (relative links resolved, as a browser does); `FetchError` if it is not http(s)."
+def cover_link(link:str, page_url:str, size:int|None=500, hosts:set|None=None) -> str:
+    "The URL to fetch for cover `link` found on chart page `page_url` (relative links resolved, as a browser does); `FetchError` if it is not http(s), carries a user name or password, or points elsewhere than `hosts` (default: `allowed_hosts(page_url)`, the site and Melon's CDN)."
     url = cover_url_at(urljoin(page_url, link.strip()), size)
-    u = urlsplit(url)
-    if u.scheme not in ('http', 'https') or not u.netloc: raise FetchError(url, 'not an http(s) link')
-    return url
+    try: return check_url(url, allowed_hosts(page_url) if hosts is None else hosts)
+    except ValueError as e: raise FetchError(url, str(e)) from None
 
 def _album_links(df) -> dict:
     "`{album_id: (first year, [distinct cover links in row order])}` for chart rows `df`."
@@ -379,7 +457,7 @@ def _problem(year, item:str, e:Exception, url:str) -> dict:
 def _scrape(years, out, genre, base_url, delay, size, s, tries, backoff, retry_missing, progress,
             max_page_bytes, max_cover_bytes, deadline, old_charts, old_problems):
     "The work of `scrape`, in folder `out` that it has locked and whose tables it has read."
-    pages, covers = out/'pages', out/'covers'
+    pages, covers, hosts = out/'pages', out/'covers', allowed_hosts(base_url)   # covers and redirects from the site or Melon's CDN only
     parts, problems, n, done, tried = [], [], Counter(), set(), set()
     def pause(): time.sleep(delay * random.uniform(0.75, 1.25)) if delay else None
     try:
@@ -388,7 +466,7 @@ def _scrape(years, out, genre, base_url, delay, size, s, tries, backoff, retry_m
             try:
                 if page.exists(): html = page.read_bytes()
                 else:
-                    try: html = fetch(url, s, decode=check_page, tries=tries, backoff=backoff, max_bytes=max_page_bytes, deadline=deadline)
+                    try: html = fetch(url, s, decode=check_page, tries=tries, backoff=backoff, max_bytes=max_page_bytes, deadline=deadline, hosts=hosts)
                     except FetchError as e:
                         problems.append(_problem(y, 'chart page', e, url)); n['failed_years'] += 1
                         if not parts and n['failed_years'] >= 3 and all(q['problem'].startswith(_unreachable) for q in problems):
@@ -418,9 +496,9 @@ def _scrape(years, out, genre, base_url, delay, size, s, tries, backoff, retry_m
             for link in links:   # an album on several rows: the first link that works wins
                 url = link
                 try:
-                    url = cover_link(link, chart_url(y, genre, base_url), size)
+                    url = cover_link(link, chart_url(y, genre, base_url), size, hosts)
                     if (alb, url) in gone: failures.append(gone[alb, url]); continue
-                    try: data = fetch(url, s, decode=as_jpeg, tries=tries, backoff=backoff, max_bytes=max_cover_bytes, deadline=deadline)
+                    try: data = fetch(url, s, decode=as_jpeg, tries=tries, backoff=backoff, max_bytes=max_cover_bytes, deadline=deadline, hosts=hosts)
                     finally: pause()
                     atomic_write(f, data); n['downloaded'] += 1; failures = []; break
                 except Exception as e: failures.append(_problem(y, f'cover of album {alb}', e, url))   # costs this link only
@@ -502,6 +580,12 @@ def _compress(body:bytes, how:str) -> bytes:
     c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS if how == 'gzip' else zlib.MAX_WBITS)
     return c.compress(body) + c.flush()
 
+class _QuietServer(ThreadingHTTPServer):
+    "A `ThreadingHTTPServer` that stays quiet when a client hangs up mid-answer (as `fetch` does when it refuses a body): no traceback in a notebook."
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)): return
+        super().handle_error(request, client_address)
+
 class PracticeMelon:
     "A stand-in for Melon on loopback serving `charts` {year: rows} and `covers` {album_id: image bytes}, with injected `faults`."
     def __init__(self, charts:dict, covers:dict, variant=lambda year: 'A' if year >= 2005 else 'B',
@@ -509,8 +593,8 @@ class PracticeMelon:
         self.charts, self.covers, self.variant, self.missing = charts, covers, variant, set(map(str, missing))
         self.faults = {k: v if isinstance(v, str) else list(v) for k, v in (faults or {}).items()}
         self.huge, self.bomb, self.drip, self._bomb = huge, bomb, drip, None
-        self.log, self._lock = [], threading.Lock()
-        self.server = ThreadingHTTPServer(('127.0.0.1', port), self._handler())
+        self.log, self.auth, self._lock = [], [], threading.Lock()   # auth: the Authorization headers sent to it
+        self.server = _QuietServer(('127.0.0.1', port), self._handler())
         self.server.daemon_threads = True
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
 
@@ -544,6 +628,14 @@ class PracticeMelon:
             def answer(self):
                 u = urlsplit(self.path)
                 fault = melon._fault(self.path)
+                if self.headers.get('Authorization'):
+                    with melon._lock: melon.auth.append(self.headers['Authorization'])
+                if fault and fault.startswith('to:'): return self.send(302, b'', Location=fault[3:])   # a redirect to another place
+                if fault == 'header_drip':   # the status line and headers a byte at a time, then the body
+                    head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Padding: ' + b'x' * 200 + b'\r\n\r\n'
+                    for i in range(len(head)): self.wfile.write(head[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
+                    self.close_connection = True
+                    return
                 if 'Mozilla' not in self.headers.get('User-Agent', ''): return self.send(403, b'<p>no robots</p>')
                 if fault == 'loop': return self.send(302, b'', Location=self.path)
                 if fault == 'bounce' and 'bounced' not in u.query:   # a redirect whose body is a gzip bomb

@@ -18,13 +18,14 @@ from .models import vgg16_imagenet, _vgg16_weights_file, predict_covers, load_er
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',
-           'vgg_smallest', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures', 'image_tensor',
-           'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams', 'transfer_distances',
-           'colour_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
-           'check_era_style', 'style_transfer', 'upsample', 'check_size', 'check_shape', 'era_grams',
-           'model_fingerprint', 'era_ranking', 'typical_covers', 'era_mean_target', 'move_toward', 'era_target',
-           'pixel_colour', 'move_colour', 'era_colour', 'target_colour', 'magenta_sessions', 'style_vectors',
-           'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid', 'era_probabilities', 'stylize_main']
+           'vgg_smallest', 'vgg16_widths', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures',
+           'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams',
+           'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
+           'laplacian_pyramid', 'collapse_pyramid', 'check_era_style', 'style_transfer', 'upsample', 'check_size',
+           'check_shape', 'era_grams', 'model_fingerprint', 'era_ranking', 'typical_covers', 'era_mean_target',
+           'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
+           'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
+           'era_probabilities', 'stylize_main']
 
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -278,7 +279,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     if era is not None and era_style == 'typical': typical_covers(learn, covers, era, k, cache=cache, progress=progress)   # ranked once, with this `cache`
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
-    check_shape(content, plan)
+    if method != 'colour': check_shape(content, plan)   # VGG16's limit: the colour route never runs the network
     if method == 'colour':   # the era's colours alone: the first step of both other routes, ~10 ms
         return to_image(colour_match(image_tensor(content, size), target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
     if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
@@ -380,14 +381,24 @@ def _cache_path(cache, name:str, ext:str, files, **key) -> Path:
     h = hashlib.sha1(json.dumps(dict(key, files=stamp)).encode()).hexdigest()[:16]
     return (cache_dir() if cache is True else Path(cache)) / 'style' / f'{re.sub(r"[^A-Za-z0-9_-]+", "_", name)}-{h}.{ext}'
 
+vgg16_widths = (64, 128, 256, 512, 512)   # channels of VGG16's blocks 1-5: a Gram matrix of layer convB_k is widths[B-1] square
+
+def _grams_ok(d, layers, files) -> bool:
+    "Whether `d`, read from the style cache, is what `_cached_grams` saves for `layers` and `files`: a Gram matrix of the right shape per layer and colour statistics, all float32 and finite, of at least one cover."
+    g, c = d.get('grams'), d.get('colour')
+    ok = lambda t, shape: isinstance(t, torch.Tensor) and t.dtype == torch.float32 and tuple(t.shape) == shape and bool(torch.isfinite(t).all())
+    return (isinstance(g, dict) and set(g) == set(layers) and all(ok(g[l], (1, vgg16_widths[int(l[4]) - 1], vgg16_widths[int(l[4]) - 1])) for l in layers)
+            and isinstance(c, (list, tuple)) and len(c) == 2 and ok(c[0], (3,)) and ok(c[1], (3, 3))
+            and isinstance(d.get('n'), int) and 1 <= d['n'] <= len(files) and list(d.get('files', ())) == list(files))
+
 def _cached_grams(files, name:str, size:int, net:VGGFeatures, layers, cache, progress:bool, source:str, **key) -> StyleTarget:
     "Gram matrices and colours averaged over `files` at `size`, read from the style cache (file `name`-`size`px-…) when there, else computed and saved."
     path = _cache_path(cache, f'{name}-{size}px', 'pt', files, version=2, size=size, layers=list(layers), net=net.fingerprint(), **key) if cache else None
     if path is not None and path.exists():
         try:
             d = torch.load(path, map_location='cpu', weights_only=True)
-            return StyleTarget(d['grams'], tuple(d['colour']), source=source, n=int(d['n']), cached=True, files=files)
-        except Exception: pass  # unreadable cache: compute again
+            if _grams_ok(d, layers, files): return StyleTarget(d['grams'], tuple(d['colour']), source=source, n=int(d['n']), cached=True, files=files)
+        except Exception: pass  # unreadable cache: compute again (and overwrite it)
     bar = tqdm(total=len(files), desc=f'{name} @{size}px', unit='cover', disable=not progress, leave=False)
     try: grams, colour, n, bad = _mean_grams(files, size, net, layers, progress=bar)
     finally: bar.close()
@@ -415,10 +426,12 @@ def model_fingerprint(learn) -> str:
 _rankings = {}
 
 def _read_ranking(path, files):
-    "The ranking saved at `path` if it is readable and names only `files`, else None (computed again)."
+    "The ranking saved at `path` if it is readable and names each of `files` at most once, with probabilities in [0, 1], else None (computed again)."
     try:
         df = pd.DataFrame(json.loads(path.read_text())['rows'], columns=['file', 'prob', 'seen'])
-        if set(df.file) <= set(map(str, files)) and df.prob.map(lambda p: isinstance(p, (int, float))).all():
+        probs_ok = df.prob.map(lambda p: isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1).all()   # NaN fails too
+        seen_ok = df.seen.map(lambda s: s is None or isinstance(s, bool)).all()
+        if len(df) and df.file.is_unique and set(df.file) <= set(map(str, files)) and probs_ok and seen_ok:   # one cover repeated is not 8 typical covers
             return df.astype(dict(prob=float, seen='boolean'))
     except (OSError, ValueError, KeyError, TypeError): pass
     return None

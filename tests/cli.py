@@ -45,3 +45,20 @@ def one_line_error(result, *words, after_bars=False):
     assert len(lines) == 1 and (not after_bars or err.strip().endswith(lines[0])), err
     for w in words: assert w in lines[0], (w, lines[0])
     return lines[0]
+
+_PEAK = """import atexit, os, sys
+def peak():   # VmHWM: the high-water mark of this process's own memory (ru_maxrss would count the parent's at fork)
+    with open('/proc/self/status') as f: kb = next(l.split()[1] for l in f if l.startswith('VmHWM'))
+    with open(os.environ['MELONPY_PEAK_FILE'], 'w') as f: f.write(kb)
+atexit.register(peak)
+from melonpy.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+def melonpy_peak(*args, timeout=300):
+    "Run the `melonpy` command with `args` in a process of its own and measure it: (CompletedProcess, its peak resident memory in MB)."
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, '-c', _PEAK, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                           env=melonpy_env(MELONPY_PEAK_FILE=Path(d)/'peak'))
+        return r, int((Path(d)/'peak').read_text()) / 1024

@@ -191,3 +191,15 @@ def test_offline_run_names_a_flag_that_works(tmp_path, fake):
     assert book['changed'] == dict(settings=['pretrained', 'vgg_weights'], redo='style'), book['changed']
     assert (run/'model.safetensors').stat().st_mtime_ns == model and (run/'report.html').is_file()
     assert 'other settings than the last run (pretrained, vgg_weights): style and the stages after it ran again' in r.stdout, r.stdout
+
+
+def test_second_run_into_one_folder_stops_with_one_line(tmp_path):
+    "While a `melonpy run` works in a folder, a second one into the same folder stops at once with one line (both did all the work)."
+    from melonpy.scrape import folder_lock
+    from cli import melonpy_inproc, one_line_error
+    from melonpy.data import fake_scrape
+    data = fake_scrape(tmp_path/'covers', n=16)
+    (tmp_path/'run').mkdir()
+    with folder_lock(tmp_path/'run', 'run'):   # the first run, holding its folder
+        one_line_error(melonpy_inproc('run', '--data', data, '--eras', '1990s,2000s', '--out', tmp_path/'run'), 'another run is writing to')
+    assert not (tmp_path/'run'/'stages.json').exists()

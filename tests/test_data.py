@@ -285,3 +285,106 @@ def test_shared_all_eras_and_gaon_held_out(covers_dir):
     s = split_by_source(read_covers(covers_dir, eras=['1990s', '2000s', '2010s']), 'ucsd_dsc160_group18_gaon', progress=False)
     gaon = s.source == 'ucsd_dsc160_group18_gaon'
     assert gaon.sum() == 72 and (s.split[gaon] == 'test').all() and (s.groupby('group').split.nunique() == 1).all()
+
+
+# --- caches are untrusted: a cache of another shape or type is read again and overwritten, never used
+BAD_IMAGE_CACHES = {   # name: (keys, x, why) written where the cache of 48 px lives, given the real keys
+    'other_size': lambda k: (k, np.zeros((len(k), 10, 10, 3), np.uint8), ['' for _ in k]),      # `dataset` wrote (10, 10, 3) arrays
+    'float_pixels': lambda k: (k, np.full((len(k), 48, 48, 3), 0.5), ['' for _ in k]),
+    'grey_pixels': lambda k: (k, np.zeros((len(k), 48, 48), np.uint8), ['' for _ in k]),
+    'fewer_rows': lambda k: (k, np.zeros((1, 48, 48, 3), np.uint8), ['' for _ in k]),
+    'reasons_missing': lambda k: (k, np.zeros((len(k), 48, 48, 3), np.uint8), ['']),
+    'numbers_as_keys': lambda k: (np.arange(len(k)), np.zeros((len(k), 48, 48, 3), np.uint8), ['' for _ in k]),
+}
+
+@pytest.mark.parametrize('kind', BAD_IMAGE_CACHES)
+def test_bad_image_cache_is_read_again(tmp_path, monkeypatch, kind):
+    from melonpy import data
+    d = fake_scrape(tmp_path/'c', n=8)
+    files = read_covers(d).file.tolist()
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    _mem_cache.clear()
+    good, why = load_covers(files, 48, progress=False)
+    keys = [data._key(f) + '|32' for f in files]
+    k, x, w = BAD_IMAGE_CACHES[kind](keys)
+    with open(data._disk_cache(48), 'wb') as f: np.savez(f, keys=np.array(k), x=x, why=np.array(w))
+    _mem_cache.clear()
+    again, why2 = load_covers(files, 48, progress=False)
+    assert again.shape == good.shape and again.dtype == np.uint8 and np.array_equal(again, good) and why2 == why
+    with np.load(data._disk_cache(48)) as z: assert z['x'].shape == (len(files), 48, 48, 3)   # overwritten with a good one
+    _mem_cache.clear()
+
+
+def test_nul_byte_in_an_index_entry(tmp_path):
+    "A NUL byte in a metadata.csv or charts.csv entry (no file can have one) is a dropped row, not `ValueError: embedded null byte`."
+    d = fake_scrape(tmp_path/'c', n=8)
+    charts = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    charts.loc[0, 'cover_file'] = 'covers/A000\x00.jpg'
+    charts.to_csv(d/'charts.csv', index=False)
+    df = read_covers(d)
+    assert len(df) == len(read_covers(fake_scrape(tmp_path/'c2', n=8))) - 1 and df.attrs['dropped']
+    m = tmp_path/'m'; m.mkdir()
+    synthetic_cover(0).save(m/'a.jpg'); synthetic_cover(1).save(m/'b.jpg')
+    (m/'metadata.csv').write_text('file,year\na.jpg,1995\nb\x00.jpg,1996\n')
+    assert read_covers(m).file.map(lambda f: Path(f).name).tolist() == ['a.jpg']
+
+
+@pytest.mark.parametrize('kind', ['uint16_png', 'int32_tiff', 'float_tiff_0_1', 'float_tiff_0_255'])
+def test_16_bit_and_float_images_are_scaled(tmp_path, kind):
+    "A 16-bit greyscale ramp (0-65535) and float images (0-1 or 0-255) read as the same grey ramp as an 8-bit one, not 97 % white or black."
+    ramp = np.linspace(0, 1, 256 * 64, dtype=np.float64).reshape(64, 256)
+    a = dict(uint16_png=(ramp * 65535).astype(np.uint16), int32_tiff=(ramp * 65535).astype(np.int32),
+             float_tiff_0_1=ramp.astype(np.float32), float_tiff_0_255=(ramp * 255).astype(np.float32))[kind]
+    p = tmp_path/('x.png' if 'png' in kind else 'x.tif')
+    Image.fromarray(a).save(p)
+    x = np.asarray(open_cover(p), dtype=float)
+    assert abs(x.mean() - 127.5) < 2 and x.min() < 3 and x.max() > 252, (Image.open(p).mode, x.mean())
+
+
+def test_formula_titles_are_guarded(tmp_path):
+    "Titles and artists beginning with = + - @ go into charts.csv and split.csv behind a quote (a spreadsheet shows them as text); melonpy reads them back unchanged."
+    from melonpy.scrape import _save_table
+    from melonpy.course import dataset_stage, read_split
+    d = fake_scrape(tmp_path/'c', n=40)
+    charts = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    evil = ['=HYPERLINK("http://x","click")', '+1+1', '-2+3', '@SUM(A1)', "'=quoted already"]
+    charts.loc[:len(evil) - 1, 'title'] = evil
+    charts.loc[:len(evil) - 1, 'artists'] = evil
+    _save_table(charts, d/'charts.csv')                      # as `melonpy scrape` writes it
+    raw = pd.read_csv(d/'charts.csv', keep_default_na=False)
+    assert not raw.title.str[:1].isin(list('=+-@')).any() and not raw.artists.str[:1].isin(list('=+-@')).any()
+    df = read_covers(d)
+    assert set(evil) <= set(df.title)                         # read back exactly
+    dataset_stage(tmp_path/'run', d, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
+    raw = pd.read_csv(tmp_path/'run'/'dataset'/'split.csv', keep_default_na=False)
+    assert not raw.title.str[:1].isin(list('=+-@')).any()
+    assert set(evil) & set(df.file.map(dict(zip(df.file, df.title)).get)) <= set(read_split(tmp_path/'run').title)
+
+
+def test_run_dataset_stage_with_a_non_utf8_file_name(tmp_path):
+    "An era-folder collection with a file name that is not UTF-8: `run`'s dataset stage writes split.csv and reads the name back exactly."
+    from melonpy.course import dataset_stage, read_split
+    c = tmp_path/'c'
+    for k, era in enumerate(('1990s', '2000s')):
+        (c/era).mkdir(parents=True)
+        for i in range(10): synthetic_cover(100 * k + i, 64).save(c/era/f'{i}.jpg')
+    odd = os.path.join(os.fsencode(c/'1990s'), b'caf\xe9.jpg')
+    synthetic_cover(999, 64).save(os.fsdecode(odd), format='JPEG')
+    dataset_stage(tmp_path/'run', c, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
+    assert os.fsdecode(odd) in set(read_split(tmp_path/'run').file)
+
+
+def test_era_folders_do_not_follow_links_out(tmp_path):
+    "An era folder's file that links out of the collection, and an era folder that is a link out: refused and counted, as index entries are."
+    c, outside = tmp_path/'c', tmp_path/'secret'
+    outside.mkdir()
+    for i in range(3): synthetic_cover(50 + i, 64).save(outside/f'{i}.jpg')
+    for k, era in enumerate(('1990s', '2000s')):
+        (c/era).mkdir(parents=True)
+        for i in range(3): synthetic_cover(10 * k + i, 64).save(c/era/f'{i}.jpg')
+    (c/'1990s'/'link.jpg').symlink_to(outside/'0.jpg')
+    (c/'2010s').symlink_to(outside, target_is_directory=True)
+    (c/'2000s'/'inside.jpg').symlink_to(c/'1990s'/'1.jpg')       # a link inside the collection is fine
+    df = read_covers(c)
+    assert all(Path(f).resolve().is_relative_to(c.resolve()) for f in df.file), df.file.tolist()
+    assert len(df) == 7 and df.attrs['dropped'] == {'path outside the collection': 4}

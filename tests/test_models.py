@@ -5,7 +5,7 @@ from PIL import Image
 from pathlib import Path
 import pandas as pd
 import pytest
-from cli import melonpy, melonpy_inproc, one_line_error
+from cli import melonpy, melonpy_inproc, melonpy_peak, one_line_error
 
 
 @pytest.fixture(scope='module')
@@ -153,3 +153,240 @@ def test_predict_bad_input(tmp_path):
     one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.safetensors'), str(tmp_path/'missing.jpg')), 'no such file or folder')
     (tmp_path/'empty').mkdir()
     one_line_error(melonpy_inproc('predict', str(tmp_path/'junk.safetensors'), str(tmp_path/'empty')), 'no images found')
+
+
+# --- model files are untrusted: every card field and every tensor is checked before anything is built from them
+def _tiny(path, arch='cnn', eras=('1990s', '2000s'), **card):
+    "An untrained model of `arch` saved as a real model file (no training: chapter 4's `_rebuild` of a card, then `export_era_model`)."
+    from melonpy.models import ModelCard, _rebuild, export_era_model, default_size
+    learn = _rebuild(ModelCard(arch=arch, eras=list(eras), size=card.pop('size', 32 if arch == 'cnn' else default_size(arch)), **card))
+    return export_era_model(learn, path)
+
+def _rewrite(src, dst, card=None, tensors=None):
+    "Copy model file `src` to `dst` with card fields `card` replaced and tensors changed by `tensors` (a function of the dict)."
+    import json
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    with safe_open(str(src), framework='pt') as f: meta = json.loads(f.metadata()['melonpy'])
+    meta['card'].update(card or {})
+    t = load_file(str(src))
+    if tensors: t = tensors(t)
+    save_file(t, str(dst), metadata={'melonpy': json.dumps(meta)})
+    return dst
+
+def _nan(t): return {k: v.fill_(float('nan')) if v.is_floating_point() else v for k, v in t.items()}
+def _zero_std(t): return {k: v.zero_() if k == 'std' else v for k, v in t.items()}
+
+BAD_CARDS = [   # (card fields, tensor change, words): each once a traceback, a wrong answer or gigabytes of memory
+    (dict(eras='ab'), None, 'eras must be a list'),              # was read as the eras a and b
+    (dict(eras=[1990, '2000s']), None, 'eras must be different names'),
+    (dict(eras=[['1990s'], '2000s']), None, 'eras must be different names'),
+    (dict(eras=['1990s', '1990s']), None, 'eras must be different names'),
+    (dict(eras=['1990s', '2000s', '2010s']), None, 'lists 3 eras but its weights are for another number'),
+    (dict(normalize=[[0.5, 0.5], [0.5]]), None, 'normalize'),
+    (dict(normalize=[[0.5] * 3, [0, 1, 1]]), None, 'normalize'),
+    (dict(normalize='imagenet'), None, 'normalize'),
+    (dict(train_hashes=['not hex at all!']), None, 'train_hashes'),
+    (dict(train_hashes=[12345]), None, 'train_hashes'),
+    (dict(ps=2), None, 'ps'),
+    (dict(ps=float('nan')), None, 'ps'),
+    (dict(size=True), None, 'size'),
+    (dict(pretrained='yes'), None, 'pretrained'),
+    (dict(head=['year']), None, 'head'),
+    (dict(summary=[]), None, 'summary'),
+    (None, _nan, 'NaN'),
+    (None, lambda t: {**t, 'extra.weight': t['1.5.weight'].clone()}, 'extra.weight is not part of the model'),
+    (None, lambda t: {k: v for k, v in t.items() if k != '1.5.bias'}, '1.5.bias is missing'),
+    (None, lambda t: {**t, '1.5.bias': t['1.5.bias'].double()}, '1.5.bias is float64'),
+]
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp('tiny')
+    Image.new('RGB', (64, 64), 'red').save(d/'a.png')
+    return _tiny(d/'ok.safetensors'), d/'a.png'
+
+@pytest.mark.parametrize('card, tensors, words', BAD_CARDS, ids=[str(c or t.__name__)[:40] for c, t, _ in BAD_CARDS])
+def test_bad_model_file_one_line(tiny, tmp_path, card, tensors, words):
+    "A model file whose card or weights are wrong: one line from predict, nothing predicted."
+    ok, img = tiny
+    from melonpy.models import load_era_model
+    load_era_model(ok)   # the file it is made from loads
+    bad = _rewrite(ok, tmp_path/'bad.safetensors', card, tensors)
+    one_line_error(melonpy_inproc('predict', bad, img), str(bad), words)
+
+def test_bad_card_stylize_writes_nothing(tiny, tmp_path):
+    "`stylize --check` with a damaged card: one line, and OUT is not written (it was written before the traceback)."
+    ok, img = tiny
+    bad = _rewrite(ok, tmp_path/'bad.safetensors', dict(eras=[['1990s'], '2000s']))
+    one_line_error(melonpy_inproc('stylize', img, '--style', img, '--method', 'colour', '--check', bad, '--out', tmp_path/'o.png'), 'eras')
+    assert not (tmp_path/'o.png').exists()
+
+def test_linear_model_with_zero_std(tmp_path):
+    "A linear-family model whose features are divided by a std of 0 answers NaN for everything: refused in one line, not 'predicted 2 images'."
+    ok = _tiny(tmp_path/'lin.safetensors', 'nsfw_linear', head='logistic')
+    Image.new('RGB', (64, 64), 'red').save(tmp_path/'a.png')
+    bad = _rewrite(ok, tmp_path/'bad.safetensors', tensors=_zero_std)
+    one_line_error(melonpy_inproc('predict', bad, tmp_path/'a.png'), 'std of 0')
+
+@pytest.mark.parametrize('n', [100_000, 1_000_000])
+def test_huge_card_memory_is_bounded(tmp_path, n):
+    "A linear model's card that lists 100,000 or 1,000,000 eras (a 1-12 MB file; it built a layer per era, 2.5 GB, or tried 15 GB): one line, and the command's memory stays that of loading the right model."
+    ok = _tiny(tmp_path/'lin.safetensors', 'nsfw_linear', head='logistic')
+    Image.new('RGB', (64, 64), 'red').save(tmp_path/'a.png')
+    bad = _rewrite(ok, tmp_path/'huge.safetensors', dict(eras=[f'{i}s' for i in range(n)]))
+    r, small = melonpy_peak('predict', ok, tmp_path/'a.png')
+    assert r.returncode == 0, r.stderr[-2000:]
+    r, peak = melonpy_peak('predict', bad, tmp_path/'a.png')
+    print(f'peak memory: {small:.0f} MB for the model, {peak:.0f} MB for its card with {n} eras')
+    assert peak < small + 200, (peak, small)
+    one_line_error(r, 'eras')
+
+
+def _full_disk(kb):
+    "`preexec_fn` of a child whose disk is full after `kb` kB per file (RLIMIT_FSIZE: writes beyond it fail with EFBIG, as ENOSPC would)."
+    def limit():
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (kb * 1024, resource.RLIM_INFINITY))
+    return limit
+
+def test_train_out_on_a_full_disk(tmp_path):
+    "`train --out` on a full disk (safetensors raises its own SafetensorError, not an OSError): one line, no model, no temporary file."
+    from melonpy.data import fake_scrape
+    covers = fake_scrape(tmp_path/'covers', n=40)
+    out = tmp_path/'out'; out.mkdir()
+    r = melonpy('train', covers, '--arch', 'cnn', '--size', 32, '--epochs', 1, '--freeze-epochs', 0, '--bs', 8, '--eras', '1990s,2000s',
+                '--out', out/'m.safetensors', preexec_fn=_full_disk(200))
+    one_line_error(r, 'File too large', str(out/'m.safetensors'), after_bars=True)
+    assert not list(out.iterdir())
+
+def test_feature_cache_on_a_full_disk(tmp_path, monkeypatch):
+    "The feature cache cannot be written (a full disk): a warning, and the features computed are still returned (they were lost in a traceback)."
+    import resource, signal
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+    files = []
+    for i in range(3):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    old, handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, old[1]))
+    try:
+        with pytest.warns(UserWarning, match='could not write the feature cache'): x = cover_features(learn, files, progress=False)
+    finally: resource.setrlimit(resource.RLIMIT_FSIZE, old); signal.signal(signal.SIGXFSZ, handler)
+    assert x.shape == (3, 1024) and np.isfinite(x).all()
+    assert not [p for p in (tmp_path/'cache').iterdir() if p.suffix == '.safetensors']
+
+
+BAD_FEATURE_CACHES = {   # name: a change of the tensors and keys of a feature cache (which broke every later run in _fit_linear)
+    'narrower': lambda x, k: (x[:, :100], k),
+    'nan': lambda x, k: (x.fill_(float('nan')), k),
+    'inf': lambda x, k: (x.fill_(float('inf')), k),
+    'float64': lambda x, k: (x.double(), k),
+    'fewer_rows': lambda x, k: (x[:1], k),
+    'keys_not_text': lambda x, k: (x, list(range(len(k)))),
+}
+
+@pytest.mark.parametrize('kind', BAD_FEATURE_CACHES)
+def test_bad_feature_cache_is_computed_again(tmp_path, monkeypatch, kind):
+    import json
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+    files = []
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    good = cover_features(learn, files, progress=False)
+    [path] = (tmp_path/'cache').glob('features-nsfw*.safetensors')
+    with safe_open(str(path), framework='pt') as f: keys = json.loads(f.metadata()['keys'])
+    x, keys = BAD_FEATURE_CACHES[kind](load_file(str(path))['x'], keys)
+    save_file({'x': x.contiguous()}, str(path), metadata={'keys': json.dumps(keys)})
+    again = cover_features(learn, files, progress=False)
+    assert again.shape == good.shape and np.allclose(again, good, atol=1e-5)
+    assert load_file(str(path))['x'].shape == (2, 1024)   # overwritten with a good one
+
+
+def test_predict_odd_file_names(tiny, tmp_path):
+    "A file name that is not UTF-8 and one a spreadsheet would run as a formula: predict's table (under a strict UTF-8 terminal), --csv to stdout and --csv FILE all work; the file keeps the names exactly, the formula behind a quote."
+    import os, subprocess
+    from cli import COMMAND, melonpy_env
+    ok, img = tiny
+    d = tmp_path/'imgs'; d.mkdir()
+    for name in (b'caf\xe9.png', b'=cmd.png', b'fine.png'): shutil.copy(img, os.path.join(os.fsencode(d), name))
+    env = melonpy_env(PYTHONIOENCODING='utf-8:strict', PYTHONUTF8='1')
+    r = subprocess.run([*COMMAND, 'predict', ok, '.', '--csv', tmp_path/'p.csv'], capture_output=True, text=True, env=env, timeout=300, cwd=d)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'caf\\xe9.png' in r.stdout and 'predicted 3 images' in r.stdout, r.stdout
+    raw = (tmp_path/'p.csv').read_bytes()
+    assert b'caf\xe9.png' in raw and b"'=" in raw and not any(l.startswith(b'=') for l in raw.splitlines())
+    p = pd.read_csv(tmp_path/'p.csv', encoding_errors='surrogateescape')
+    assert sorted(os.fsencode(f) for f in p.file) == [b"'=cmd.png", b'caf\xe9.png', b'fine.png']   # names as given (relative), the formula quoted
+    r = subprocess.run([*COMMAND, 'predict', ok, '.', '--csv'], capture_output=True, text=True, env=env, timeout=300, cwd=d)
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'caf\\xe9.png' in r.stdout and "'=" in r.stdout
+
+
+def test_predict_memory_is_bounded(tiny, tmp_path):
+    "predict over large pictures (3,000×3,000 PNGs, 24 of them) holds one full-size picture at a time, not 64: its peak memory is that of one small picture plus little."
+    import os
+    ok, img = tiny
+    big = tmp_path/'big'; big.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 30, 3), dtype=np.uint8)).resize((3000, 3000)).save(big/'0.png')
+    for i in range(1, 24): os.link(big/'0.png', big/f'{i}.png')   # the same file 24 times: no disk space
+    r, small = melonpy_peak('predict', ok, img)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r, peak = melonpy_peak('predict', ok, big)
+    print(f'peak memory of predict: {small:.0f} MB for one small picture, {peak:.0f} MB for 24 pictures of 3000x3000')
+    assert r.returncode == 0 and 'predicted 24 images' in r.stdout, r.stderr[-2000:]
+    assert peak < small + 150, (peak, small)
+
+
+def test_train_unwritable_out_before_training(tmp_path, monkeypatch):
+    "`train --out` in a folder that cannot be written (here: below a file): one line before any training (it trained first, then failed)."
+    from melonpy import models
+    from melonpy.data import fake_scrape
+    covers = fake_scrape(tmp_path/'covers', n=16)
+    (tmp_path/'a-file').write_text('')
+    def no_training(*a, **k): raise AssertionError('trained before checking --out')
+    monkeypatch.setattr(models, 'train_era_model', no_training)
+    one_line_error(melonpy_inproc('train', covers, '--arch', 'cnn', '--out', tmp_path/'a-file'/'m.safetensors'), '--out folder', 'a-file')
+
+
+def test_model_and_cache_files_are_readable_by_others(tmp_path, monkeypatch):
+    "A model file and the feature cache get the usual permissions (0644 under umask 022), so that others in a class folder can read a shared model (safetensors made 0600 files)."
+    import os
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    old = os.umask(0o022)
+    try:
+        m = _tiny(tmp_path/'m.safetensors')
+        learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+        Image.new('RGB', (64, 64), 'red').save(tmp_path/'a.png')
+        monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+        cover_features(learn, [tmp_path/'a.png'], progress=False)
+    finally: os.umask(old)
+    [cache] = (tmp_path/'cache').glob('features-*.safetensors')
+    assert oct(m.stat().st_mode & 0o777) == oct(0o644) and oct(cache.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_ctrl_c_keeps_the_features_computed(tmp_path, monkeypatch):
+    "Ctrl-C while a network computes features: the batches finished are in the cache (the message says finished work is saved), and the next call computes only the rest."
+    from melonpy.models import ModelCard, _rebuild, cover_features
+    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+    files = []
+    for i in range(4):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    member, calls, fired = learn.model, [], []
+    real = member.features.forward
+    def interrupted(x):
+        calls.append(len(x))
+        if len(calls) == 2 and not fired: fired.append(1); raise KeyboardInterrupt   # once, during the second batch
+        return real(x)
+    monkeypatch.setattr(member.features, 'forward', interrupted)
+    with pytest.raises(KeyboardInterrupt): cover_features(learn, files, bs=2, progress=False)
+    calls.clear()
+    x = cover_features(learn, files, bs=2, progress=False)
+    assert calls == [2] and x.shape == (4, 1024)   # the first batch came from the cache

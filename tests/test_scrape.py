@@ -281,3 +281,63 @@ def test_unreadable_table_in_the_folder_is_one_line_and_kept(tmp_path, name, tex
         one_line_error(melonpy('scrape', '--years', '1990', '--out', out, '--base-url', m.url, '--delay', 0), name)
         assert m.log == []
     assert (out/name).read_bytes() == before
+
+
+# --- issue 29: hardening, second round -----------------------------------------------------------------------------
+
+def test_header_drip_stops_at_the_deadline():
+    "A server that sends its status line and headers one byte every 0.2 s: `fetch` gives up at the 1 s deadline (it waited for every header byte)."
+    charts, covers = practice_charts([2000], per_year=2)
+    a = sorted(covers)[0]
+    with PracticeMelon(charts, covers, faults={f'/{a}_500': 'header_drip'}, drip=0.2) as m:
+        t = time.time()
+        with pytest.raises(FetchError, match='too slow'): fetch(f'{m.url}/cm/album/images/x/{a}_500.jpg', tries=1, deadline=1, timeout=5)
+        assert time.time() - t < 3
+
+
+def test_covers_only_from_the_site_and_melons_cdn(tmp_path):
+    "Cover links to another port, with a user and password, and a redirect to another port: refused in problems.csv, nothing asked of the other server, no credentials sent; the CDN's and the site's links still work."
+    charts, covers = practice_charts([2000], per_year=8)
+    rows = charts[2000]
+    other_charts, other_covers = practice_charts([2000], per_year=2, seed=9)
+    with PracticeMelon(other_charts, other_covers) as other:
+        off, creds, bounce = rows[0]['album_id'], rows[1]['album_id'], rows[2]['album_id']
+        rows[0]['cover_url'] = f'{other.url}/cm/album/images/x/{off}_500.jpg'
+        host = None
+        with PracticeMelon(charts, covers, faults={f'/{bounce}_500': f'to:{other.url}/cm/album/images/x/{bounce}_500.jpg'}) as m:
+            host = m.url.split('//')[1]
+            rows[1]['cover_url'] = f'http://student:secret@{host}/cm/album/images/x/{creds}_500.jpg'
+            r = scrape([2000], tmp_path/'o', base_url=m.url, delay=0, backoff=0.01, tries=1, progress=False)
+            assert not other.log, other.log                       # the other server was never asked
+            assert not m.auth, m.auth                             # no credentials were sent
+        probs = pd.read_csv(tmp_path/'o'/'problems.csv', dtype=str, keep_default_na=False)
+        why = lambda a: ' '.join(probs.problem[probs.item == f'cover of album {a}'])
+        assert 'neither the site nor Melon' in why(off) and 'user name or password' in why(creds) and 'redirected to' in why(bounce)
+        assert r['downloaded'] == len({x['album_id'] for x in rows}) - 3
+
+
+def test_chart_page_with_one_bad_byte_keeps_its_korean():
+    "A chart page (UTF-8, as Melon says) with one byte that is not UTF-8: the Korean titles stay Korean (they all became mojibake), and the problem is listed."
+    charts, _ = practice_charts([2000], per_year=3)
+    rows = [dict(r, title=f'사랑의 노래 {i}', artists='가수') for i, r in enumerate(charts[2000])]
+    page = chart_markup(rows).encode('utf-8')
+    page = page.replace('사랑의 노래 0'.encode(), '사랑의 노래 0'.encode() + b'\xff', 1)
+    df, problems = parse_chart(page, 2000)
+    assert [t.replace('\ufffd', '') for t in df.title] == ['사랑의 노래 0', '사랑의 노래 1', '사랑의 노래 2'] and set(df.artists) == {'가수'}
+    assert any('not valid text' in p['problem'] for p in problems)
+
+
+def test_practice_server_is_quiet_when_a_download_is_refused(capfd):
+    "The capped downloads of chapter 1 against its practice server: the client hangs up on a huge or trickling body, and the server prints no ConnectionResetError traceback (it showed in JupyterLab)."
+    charts, covers = practice_charts([2000], per_year=4)
+    a, b, c = sorted(covers)[:3]
+    with PracticeMelon(charts, covers, faults={f'/{a}_500': 'huge', f'/{b}_500': 'drip', f'/{c}_500': 'drip'}, drip=0.05) as m:
+        with pytest.raises(FetchError, match='over the'): fetch(f'{m.url}/cm/album/images/x/{a}_500.jpg', tries=1, max_bytes=2**20)
+        for x in (b, c):
+            with pytest.raises(FetchError, match='too slow'): fetch(f'{m.url}/cm/album/images/x/{x}_500.jpg', tries=1, deadline=0.5)
+        time.sleep(1)   # the server's threads notice that the client left
+        for e in (ConnectionResetError(104, 'Connection reset by peer'), BrokenPipeError(32, 'Broken pipe')):
+            try: raise e   # what a handler thread meets when the client hung up between requests: the server's own error report
+            except OSError: m.server.handle_error(None, ('127.0.0.1', 0))
+    err = capfd.readouterr().err
+    assert 'Traceback' not in err and 'ConnectionResetError' not in err and 'BrokenPipeError' not in err, err[-2000:]

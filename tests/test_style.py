@@ -328,3 +328,59 @@ def test_style_transfer_strength_and_methods(tmp_path):
         if method == 'gatys': assert np.abs(same - x0).mean() < 3, method   # the content's own style: nothing to change
         m0, m1, me = pixel_colour([content])[0], pixel_colour([moved])[0], era_colour(coll, '1990s')[0]
         assert (m1 - me).abs().sum() < 0.5 * (m0 - me).abs().sum(), (method, m0, m1, me)
+
+
+# --- the style caches are untrusted: a cache of the wrong shape, layer or values is computed again and overwritten
+BAD_GRAMS = {   # name: a change of the saved dict (Gram matrices, colours, count, files)
+    'wrong_shape': lambda d: {**d, 'grams': {l: g[:, :8, :8] for l, g in d['grams'].items()}},
+    'other_layer': lambda d: {**d, 'grams': {'conv1_2' if l == 'conv1_1' else l: g for l, g in d['grams'].items()}},
+    'nan': lambda d: {**d, 'grams': {l: g.clone().fill_(float('nan')) for l, g in d['grams'].items()}},   # an all-black picture, "success"
+    'nan_colour': lambda d: {**d, 'colour': [d['colour'][0].clone().fill_(float('nan')), d['colour'][1]]},
+    'no_covers': lambda d: {**d, 'n': 0},
+    'not_a_dict': lambda d: [1, 2, 3],
+}
+
+@pytest.mark.parametrize('kind', BAD_GRAMS)
+def test_bad_gram_cache_is_computed_again(tmp_path, kind):
+    import torch
+    from melonpy.data import fake_scrape
+    from melonpy.style import VGGFeatures, era_grams
+    covers, net = fake_scrape(tmp_path/'c', n=8), VGGFeatures(weights=None)
+    good = era_grams(covers, '1990s', size=32, net=net, cache=tmp_path/'cache', progress=False)
+    [path] = (tmp_path/'cache'/'style').glob('1990s-*.pt')
+    torch.save(BAD_GRAMS[kind](torch.load(path, weights_only=True)), path)
+    again = era_grams(covers, '1990s', size=32, net=net, cache=tmp_path/'cache', progress=False)
+    assert not again.cached and set(again) == set(good) and all(torch.allclose(again[l], good[l]) for l in good)
+    assert era_grams(covers, '1990s', size=32, net=net, cache=tmp_path/'cache', progress=False).cached   # overwritten with a good one
+
+
+@pytest.mark.parametrize('rows', [
+    lambda rows: [rows[0]] * 8,                                   # one cover repeated: "8 typical covers"
+    lambda rows: [[f, float('nan'), s] for f, _, s in rows],
+    lambda rows: [[f, 7.0, s] for f, _, s in rows],
+    lambda rows: [[f, p, 'yes'] for f, p, s in rows],
+], ids=['repeated', 'nan', 'above_one', 'seen_not_bool'])
+def test_bad_ranking_cache_is_computed_again(tmp_path, rows):
+    import json
+    from melonpy.data import fake_scrape
+    from melonpy.models import ModelCard, _rebuild
+    from melonpy.style import typical_covers, _rankings
+    covers = fake_scrape(tmp_path/'c', n=20)
+    learn = _rebuild(ModelCard(arch='cnn', eras=['1990s', '2000s'], size=32))
+    good = typical_covers(learn, covers, '1990s', k=4, cache=tmp_path/'cache', progress=False)
+    [path] = (tmp_path/'cache'/'style').glob('typical-1990s-*.json')
+    path.write_text(json.dumps(dict(rows=rows(json.loads(path.read_text())['rows']))))
+    _rankings.clear()
+    again = typical_covers(learn, covers, '1990s', k=4, cache=tmp_path/'cache', progress=False)
+    assert len(set(again)) == 4 and again == good
+
+
+def test_colour_route_takes_a_thin_picture(tmp_path):
+    "`stylize --method colour` on a 5000×40 picture: the colour route runs no network, so VGG16's limit on thin pictures does not apply (it refused)."
+    from cli import melonpy_inproc
+    thin, style = tmp_path/'thin.png', tmp_path/'style.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 5000, 3), dtype=np.uint8)).save(thin)
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(style)
+    code, err = melonpy_inproc('stylize', thin, '--style', style, '--method', 'colour', '--out', tmp_path/'o.png')
+    assert code == 0, err
+    assert Image.open(tmp_path/'o.png').size == (256, 2)
