@@ -11,7 +11,8 @@ space, but each is decoded again); the models are untrained (chapter 4's `_rebui
 
 Measured on the project's 2-core machine (2026-12-06, `--n 1000 --side 2000`, untrained nsfw_linear, others sharing it):
 1 small picture 1229 MB; 64 pictures 1461 MB; 1000 pictures 1530 MB (284 s); cards of 100,000 and 1,000,000 eras
-1044 and 1128 MB (one line, exit 2). Before the fix, 24 pictures of 3000×3000 peaked at 1999 MB against 1086 MB for one
+1044 and 1128 MB (one line, exit 2). With `--n 2000 --side 2000` (same day): 1 picture 1227 MB, 2000 pictures 1545 MB (400 s),
+the cards 1043 and 1126 MB. Before the fix, 24 pictures of 3000×3000 peaked at 1999 MB against 1086 MB for one
 (tests/test_models.py::test_predict_memory_is_bounded, cnn model), and the 100,000-era card at 1625 MB against 1249.
 What is left of the peak is PyTorch and fastai themselves (~1 GB) and 16 pictures at a time through the network.
 """

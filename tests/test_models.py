@@ -261,14 +261,19 @@ def test_train_out_on_a_full_disk(tmp_path):
     one_line_error(r, 'File too large', str(out/'m.safetensors'), after_bars=True)
     assert not list(out.iterdir())
 
+def _nsfw_and_pictures(folder, n):
+    "An untrained nsfw_linear learner (its frozen network, no fit) and `n` random 64-px pictures saved in `folder`."
+    from melonpy.models import ModelCard, _rebuild
+    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
+    files = [folder/f'{i}.png' for i in range(n)]
+    for i, f in enumerate(files): Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(f)
+    return learn, files
+
 def test_feature_cache_on_a_full_disk(tmp_path, monkeypatch):
     "The feature cache cannot be written (a full disk): a warning, and the features computed are still returned (they were lost in a traceback)."
     import resource, signal
-    from melonpy.models import ModelCard, _rebuild, cover_features
-    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
-    files = []
-    for i in range(3):
-        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    from melonpy.models import cover_features
+    learn, files = _nsfw_and_pictures(tmp_path, 3)
     monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
     old, handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, old[1]))
@@ -373,11 +378,8 @@ def test_model_and_cache_files_are_readable_by_others(tmp_path, monkeypatch):
 
 def test_ctrl_c_keeps_the_features_computed(tmp_path, monkeypatch):
     "Ctrl-C while a network computes features: the batches finished are in the cache (the message says finished work is saved), and the next call computes only the rest."
-    from melonpy.models import ModelCard, _rebuild, cover_features
-    learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
-    files = []
-    for i in range(4):
-        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path/f'{i}.png'); files.append(tmp_path/f'{i}.png')
+    from melonpy.models import cover_features
+    learn, files = _nsfw_and_pictures(tmp_path, 4)
     monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
     member, calls, fired = learn.model, [], []
     real = member.features.forward
