@@ -1285,7 +1285,7 @@ def source_holdout(covers:pd.DataFrame, arch=default_arch, sources=None, seed:in
 
 # %% ../nbs/04_models.ipynb #bd14d5b6
 def comparison_view(bench:pd.DataFrame, prefix:str='') -> pd.DataFrame:
-    "The columns of `bench/accuracy.py`'s saved table `bench` that start with `prefix` ('ho_': held-out sources; 'cv_mixed_' and 'mixed_': the sources that mix eras, in cross-validation and on the test split; 'cv_'; '': the test split), named without it, as `plot_comparison` draws them."
+    "The columns of `bench/accuracy.py`'s saved table `bench` that start with `prefix` (`ho_`: held-out sources; `cv_mixed_` and `mixed_`: the sources that mix eras, in cross-validation and on the test split; `cv_`; empty: the test split), named without it, as `plot_comparison` draws them."
     v = bench if not prefix else bench[[c for c in bench.columns if c.startswith(prefix)]].rename(columns=lambda c: c[len(prefix):])
     return v.rename(columns={'p': 'p_vs_baseline'})
 
