@@ -597,10 +597,9 @@ def against_majority(true, pred, eras) -> dict:
     "`era_metrics` and `era_recalls` of `pred` on the covers of eras `true`, beside always answering the commonest era of `true` itself (`majority`, `baseline_accuracy`, `baseline_macro_f1`) and `beats_baseline`'s paired p."
     true = np.asarray(true, dtype=object)
     if not len(true): raise UserError('no covers to measure: this subset of the covers is empty')
-    major = pd.Series(true).value_counts().index[0]
-    b = era_metrics(true, [major] * len(true), eras)
-    return dict(n=len(true), **era_metrics(true, pred, eras), recall=era_recalls(true, pred, eras), majority=major,
-                baseline_accuracy=b['accuracy'], baseline_macro_f1=b['macro_f1'], p_vs_baseline=beats_baseline(true, pred, major))
+    b = majority_baseline(true, true, eras)                 # the majority of the covers measured, not of a training split
+    return dict(n=len(true), **era_metrics(true, pred, eras), recall=era_recalls(true, pred, eras), majority=b['majority'],
+                baseline_accuracy=b['accuracy'], baseline_macro_f1=b['macro_f1'], p_vs_baseline=beats_baseline(true, pred, b['majority']))
 
 # %% ../nbs/04_models.ipynb #a1ec9ba9
 def _test_dl(learn, imgs, **kwargs):
@@ -696,8 +695,9 @@ def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
     res.update(_year_results(test[ok], pr[ok], train), recall=era_recalls(true, pred, eras), never_predicted=[e for e in eras if e not in set(pred)])
     if 'source' in test.columns:
         res['by_source'] = by_source(true, pred, test.source.fillna('(none)').to_numpy()[ok]).to_dict('records')
-        mixed = test.source.isin(mixed_sources(df)).to_numpy()[ok]
-        res['mixed'] = (dict(against_majority(true[mixed], pred[mixed], eras), sources=mixed_sources(df), **_year_results(test[ok][mixed], pr[ok][mixed], train))
+        sources = mixed_sources(df)
+        mixed = test.source.isin(sources).to_numpy()[ok]
+        res['mixed'] = (dict(against_majority(true[mixed], pred[mixed], eras), sources=sources, **_year_results(test[ok][mixed], pr[ok][mixed], train))
                         if mixed.any() else None)
     return res
 
@@ -1292,15 +1292,15 @@ def comparison_view(bench:pd.DataFrame, prefix:str='') -> pd.DataFrame:
 # %% ../nbs/04_models.ipynb #802fff44
 def comparison_table(bench:pd.DataFrame) -> pd.DataFrame:
     "One row per candidate of `bench/accuracy.py`'s saved table `bench`, the honest figures first: on held-out sources (accuracy and macro-F1 beside always answering those covers' commonest era, paired p, each era's recall), within the sources that mix eras in cross-validation, then on the whole test split."
-    def pair(v, prefix, k):
+    def pair(v, k):
         a, b = v.get(k), v.get(f'baseline_{k}')
         return pd.Series([f'{x:.3f} ({y:.3f})' if pd.notna(x) else '–' for x, y in zip(a, b)], index=v.index) if a is not None else pd.Series('–', index=v.index)
     def p(v): return v.p_vs_baseline.map(lambda x: f'{x:.3g}' if pd.notna(x) else '–') if 'p_vs_baseline' in v else pd.Series('–', index=v.index)
     out = {}
     for prefix, where in (('ho_', 'held-out sources'), ('cv_mixed_', 'CV, mixed sources'), ('', 'test split')):
         v = comparison_view(bench, prefix)
-        out[f'{where}: accuracy (baseline)'], out[f'{where}: p'] = pair(v, prefix, 'accuracy'), p(v)
-        if prefix != '': out[f'{where}: macro-F1 (baseline)'] = pair(v, prefix, 'macro_f1')
+        out[f'{where}: accuracy (baseline)'], out[f'{where}: p'] = pair(v, 'accuracy'), p(v)
+        if prefix != '': out[f'{where}: macro-F1 (baseline)'] = pair(v, 'macro_f1')
         recalls = [c for c in v.columns if c.startswith('recall_')]
         if recalls and prefix == 'ho_':
             out[f'{where}: recall ' + ' / '.join(c[len('recall_'):] for c in recalls)] = v[recalls].apply(
