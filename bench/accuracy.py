@@ -65,8 +65,10 @@ def main():
     import numpy as np, pandas as pd, torch
     if a.threads: torch.set_num_threads(a.threads)
     from melonpy.data import read_covers, split_covers
-    from melonpy.models import (train_era_model, evaluate_era_model, evaluation_covers, predict_covers, baseline_verdict, against_majority,
-                                average_predictions, cross_validate, cv_summary, linear_family, era_order, source_holdout, mixed_sources)
+    from melonpy.networks import linear_family
+    from melonpy.learners import train_era_model, predict_covers, era_order, mixed_sources
+    from melonpy.measuring import evaluate_era_model, evaluation_covers, baseline_verdict, against_majority
+    from melonpy.comparing import average_predictions, cross_validate, cv_summary, source_holdout
     t0, started = time.time(), time.strftime('%Y-%m-%d %H:%M')
     eras = a.eras.split(',')
     covers = read_covers(Path(shared)/'data'/'covers', eras=eras, quality=a.quality)
@@ -162,7 +164,7 @@ def main():
 
 def _average(answers, members, np):
     "The out-of-fold (or held-out) answers of an ensemble: its members' probabilities, averaged, on the same covers."
-    from melonpy.models import average_predictions
+    from melonpy.comparing import average_predictions
     first = answers[members[0]]
     avg = average_predictions(*[o.assign(error='') for o in (answers[m] for m in members)])
     out = first.assign(pred=avg.pred.to_numpy(), **{c: avg[c].to_numpy() for c in avg if c.startswith('prob_')})

@@ -354,7 +354,7 @@ def train_predict(Xs, d, tr, te, head, approx_weight, seed, chk=None, k=3, med_y
 def measures(true, pred, yt, yp, major, y_med, eras):
     """Accuracy, macro-F1, era error, year MAE (model, and baseline `y_med`), adjacent share of errors, and the paired p
     against the majority baseline; `major` is the training majority's era index, per row or one for all."""
-    from melonpy.models import era_metrics, beats_baseline
+    from melonpy.measuring import era_metrics, beats_baseline
     E = np.array(eras, dtype=object)
     major = np.broadcast_to(major, true.shape)
     r = era_metrics(E[true], E[pred], eras)

@@ -19,7 +19,8 @@ def timed(f, n=1):
 def main():
     from melonpy.core import sample_covers
     from melonpy.data import read_covers
-    from melonpy.models import train_era_model, load_era_model
+    from melonpy.learners import train_era_model
+    from melonpy.model_file import load_era_model
     from melonpy.explore import explore
     src = sample_covers()
     t = time.perf_counter()

@@ -43,7 +43,8 @@ def model(path, arch, eras=('1990s', '2000s'), card=None):
     "An untrained model of `arch` saved at `path`, its card's fields changed by `card`."
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
-    from melonpy.models import ModelCard, _rebuild, export_era_model, default_size
+    from melonpy.learners import ModelCard, default_size
+    from melonpy.model_file import _rebuild, export_era_model
     learn = _rebuild(ModelCard(arch=arch, eras=list(eras), size=default_size(arch) if arch != 'cnn' else 32,
                                head='logistic' if arch.endswith('_linear') else None))
     export_era_model(learn, path)

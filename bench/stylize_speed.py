@@ -14,7 +14,7 @@ import argparse, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
 from melonpy.core import sample_covers, fast_refine, default_eras
-from melonpy.models import load_era_model
+from melonpy.model_file import load_era_model
 from melonpy.style import VGGFeatures, style_transfer
 
 

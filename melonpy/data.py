@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #4f9a3674
 from __future__ import annotations
-import io, os, re, warnings
+import io, os, re, tempfile, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -17,8 +17,8 @@ from .core import UserError, atomic_path, sample_covers, default_eras, csv_ungua
 __all__ = ['year_range', 'min_era_covers', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers',
            'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
            'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode',
-           'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'split_by_source',
-           'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
+           'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'synthetic_covers',
+           'split_by_source', 'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -459,6 +459,24 @@ def fake_scrape(d, n:int=40, seed:int=0, size:int=64) -> Path:
     reencode(Image.open(d/'covers'/'A005.jpg'), 40).save(d/'covers'/'A999.jpg', quality=40)
     rows.append({**rows[6], 'song_id': 997, 'album_id': 'A998', 'cover_file': ''})     # no cover
     pd.DataFrame(rows).to_csv(d/'charts.csv', index=False)
+    return d
+
+# %% ../nbs/02_data.ipynb #7e5b681e
+def synthetic_covers(n_per_era:int=24, size:int=40, seed:int=0) -> Path:
+    "Practice material: a temporary folder of 3 eras of coloured, striped squares with a `metadata.csv` (each era its own colour and stripes: easy to learn), the test collection of chapter 4."
+    rng = np.random.default_rng(seed)
+    d = Path(tempfile.mkdtemp(prefix='covers_'))
+    rows = []
+    for k, (era, year) in enumerate([('1990s', 1995), ('2000s', 2004), ('2010s', 2015)]):
+        for i in range(n_per_era):
+            a = rng.integers(0, 60, (size, size, 3)).astype(np.uint8)
+            a[..., k] += 150                                   # each era has its own dominant colour
+            a[::(k+2)*2, :, :] //= 3                           # ... and its own stripes
+            f = f'{era}/{era}_{i:03d}.jpg'
+            (d/era).mkdir(exist_ok=True)
+            Image.fromarray(a).save(d/f)
+            rows.append(dict(file=f, year=year + i % 5, artist=f'{era}-artist{i}'))
+    pd.DataFrame(rows).to_csv(d/'metadata.csv', index=False)
     return d
 
 # %% ../nbs/02_data.ipynb #b757e3dc

@@ -17,7 +17,10 @@ from tqdm.auto import tqdm
 from .core import UserError
 from .scrape import fetch, FetchError, max_cover_bytes
 from .data import read_covers, image_files, open_cover, BadImage
-from .models import predict_covers, gradcam, load_era_model, confusion_table, seen_in_training
+from .learners import predict_covers, seen_in_training
+from .measuring import confusion_table
+from .interpret import gradcam
+from .model_file import load_era_model
 from .style import style_transfer, style_methods
 
 # %% auto #0

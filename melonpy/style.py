@@ -14,7 +14,9 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers, image_sides, default_eras, typical_k, fast_refine
 from .data import read_covers, open_cover, BadImage, cache_dir
-from .models import vgg16_imagenet, _vgg16_weights_file, predict_covers, load_era_model
+from .networks import vgg16_imagenet, _vgg16_weights_file
+from .learners import predict_covers
+from .model_file import load_era_model
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'era_styles', 'style_methods',

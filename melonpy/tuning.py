@@ -12,7 +12,8 @@ import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
 from .core import UserError, atomic_path, default_eras
 from .data import read_covers, split_covers, cover_dls, era_list, subset_train
-from .models import (train_era_model, era_learner, evaluate_era_model, aug_levels, arch_names, metrics_table)
+from .learners import train_era_model, era_learner, aug_levels, arch_names
+from .measuring import evaluate_era_model, metrics_table
 
 # %% auto #0
 __all__ = ['default_space', 'find_lr', 'check_space', 'search_results', 'tune_era_model', 'plot_search', 'best_settings',

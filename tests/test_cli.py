@@ -8,8 +8,8 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path):
     (tmp_path/'m.safetensors').write_text('a model file, as far as the command line can tell'); (tmp_path/'a.png').write_text('an image')
     p = subprocess.Popen([*COMMAND, 'predict', tmp_path/'m.safetensors', tmp_path/'a.png'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, preexec_fn=interruptible)
-    time.sleep(1.5)   # `melonpy.cli` itself imports in ~0.1 s; `melonpy.models` (fastai, torch) takes several seconds
-    if p.poll() is not None: pytest.skip('melonpy.models imported in under 1.5 s here: no time to interrupt it')
+    time.sleep(1.5)   # `melonpy.cli` itself imports in ~0.1 s; `melonpy.commands` (fastai, torch) takes several seconds
+    if p.poll() is not None: pytest.skip('melonpy.commands imported in under 1.5 s here: no time to interrupt it')
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, (p.returncode, err)

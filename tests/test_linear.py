@@ -51,7 +51,9 @@ def test_predict_gives_a_year(year_model, covers_dir, tmp_path):
 @pytest.mark.covers
 def test_logistic_model_and_its_telling_features(covers_dir, tmp_path):
     "A logistic lite0_linear model trains, loads back and names the features that push toward each era."
-    from melonpy.models import train_era_model, export_era_model, load_era_model, telling_features, predict_covers
+    from melonpy.learners import train_era_model, predict_covers
+    from melonpy.interpret import telling_features
+    from melonpy.model_file import export_era_model, load_era_model
     learn = train_era_model(covers_dir, eras=['1990s', '2010s'], arch='lite0_linear', max_per_era=20, bs=8, quiet=True)
     export_era_model(learn, tmp_path/'m.safetensors')
     back = load_era_model(tmp_path/'m.safetensors')
@@ -112,7 +114,8 @@ def test_fit_ignores_the_one_era_source_when_balanced(tmp_path):
     "With balance 'sources', the covers of a one-era source weigh nothing: the fit is the same as without them; with 'none' they change it."
     import numpy as np
     from melonpy.data import read_covers, split_covers
-    from melonpy.models import train_era_model, linear_members
+    from melonpy.networks import linear_members
+    from melonpy.learners import train_era_model
     df = split_covers(read_covers(_sourced_covers(tmp_path/'covers')), progress=False)
     weights = lambda t, b: linear_members(train_era_model(t, eras=None, arch='nsfw_linear', balance=b, bs=8, quiet=True).model)[0].linear.weight.detach().numpy()
     kp = (df.source == 'kpop') & df.split.isin(['train', 'valid'])

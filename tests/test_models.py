@@ -63,7 +63,7 @@ def test_train_all_eras(tmp_path):
         assert main(['train', str(tmp_path), '--eras', 'all', '--arch', 'cnn', '--size', '32', '--epochs', '1', '--freeze-epochs', '0',
                      '--bs', '8', '--out', str(tmp_path/'m.safetensors')]) == 0
     assert '--eras all: 1990s, 2010s; left out (fewer than 20 covers): 1980s (3)' in out.getvalue(), out.getvalue()
-    from melonpy.models import read_card
+    from melonpy.model_file import read_card
     assert list(read_card(tmp_path/'m.safetensors').eras) == ['1990s', '2010s']
 
 
@@ -158,7 +158,8 @@ def test_predict_bad_input(tmp_path):
 # --- model files are untrusted: every card field and every tensor is checked before anything is built from them
 def _tiny(path, arch='cnn', eras=('1990s', '2000s'), **card):
     "An untrained model of `arch` saved as a real model file (no training: chapter 4's `_rebuild` of a card, then `export_era_model`)."
-    from melonpy.models import ModelCard, _rebuild, export_era_model, default_size
+    from melonpy.learners import ModelCard, default_size
+    from melonpy.model_file import _rebuild, export_era_model
     learn = _rebuild(ModelCard(arch=arch, eras=list(eras), size=card.pop('size', 32 if arch == 'cnn' else default_size(arch)), **card))
     return export_era_model(learn, path)
 
@@ -210,7 +211,7 @@ def tiny(tmp_path_factory):
 def test_bad_model_file_one_line(tiny, tmp_path, card, tensors, words):
     "A model file whose card or weights are wrong: one line from predict, nothing predicted."
     ok, img = tiny
-    from melonpy.models import load_era_model
+    from melonpy.model_file import load_era_model
     load_era_model(ok)   # the file it is made from loads
     bad = _rewrite(ok, tmp_path/'bad.safetensors', card, tensors)
     one_line_error(melonpy_inproc('predict', bad, img), str(bad), words)
@@ -263,7 +264,8 @@ def test_train_out_on_a_full_disk(tmp_path):
 
 def _nsfw_and_pictures(folder, n):
     "An untrained nsfw_linear learner (its frozen network, no fit) and `n` random 64-px pictures saved in `folder`."
-    from melonpy.models import ModelCard, _rebuild
+    from melonpy.learners import ModelCard
+    from melonpy.model_file import _rebuild
     learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
     files = [folder/f'{i}.png' for i in range(n)]
     for i, f in enumerate(files): Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(f)
@@ -272,7 +274,7 @@ def _nsfw_and_pictures(folder, n):
 def test_feature_cache_on_a_full_disk(tmp_path, monkeypatch):
     "The feature cache cannot be written (a full disk): a warning, and the features computed are still returned (they were lost in a traceback)."
     import resource, signal
-    from melonpy.models import cover_features
+    from melonpy.learners import cover_features
     learn, files = _nsfw_and_pictures(tmp_path, 3)
     monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
     old, handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -298,7 +300,8 @@ def test_bad_feature_cache_is_computed_again(tmp_path, monkeypatch, kind):
     import json
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
-    from melonpy.models import ModelCard, _rebuild, cover_features
+    from melonpy.learners import ModelCard, cover_features
+    from melonpy.model_file import _rebuild
     learn = _rebuild(ModelCard(arch='nsfw_linear', eras=['1990s', '2000s'], size=224, head='logistic'))
     files = []
     for i in range(2):
@@ -351,19 +354,20 @@ def test_predict_memory_is_bounded(tiny, tmp_path):
 
 def test_train_unwritable_out_before_training(tmp_path, monkeypatch):
     "`train --out` in a folder that cannot be written (here: below a file): one line before any training (it trained first, then failed)."
-    from melonpy import models
+    from melonpy import commands
     from melonpy.data import fake_scrape
     covers = fake_scrape(tmp_path/'covers', n=16)
     (tmp_path/'a-file').write_text('')
     def no_training(*a, **k): raise AssertionError('trained before checking --out')
-    monkeypatch.setattr(models, 'train_era_model', no_training)
+    monkeypatch.setattr(commands, 'train_era_model', no_training)
     one_line_error(melonpy_inproc('train', covers, '--arch', 'cnn', '--out', tmp_path/'a-file'/'m.safetensors'), '--out folder', 'a-file')
 
 
 def test_model_and_cache_files_are_readable_by_others(tmp_path, monkeypatch):
     "A model file and the feature cache get the usual permissions (0644 under umask 022), so that others in a class folder can read a shared model (safetensors made 0600 files)."
     import os
-    from melonpy.models import ModelCard, _rebuild, cover_features
+    from melonpy.learners import ModelCard, cover_features
+    from melonpy.model_file import _rebuild
     old = os.umask(0o022)
     try:
         m = _tiny(tmp_path/'m.safetensors')
@@ -378,7 +382,7 @@ def test_model_and_cache_files_are_readable_by_others(tmp_path, monkeypatch):
 
 def test_ctrl_c_keeps_the_features_computed(tmp_path, monkeypatch):
     "Ctrl-C while a network computes features: the batches finished are in the cache (the message says finished work is saved), and the next call computes only the rest."
-    from melonpy.models import cover_features
+    from melonpy.learners import cover_features
     learn, files = _nsfw_and_pictures(tmp_path, 4)
     monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
     member, calls, fired = learn.model, [], []

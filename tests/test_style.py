@@ -52,7 +52,8 @@ def test_stylize_with_style_images(tmp_path, env, photo, covers_dir):
 def tiny_model(tmp_path_factory, covers_dir):
     "A tiny era classifier (1990s vs 2000s, 32 px, random init, one epoch): enough to exercise `--check`, quickly."
     import torch
-    from melonpy.models import train_era_model, export_era_model
+    from melonpy.learners import train_era_model
+    from melonpy.model_file import export_era_model
     n = torch.get_num_threads(); torch.set_num_threads(1)
     try: learn = train_era_model(covers_dir, eras=('1990s', '2000s'), arch='cnn_bn', size=32, epochs=1, freeze_epochs=0, max_per_era=12,
                                  pretrained=False, quiet=True, bs=8)
@@ -222,7 +223,7 @@ def test_stylize_method_and_era_style(tmp_path, env, photo, covers_dir, tiny_mod
 
 @pytest.fixture(scope='module')
 def tiny_learn(tiny_model):
-    from melonpy.models import load_era_model
+    from melonpy.model_file import load_era_model
     return load_era_model(tiny_model)
 
 
@@ -244,7 +245,7 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     import torch
     from melonpy.style import (VGGFeatures, image_grams, era_target, era_grams, era_mean_target, target_colour, pixel_colour,
                                era_colour, style_vectors, era_style_vector, era_vector, typical_covers)
-    from melonpy.models import predict_covers
+    from melonpy.learners import predict_covers
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
     content = Image.open(coll/'2000s'/'0.jpg')
     own = image_grams(content, 32, net)
@@ -282,7 +283,7 @@ def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
     "The ranking of an era's covers is kept on disk: a new process reads it with no prediction; a changed cover, another model, a broken file or cache=False rank again."
     import os, torch
     import melonpy.style as st
-    from melonpy.models import predict_covers
+    from melonpy.learners import predict_covers
     coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
     monkeypatch.setenv('MELONPY_CACHE', str(cache))
     calls = []
@@ -363,7 +364,8 @@ def test_bad_gram_cache_is_computed_again(tmp_path, kind):
 def test_bad_ranking_cache_is_computed_again(tmp_path, rows):
     import json
     from melonpy.data import fake_scrape
-    from melonpy.models import ModelCard, _rebuild
+    from melonpy.learners import ModelCard
+    from melonpy.model_file import _rebuild
     from melonpy.style import typical_covers, _rankings
     covers = fake_scrape(tmp_path/'c', n=20)
     learn = _rebuild(ModelCard(arch='cnn', eras=['1990s', '2000s'], size=32))
