@@ -56,10 +56,12 @@ def _number_in(cast, what, lo, hi, lo_open=False):
         return v
     return number
 
+# %% ../nbs/09_cli.ipynb #ab22f1df
 def int_in(lo:int, hi:int|None=None):
     "An `argparse` type: a whole number from `lo` to `hi` (no upper limit if `None`); anything else is a one-line usage error."
     return _number_in(int, 'a whole number', lo, hi)
 
+# %% ../nbs/09_cli.ipynb #7e3a8e3e
 def float_in(lo:float, hi:float|None=None, lo_open:bool=False):
     "An `argparse` type: a number from `lo` (excluded if `lo_open`) to `hi`; anything else is a one-line usage error."
     return _number_in(float, 'a number', lo, hi, lo_open)
@@ -70,15 +72,18 @@ def size_arg(p, default:int|None, help:str='side of the square each image is res
     p.add_argument(flag, type=int_in(*image_sides), default=default, metavar='PX',
                    help=f'{help} ({image_sides[0]}-{image_sides[1]}; default: {shown or default})')
 
+# %% ../nbs/09_cli.ipynb #0a11d8e3
 def seed_arg(p, default:int=42, help:str='random seed, for results you can reproduce'):
     "Add `--seed` to parser `p`: a whole number from 0 (numpy and PyTorch refuse negative seeds)."
     p.add_argument('--seed', type=int_in(0, 2**32 - 1), default=default, help=f'{help} (default: {default})')
 
+# %% ../nbs/09_cli.ipynb #ab8ef718
 def threads_arg(p):
     "Add `--threads` (PyTorch CPU threads) to parser `p`; `main` applies it around the command (`core.torch_threads`)."
     p.add_argument('--threads', type=int_in(1, 256), default=None,
                    help="PyTorch CPU threads (default: PyTorch's; 1 is much faster on a machine busy with other jobs)")
 
+# %% ../nbs/09_cli.ipynb #2a8e2fea
 def eras_arg(p, eras=None, help:str='eras to use'):
     "Add `--eras` to parser `p`: eras separated by spaces or commas (read with `data.era_list`); default `eras`, or every era of the collection."
     p.add_argument('--eras', nargs='+', metavar='ERA', default=None if eras is None else list(eras),
@@ -86,16 +91,19 @@ def eras_arg(p, eras=None, help:str='eras to use'):
                         f'{min_era_covers} covers (eras with fewer are left out, and the command says which) '
                         f'(default: {" ".join(eras) if eras else "every era of the collection"})')
 
+# %% ../nbs/09_cli.ipynb #c3d229d4
 def quality_arg(p):
     "Add `--quality` to parser `p`: keep only the covers whose `label_quality` is the value given (default: all)."
     p.add_argument('--quality', metavar='Q', default='all', help="keep only covers whose label_quality is Q, e.g. exact (default: all)")
 
+# %% ../nbs/09_cli.ipynb #b51f92d3
 def collection_args(p, eras=None, eras_help:str='keep only these eras'):
     "Add the arguments of every command that reads a cover collection to parser `p`: DIR, `--eras` (default `eras`), `--quality`."
     p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv (from `melonpy scrape`), metadata.csv or one subfolder per era')
     eras_arg(p, eras, eras_help)
     quality_arg(p)
 
+# %% ../nbs/09_cli.ipynb #80b0b708
 def training_args(p, epochs:int=2, freeze_epochs:int=3):
     "Add the flags of every command that trains era classifiers (`train`, `tune`) to parser `p`: epochs, batch size, covers per era, seed, threads."
     p.add_argument('--epochs', type=int_in(0, 1000), default=epochs, help=f'epochs of the whole network (default: {epochs})')
@@ -106,10 +114,12 @@ def training_args(p, epochs:int=2, freeze_epochs:int=3):
     seed_arg(p, 42, 'seed of the split and of training')
     threads_arg(p)
 
+# %% ../nbs/09_cli.ipynb #71e82e60
 def weights_arg(p, help:str):
     "Add `--weights PATH`, a state dict of torchvision `vgg16().features`, to parser `p`; `help` says what it is for."
     p.add_argument('--weights', metavar='PATH', default=None, help=f'state dict of torchvision vgg16().features {help}')
 
+# %% ../nbs/09_cli.ipynb #db1403e1
 def model_args(p, flag:str='model', help:str='a model saved by `melonpy train`'):
     "Add a model file (`flag`: positional, or an option such as '--check') and `--trust-pickle` to parser `p`."
     p.add_argument(flag, metavar='MODEL.safetensors', help=help)
@@ -129,6 +139,7 @@ def scrape_args(p):
     p.add_argument('--backoff', type=float_in(0), default=0.5, help='seconds to wait before the first retry; it doubles each time (default 0.5)')
     p.add_argument('--retry-missing', action='store_true', help='ask again for covers that answered 404 in an earlier run')
 
+# %% ../nbs/09_cli.ipynb #c0b2ed9f
 def dataset_args(p):
     "Flags of `melonpy dataset` (chapter 2)."
     collection_args(p)
@@ -140,6 +151,7 @@ def dataset_args(p):
     seed_arg(p, 42, 'seed of the split')
     p.add_argument('--max-dist', type=int_in(0, 64), default=8, help='pHash bits two covers may differ in and still be near-duplicates (default 8)')
 
+# %% ../nbs/09_cli.ipynb #c9984ca5
 def analyze_args(p):
     "Flags of `melonpy analyze` (chapter 3)."
     collection_args(p, eras_help='compare only these eras')
@@ -176,6 +188,7 @@ def train_args(p):
                    help="hold these sources (the collection's source column) out of training: their covers are the test split, "
                         'the other covers are split as usual; e.g. ucsd_dsc160_group18_gaon (see chapter 4, per-source accuracy)')
 
+# %% ../nbs/09_cli.ipynb #6503020b
 def predict_args(p):
     "Flags of `melonpy predict` (chapter 4)."
     model_args(p)
@@ -184,6 +197,7 @@ def predict_args(p):
                    help='also write the predictions to this CSV file; --csv alone writes CSV to standard output instead of the table')
     threads_arg(p)
 
+# %% ../nbs/09_cli.ipynb #eb689bc5
 def _sizes(s) -> list:
     "`argparse` type of `--sizes`: image sides separated by commas, each within `image_sides`."
     sizes = [int_in(*image_sides)(v.strip()) for v in s.split(',') if v.strip()]
@@ -227,6 +241,7 @@ def stylize_args(p):
     p.add_argument('--strength', type=float_in(0, 4), default=1., metavar='S', help='how far to move: 0 = unchanged, 1 = the era (default: %(default)s)')
     p.add_argument('--refine', type=int_in(0, 500), default=None, metavar='N', help=f'with --method fast: N L-BFGS steps after the network pass; 0 = the network alone (default: {fast_refine})')
 
+# %% ../nbs/09_cli.ipynb #80843742
 def run_args(p):
     "Flags of `melonpy run` (chapter 8)."
     p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for everything the run makes, and report.html (run again to resume)')
@@ -259,10 +274,13 @@ def _out_file(out, example, suffixes=None):
 def scrape_check(a):
     if not a.base_url.startswith(('http://', 'https://')): raise UserError(f'--base-url {a.base_url!r} is not an http(s) URL: e.g. https://www.melon.com')
 
+# %% ../nbs/09_cli.ipynb #03d2b706
 def dataset_check(a): _folder(a.dir); _out_file(a.out, 'covers48.npz', ('.npz',))
 
+# %% ../nbs/09_cli.ipynb #e25def59
 def analyze_check(a): _folder(a.dir)
 
+# %% ../nbs/09_cli.ipynb #cdc45296
 def _training_check(a):
     _folder(a.dir)
     if a.epochs + a.freeze_epochs < 1: raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch')
@@ -272,6 +290,7 @@ def _eras_check(a):
     if len(eras) > 1 and any(e.lower() == 'all' for e in eras):
         raise UserError(f'--eras {",".join(eras)}: all means every era with at least {min_era_covers} covers; give it alone, or list the eras')
 
+# %% ../nbs/09_cli.ipynb #ee473752
 def _sources_check(a):
     "`--test-sources` names that the collection's metadata.csv does not hold (read with the csv module: no pandas yet)."
     import csv
@@ -287,6 +306,7 @@ def _sources_check(a):
     if unknown or not names: raise UserError(f'--test-sources {",".join(unknown) or "(none)"}: not a source of {a.dir}; choose among {", ".join(have)}')
     if set(have) <= set(names): raise UserError(f'--test-sources {a.test_sources}: that is every source; leave at least one for training')
 
+# %% ../nbs/09_cli.ipynb #5a7d5ece
 def train_check(a):
     _training_check(a)
     linear = a.arch.endswith('_linear')
@@ -299,13 +319,16 @@ def train_check(a):
     _out_file(a.out, 'era.safetensors')
     writable_dir(Path(a.out).expanduser().parent, '--out folder')   # before minutes of training, not after
 
+# %% ../nbs/09_cli.ipynb #0ecffc0a
 def tune_check(a): _training_check(a)
 
+# %% ../nbs/09_cli.ipynb #05e0355c
 def predict_check(a):
     missing = [p for p in a.images if not Path(p).exists()]
     if missing: raise UserError(f'{missing[0]}: no such file or folder' + (f' (and {len(missing)-1} more)' if len(missing) > 1 else ''))
     if not Path(a.model).is_file(): raise UserError(f'{a.model}: no such model file; train one with `melonpy train DIR --out {Path(a.model).stem}.safetensors`')
 
+# %% ../nbs/09_cli.ipynb #7bc4b5d5
 def stylize_check(a):
     if a.data and not a.era: raise UserError('--data is for --era: leave it out when you give --style images')
     _out_file(a.out, 'result.png', ('.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff'))
@@ -318,6 +341,7 @@ def stylize_check(a):
     if a.method != 'gatys' and (a.steps is not None or a.scales is not None):
         raise UserError(f"--{'steps' if a.steps is not None else 'scales'} is for --method gatys: with {a.method}, leave it out" + (' (use --refine N)' if a.method == 'fast' else ''))
 
+# %% ../nbs/09_cli.ipynb #8f942b44
 def run_check(a):
     if a.data is not None and (a.years is not None or a.base_url is not None):
         raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
@@ -334,6 +358,7 @@ def available_commands():
     "The subcommands whose chapter module is installed, with their one-line help."
     return {k: h for k, (m, h, _) in commands.items() if importlib.util.find_spec(m) is not None}
 
+# %% ../nbs/09_cli.ipynb #5afdcabe
 def command_parser(name) -> argparse.ArgumentParser:
     "The parser of subcommand `name`: its flags (`<name>_args` above) and a help that ends with examples."
     modname, helptext, examples = commands[name]
@@ -348,6 +373,7 @@ def _forget_interrupt():
     "Keep `python -m melonpy.cli` from dying by SIGINT after a Ctrl-C we handled (a CPython quirk explained above)."
     exec('None')   # a string exec resets the flag that a Ctrl-C inside an earlier string exec left set
 
+# %% ../nbs/09_cli.ipynb #9cd04c9c
 def _run(name, argv):
     "Parse `argv` for subcommand `name`, then import its chapter and run it."
     p = command_parser(name)

@@ -42,6 +42,7 @@ def channel_histograms(x:np.ndarray, eras, bins:int=64) -> dict:
         out[e] /= out[e].sum(1, keepdims=True)
     return out
 
+# %% ../nbs/03_colors.ipynb #47d6d52c
 def plot_channel_histograms(h:dict, counts:dict|None=None, ax=None):
     "Plot `channel_histograms` output: one panel per channel, one line per era."
     import matplotlib.pyplot as plt
@@ -70,6 +71,7 @@ def pixel_mode(x:np.ndarray, levels:int=8, with_share:bool=False):
     if not with_share: return mode
     return mode, (counts.max(1) / len(x)).reshape(x.shape[1:3])
 
+# %% ../nbs/03_colors.ipynb #a1f59912
 def era_images(x:np.ndarray, eras, levels:int=8) -> dict:
     "Per era, the per-pixel mean, median and mode images, and the mode's share: {era: {'mean': uint8 image, 'median': ..., 'mode': ..., 'mode_share': float image}}."
     eras = np.asarray(eras)
@@ -81,6 +83,7 @@ def era_images(x:np.ndarray, eras, levels:int=8) -> dict:
                       mode=mode, mode_share=share)
     return out
 
+# %% ../nbs/03_colors.ipynb #d6288e31
 def plot_era_images(imgs:dict, counts:dict|None=None):
     "Plot `era_images` output: one row per era, columns mean, median, mode and how many covers share the mode."
     import matplotlib.pyplot as plt
@@ -105,6 +108,7 @@ def colourfulness(x:np.ndarray) -> np.ndarray:
     yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
     return np.sqrt(rg.std(1)**2 + yb.std(1)**2) + 0.3 * np.sqrt(rg.mean(1)**2 + yb.mean(1)**2)
 
+# %% ../nbs/03_colors.ipynb #9ff308a0
 def hsv(x:np.ndarray) -> np.ndarray:
     "HSV values in [0, 1] of uint8 RGB stack `x` (same shape), vectorised (like `matplotlib.colors.rgb_to_hsv`, in float32)."
     f = x.astype(np.float32) / 255
@@ -117,10 +121,12 @@ def hsv(x:np.ndarray) -> np.ndarray:
     s = np.where(mx > 0, d / np.where(mx > 0, mx, 1), 0)
     return np.stack([h, s, mx], -1)
 
+# %% ../nbs/03_colors.ipynb #bdb65b89
 def coloured(h:np.ndarray, min_s:float=0.2, min_v:float=0.2) -> np.ndarray:
     "Mask of pixels with a meaningful hue (saturation and value above the thresholds) in HSV array `h`."
     return (h[..., 1] > min_s) & (h[..., 2] > min_v)
 
+# %% ../nbs/03_colors.ipynb #346470d9
 def cover_measures(x:np.ndarray, mono_threshold:float=15) -> pd.DataFrame:
     "One row per cover of uint8 stack `x`: brightness, saturation, colourfulness, contrast, monochrome, warm."
     luma = to_gray(x.astype(np.float32)).reshape(len(x), -1) / 255
@@ -145,6 +151,7 @@ def bootstrap_ci(v:np.ndarray, n_boot:int=2000, level:float=0.95, seed:int=0) ->
     a = (1 - level) / 2
     return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
+# %% ../nbs/03_colors.ipynb #bc4bb9ec
 def _between(v, codes, k):
     "Between-group variance of means (weighted by group size) for each row of label matrix `codes` (B, n)."
     B = codes.shape[0]
@@ -194,6 +201,7 @@ def hue_histograms(x:np.ndarray, eras, bins:int=24) -> dict:
         out[e] = c / max(c.sum(), 1)
     return out
 
+# %% ../nbs/03_colors.ipynb #aa7bb37e
 def hue_shares(x:np.ndarray, bins:int=12) -> pd.DataFrame:
     "Per cover, the share of its coloured pixels in each of `bins` hue bins (columns 'hue 000-030°', ...; NaN for grey covers)."
     h = hsv(x).reshape(len(x), -1, 3)
@@ -205,6 +213,7 @@ def hue_shares(x:np.ndarray, bins:int=12) -> pd.DataFrame:
     w = 360 // bins
     return pd.DataFrame(shares, columns=[f'hue {i*w:03d}-{(i+1)*w:03d}°' for i in range(bins)])
 
+# %% ../nbs/03_colors.ipynb #1076157b
 def plot_hue(hh:dict, title:str='Hue of coloured pixels'):
     "Polar plot of {era: shares per hue bin} (from `hue_histograms`), or {era: (mean, low, high)} with intervals; each bin in its own hue."
     import matplotlib.pyplot as plt
@@ -223,6 +232,7 @@ def plot_hue(hh:dict, title:str='Hue of coloured pixels'):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/03_colors.ipynb #6bdecbbe
 def hue_ci(stats:pd.DataFrame) -> dict:
     "The hue rows of `era_stats` output as {era: (mean, low, high)} arrays for `plot_hue`."
     s = stats[stats.measure.str.startswith('hue ')]
@@ -244,6 +254,7 @@ def palette(x:np.ndarray, k:int=6, n_pixels:int=20000, seed:int=0) -> tuple[np.n
     order = np.argsort(-share)
     return km.cluster_centers_[order].round().clip(0, 255).astype(np.uint8), share[order]
 
+# %% ../nbs/03_colors.ipynb #fbb52805
 def palette_shares(x:np.ndarray, centres:np.ndarray) -> np.ndarray:
     "Per cover of uint8 stack `x`, the share of its pixels nearest to each of `centres`: array (n, k)."
     px = x.reshape(len(x), -1, 3).astype(np.float32)
@@ -251,10 +262,12 @@ def palette_shares(x:np.ndarray, centres:np.ndarray) -> np.ndarray:
     near = ((c**2).sum(-1) - 2 * px @ c.T).argmin(-1)      # |p-c|² without the |p|² that is the same for all c
     return (near[..., None] == np.arange(len(c))).mean(1)
 
+# %% ../nbs/03_colors.ipynb #98a2d174
 def hex_colour(c) -> str:
     "'#rrggbb' of an RGB triple."
     return '#' + ''.join(f'{int(v):02x}' for v in c)
 
+# %% ../nbs/03_colors.ipynb #f2c1dd3f
 def plot_palettes(pals:dict):
     "Plot {era: (centres, shares)} as one stacked bar per era, each colour as wide as its share."
     import matplotlib.pyplot as plt
@@ -326,6 +339,7 @@ def plot_measures(m:pd.DataFrame, eras, stats:pd.DataFrame, measures=None):
     np.atleast_1d(axs)[0].legend(fontsize=7, loc='best'); fig.tight_layout()
     return fig
 
+# %% ../nbs/03_colors.ipynb #00b4ab9a
 def analyze(src=None, out=None, eras=None, quality=None, bins=None, size:int=48, k:int=6, n_boot:int=2000, seed:int=0,
             dedupe:bool=True, progress:bool=True, df:pd.DataFrame|None=None) -> pd.DataFrame:
     "Compare the colours of the eras of collection `src` (or table `df`); write figures, stats.csv, measures.csv and verdict.md to `out` if given."
@@ -371,6 +385,7 @@ def stats_table(stats:pd.DataFrame) -> str:
     t['p'] = s.groupby('measure').p_value.first().reindex(t.index).map(lambda p: f'{p:.4f}')
     return t.to_string()
 
+# %% ../nbs/03_colors.ipynb #a15a70c1
 def analyze_main(a) -> int:
     "Run `melonpy analyze`: write the report, print the table and one summary line."
     out = writable_dir(a.out, '--out folder')

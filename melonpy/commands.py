@@ -18,13 +18,25 @@ from .model_file import export_era_model, load_era_model
 # %% auto #0
 __all__ = ['train_main', 'train_data', 'predict_main']
 
-# %% ../nbs/09a_commands.ipynb #01b1c8cc
+# %% ../nbs/09a_commands.ipynb #a1e31c02
 def _check_arch(a):
     "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
     if a.arch not in arch_names():
         try: import timm  # noqa: F401
         except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
 
+# %% ../nbs/09a_commands.ipynb #33c4bcfa
+def _print_results(a, learn, res:dict, seconds:float):
+    "What `melonpy train` prints once trained: the test metrics beside the baseline, the notes, and a one-line summary."
+    n = learn.card.covers.split.value_counts()
+    print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
+    print(metrics_table(res).to_string())
+    print(metrics_notes(res))
+    print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {seconds:.0f}s: '
+          f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
+          f'macro-F1 {res["macro_f1"]:.3f}; {recall_words(res)}; saved {a.out}')
+
+# %% ../nbs/09a_commands.ipynb #01b1c8cc
 def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
     _check_arch(a)
@@ -35,13 +47,7 @@ def train_main(a) -> int:
                             weights=a.weights, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight, balance=a.balance)
     res = evaluate_era_model(learn)
     export_era_model(learn, a.out)
-    n = learn.card.covers.split.value_counts()
-    print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
-    print(metrics_table(res).to_string())
-    print(metrics_notes(res))
-    print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {time.time() - t:.0f}s: '
-          f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
-          f'macro-F1 {res["macro_f1"]:.3f}; {recall_words(res)}; saved {a.out}')
+    _print_results(a, learn, res, time.time() - t)
     return 0
 
 # %% ../nbs/09a_commands.ipynb #7944258b
@@ -63,27 +69,36 @@ def train_data(a) -> dict:
           + (f" (and {s.attrs['moved_with_them']} of other sources in their album groups)" if s.attrs['moved_with_them'] else ''))
     return dict(covers=s, eras=None, max_per_era=None)
 
+# %% ../nbs/09a_commands.ipynb #067055c2
+def _predict_in_chunks(learn, files, chunk:int=64) -> pd.DataFrame:
+    "`predict_covers` of `files`, `chunk` files at a time (16 at a time through the network), with a progress bar: the memory of one chunk, not of the folder."
+    parts = []
+    for i in tqdm(range(0, len(files), chunk), desc='predicting', unit='batch', leave=False):
+        parts.append(predict_covers(learn, [str(f) for f in files[i:i+chunk]], bs=16))   # 16 at a time through the network: small activations
+        gc.collect()   # the chunk's pictures sit in reference cycles (fastai's transforms): freed now, not at some later full collection
+    return pd.concat(parts, ignore_index=True)
+
+# %% ../nbs/09a_commands.ipynb #29ea2283
+def _show_predictions(df:pd.DataFrame, csv:str|None):
+    "Print the predictions `df` as a table, or as CSV on standard output when `csv` is '-'."
+    shown = df.assign(file=df.file.map(shown_name))          # names that are not UTF-8 as \xe9: any terminal prints them
+    if csv == '-': csv_guard(shown).to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context('display.max_rows', None, 'display.width', 200):
+            print(shown.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
+                    .to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+
 # %% ../nbs/09a_commands.ipynb #e1a52a8f
 def predict_main(a) -> int:
     "Run `melonpy predict`: print and optionally write one row per image; unreadable files are reported, not fatal."
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
-    learn = load_era_model(a.model, trust=a.trust_pickle)
-    parts = []
-    for i in tqdm(range(0, len(files), 64), desc='predicting', unit='batch', leave=False):
-        parts.append(predict_covers(learn, [str(f) for f in files[i:i+64]], bs=16))   # 16 at a time through the network: small activations
-        gc.collect()   # the chunk's pictures sit in reference cycles (fastai's transforms): freed now, not at some later full collection
-    df = pd.concat(parts, ignore_index=True)
+    df = _predict_in_chunks(load_era_model(a.model, trust=a.trust_pickle), files)
     bad = df[df.error != '']
     if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
     to_stdout = a.csv == '-'
     out = sys.stderr if to_stdout else sys.stdout            # with --csv alone, standard output is the CSV only
-    shown = df.assign(file=df.file.map(shown_name))          # names that are not UTF-8 as \xe9: any terminal prints them
-    if to_stdout: csv_guard(shown).to_csv(sys.stdout, index=False)
-    else:
-        with pd.option_context('display.max_rows', None, 'display.width', 200):
-            print(shown.drop(columns='error').assign(seen=df.seen.map({True: 'seen in training', False: ''}).fillna(''))
-                    .to_string(index=False, float_format=lambda v: f'{v:.3f}'))
+    _show_predictions(df, a.csv)
     for r in bad.itertuples(): print(f'skipped {shown_name(r.file)}: {r.error}', file=out)
     if a.csv and not to_stdout: write_csv(df, a.csv)        # the names as they are; formula-like ones behind a quote
     counts, seen = df.pred.value_counts(), int(df.seen.fillna(False).sum())

@@ -37,6 +37,7 @@ def compare_era_models(covers, archs=('dnn', 'cnn', 'cnn_bn', 'squeezenet1_1'), 
             'baseline_year_mae', 'p_vs_baseline', 'train_s']
     return pd.DataFrame(rows)[cols].set_index('model'), learners
 
+# %% ../nbs/04d_comparing.ipynb #36fd4c6f
 def plot_comparison(table, ax=None):
     "Bar chart of test accuracy and macro-F1 per model, with the majority baseline as dashed lines."
     import matplotlib.pyplot as plt
@@ -60,6 +61,7 @@ def cv_groups(df:pd.DataFrame) -> np.ndarray:
         if a: parent[find(('a', a))] = find(('g', g))
     return pd.factorize(pd.Series([find(('g', g)) for g in df.group]))[0]
 
+# %% ../nbs/04d_comparing.ipynb #ccad2ce6
 def cv_splits(df:pd.DataFrame, folds:int=5, seed:int=0, valid_pct:float=0.15, test_quality:str|None='exact'):
     "Yield `folds` split tables of `df` (a `split_covers` table): each fold's covers are the test split once (only those whose `label_quality` is `test_quality`, unless None), valid drawn by group from the rest; stratified by era, grouped by `cv_groups`."
     from sklearn.model_selection import StratifiedGroupKFold
@@ -73,6 +75,7 @@ def cv_splits(df:pd.DataFrame, folds:int=5, seed:int=0, valid_pct:float=0.15, te
             split[test[df.label_quality.to_numpy()[test] != test_quality]] = 'drop'
         yield df.assign(split=split)[split != 'drop']
 
+# %% ../nbs/04d_comparing.ipynb #17768512
 def _cached_predictions(learn, files) -> pd.DataFrame:
     "`predict_covers` of collection covers `files` for a linear-family learner, from the cached features (no network pass after the first)."
     m, vocab = learn.model, [str(v) for v in learn.dls.vocab]
@@ -84,6 +87,7 @@ def _cached_predictions(learn, files) -> pd.DataFrame:
     if year is not None: df['year'] = year
     return df.assign(seen=pd.NA, error='')
 
+# %% ../nbs/04d_comparing.ipynb #e5dda42d
 def _held_out_rows(table:pd.DataFrame, arch, seed:int, test:pd.DataFrame|None=None, **kwargs) -> pd.DataFrame:
     "Train `arch` on split table `table` and predict `test` (default: its test rows): one row per cover with its true and predicted era and year, the training covers' majority era and median year."
     learn = train_era_model(table, eras=None, arch=arch, seed=seed, quiet=True, **kwargs)
@@ -94,6 +98,7 @@ def _held_out_rows(table:pd.DataFrame, arch, seed:int, test:pd.DataFrame|None=No
             .assign(seed=seed, majority=train.era.value_counts().index[0], median_year=pd.to_numeric(train.year, errors='coerce').median(),
                     pred_year=predicted_years(pr, _era_years(train, pr))))
 
+# %% ../nbs/04d_comparing.ipynb #d5090cd9
 def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(0, 1, 2), test_quality:str|None='exact',
                    progress:bool=True, **kwargs) -> pd.DataFrame:
     "Out-of-fold predictions of `train_era_model(arch, **kwargs)` in repeated grouped cross-validation of split table `covers` (`cv_splits`): one row per tested cover and seed, with its predicted year (`predicted_years`), the fold's majority era and median training year, and (covers with a `source`) whether its source is one of `mixed_sources`."
@@ -107,6 +112,7 @@ def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(
     out = pd.concat(rows, ignore_index=True)
     return out.assign(mixed=out.source.isin(mixed_sources(covers))) if 'source' in out else out
 
+# %% ../nbs/04d_comparing.ipynb #8455ff78
 def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
     "An ensemble: the mean of the era probabilities of several `predict_covers` tables of the same images (and eras), with its own `pred`."
     eras = [c for c in preds[0].columns if c.startswith('prob_')]
@@ -120,6 +126,7 @@ def average_predictions(*preds:pd.DataFrame) -> pd.DataFrame:
     out.loc[out.error != '', 'pred'] = None
     return out
 
+# %% ../nbs/04d_comparing.ipynb #e32bd060
 def cv_summary(oof:pd.DataFrame, eras:list) -> pd.DataFrame:
     "One row per seed of `cross_validate`'s out-of-fold predictions: accuracy, macro-F1, era error and year error, beside the folds' majority eras and median years, `beats_baseline`'s p and each era's recall (`recall_<era>`); with a `mixed` column, `mixed_…`: `against_majority` and the year errors on the covers of the sources that mix eras."
     out = []
@@ -137,7 +144,6 @@ def cv_summary(oof:pd.DataFrame, eras:list) -> pd.DataFrame:
                        mixed_year_mae=float((x.pred_year - x.true_year).abs().mean()), mixed_baseline_year_mae=float((x.median_year - x.true_year).abs().mean()))
         out.append(row)
     return pd.DataFrame(out).set_index('seed')
-
 
 # %% ../nbs/04d_comparing.ipynb #fae4cab3
 def source_holdout(covers:pd.DataFrame, arch=default_arch, sources=None, seed:int=42, progress:bool=True, **kwargs) -> pd.DataFrame:

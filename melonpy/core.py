@@ -80,15 +80,18 @@ def csv_unguard(df):
     "`df` read from a `write_csv` file, with the quote that guarded each formula-like text cell taken away again."
     return _map_text(df, _unguard)
 
+# %% ../nbs/00_core.ipynb #543e306c
 def csv_guard(df):
     "Copy of table `df` whose text cells that a spreadsheet would run as a formula begin with a quote `'` (and so does a cell that began with quotes before such a character: `csv_unguard` gives back every cell exactly)."
     return _map_text(df, _guard)
 
+# %% ../nbs/00_core.ipynb #24c042d8
 def write_csv(df, path, **kwargs) -> Path:
     "Write table `df` to CSV `path` atomically, each text cell that a spreadsheet would run as a formula behind a quote `'`, file names' odd bytes kept (surrogateescape); `kwargs` to `DataFrame.to_csv`."
     with atomic_path(path) as tmp: csv_guard(df).to_csv(tmp, **{'index': False, 'errors': 'surrogateescape', **kwargs})
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #3496c558
 def shown_name(name) -> str:
     "File name `name` as text any terminal can print: bytes that are not UTF-8 (kept by Python as surrogates) written as `\\xe9`."
     return str(name).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
@@ -145,6 +148,7 @@ def check_threads(n:int|None) -> int|None:
     if n is not None and not 1 <= n <= 256: raise UserError(f'--threads {n}: use a number of threads between 1 and 256')
     return n
 
+# %% ../nbs/00_core.ipynb #380054c7
 @contextmanager
 def torch_threads(n:int|None):
     "Use `n` PyTorch CPU threads inside the block (`None`: PyTorch's choice), then restore the number."

@@ -59,6 +59,7 @@ def era_list(eras, at_least_two:bool=False) -> list:
         raise UserError(f'--eras {",".join(eras) or "(none)"}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s (or all)')
     return eras
 
+# %% ../nbs/02_data.ipynb #b1b93138
 def all_eras(df:pd.DataFrame, min_covers:int=min_era_covers) -> tuple[list, dict]:
     "The eras of covers table `df` with at least `min_covers` covers, in time order (by median year), and `{era: covers}` of those left out."
     n = df.groupby('era').size()
@@ -73,6 +74,7 @@ def _index_error(src, msg):
     return UserError(f'{src}: {msg}. A cover collection needs charts.csv (from `melonpy scrape`) with cover_file and '
                      'year columns, or metadata.csv with file and year columns, or one subfolder of images per era')
 
+# %% ../nbs/02_data.ipynb #87598ea7
 def _read_index(src:Path, name:str, path_col:str) -> pd.DataFrame:
     "Read index `name` of `src`, check its columns, make `file` absolute."
     try: df = pd.read_csv(src/name, dtype={path_col: str}, keep_default_na=False, na_values=[''])
@@ -91,6 +93,7 @@ def _read_index(src:Path, name:str, path_col:str) -> pd.DataFrame:
     df = df.rename(columns={path_col: 'file'}) if path_col != 'file' else df
     return df.assign(file=[_inside(src, f) for f in df.file])
 
+# %% ../nbs/02_data.ipynb #24be8894
 _outside = 'outside the collection'   # marks an index entry that points out of its folder
 
 def _inside(src:Path, f):
@@ -100,6 +103,7 @@ def _inside(src:Path, f):
     p = (src/f).resolve()
     return str(p) if p.is_relative_to(src.resolve()) else _outside
 
+# %% ../nbs/02_data.ipynb #fd6535e9
 def _read_folders(src:Path) -> pd.DataFrame:
     "One row per image in the era subfolders of `src`; a file or folder that links out of the collection is `_outside` (refused, as index entries are)."
     rows = [dict(file=_inside(src, f'{d.name}/{f.name}'), folder=d.name)
@@ -180,6 +184,7 @@ def image_files(paths) -> list:
 class BadImage(ValueError):
     "An image file that cannot be used; the message is the reason."
 
+# %% ../nbs/02_data.ipynb #b0f2dd07
 def _decode(src, size, min_side) -> Image.Image:
     "Decode `src` (path or bytes) with PIL, checking its size before the pixels are read; `BadImage` with the reason."
     if isinstance(src, (bytes, bytearray, memoryview)):
@@ -203,6 +208,7 @@ def _decode(src, size, min_side) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning): raise BadImage('too many pixels (possible decompression bomb)') from None
     except (OSError, ValueError) as e: raise BadImage(f'corrupt or truncated image data ({e})') from None
 
+# %% ../nbs/02_data.ipynb #26c31080
 def _to_8bit(im:Image.Image) -> Image.Image:
     "Greyscale `im` of 16- or 32-bit integers (modes I;16, I) or floats (F) as 8-bit L, scaled by the range of its type (0-65535; floats 0-1 when they fit in it, else 0-255) instead of cut at 255; other images as they are."
     if im.mode not in ('I', 'F') and not im.mode.startswith('I;16'): return im
@@ -253,6 +259,7 @@ def cache_dir() -> Path:
     "Folder for melonpy's caches: `$MELONPY_CACHE`, else `~/.cache/melonpy`."
     return Path(os.environ.get('MELONPY_CACHE') or Path.home()/'.cache'/'melonpy')
 
+# %% ../nbs/02_data.ipynb #2727e272
 def _key(f):
     try: st = os.stat(f); return f'{f}|{st.st_size}|{st.st_mtime_ns}'
     except OSError: return f'{f}|missing'
@@ -262,6 +269,7 @@ covers_version = 2   # in the image cache's name: raise it when `open_cover` rea
 def _disk_cache(size):
     return cache_dir()/f'covers{size}-v{covers_version}.npz'
 
+# %% ../nbs/02_data.ipynb #208a8fa1
 def _load_disk(size):
     "The image cache of `size` as {key: (pixels, reason)}, trusting nothing: arrays of another shape or type, or a damaged file, give {} (read again, then overwritten)."
     p = _disk_cache(size)
@@ -273,6 +281,7 @@ def _load_disk(size):
             return dict(zip(keys.tolist(), zip(x, why.tolist())))
     except Exception: return {}
 
+# %% ../nbs/02_data.ipynb #f08d57ca
 def _save_disk(size, entries):
     "Write the cache of `size`, forgetting files that no longer exist (temporary test folders)."
     try:
@@ -311,6 +320,7 @@ def usable_covers(df:pd.DataFrame, size:int=48, progress:bool=True) -> tuple[pd.
     ok = why == ''
     return df[ok].copy(), df[~ok].assign(reason=why[~ok])
 
+# %% ../nbs/02_data.ipynb #9da74110
 def skipped_summary(skipped:pd.DataFrame) -> str:
     "One phrase that counts skipped covers by reason, e.g. '2 skipped: empty file (1), too small (1)'."
     if not len(skipped): return 'none skipped'
@@ -326,6 +336,7 @@ def cover_hashes(x:np.ndarray) -> np.ndarray:
         out[i] = np.packbits(imagehash.phash(Image.fromarray(a)).hash.ravel()).view('>u8')[0]
     return out
 
+# %% ../nbs/02_data.ipynb #dc0f7b96
 def hash_distances(h:np.ndarray) -> np.ndarray:
     "Matrix of Hamming distances (number of differing bits, 0-64) between all pairs of hashes `h`."
     h = np.asarray(h, dtype=np.uint64)
@@ -337,6 +348,7 @@ def synthetic_cover(seed:int, size:int=96) -> Image.Image:
     r = np.random.default_rng(seed)
     return Image.fromarray(r.integers(0, 255, (6, 6, 3), dtype=np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
 
+# %% ../nbs/02_data.ipynb #5e4574ce
 def reencode(im:Image.Image, quality:int) -> Image.Image:
     "`im` after a round trip through JPEG at `quality`, as a re-upload would leave it."
     b = io.BytesIO(); im.convert('RGB').save(b, 'JPEG', quality=quality); return Image.open(b).convert('RGB')
@@ -354,6 +366,7 @@ def album_keys(df:pd.DataFrame) -> pd.Series:
         return k.where((norm(df[art]) != '') & (norm(df[tit]) != ''), df.file)
     return df.file.astype(str)
 
+# %% ../nbs/02_data.ipynb #7a24992d
 def _find(parent, i):
     while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
     return i
@@ -362,6 +375,7 @@ def colour_distance(a:np.ndarray, b:np.ndarray) -> np.ndarray:
     "Mean absolute difference (0-255) between the 8x8 colour thumbnails of uint8 stacks `a` and `b` (n, s, s, 3), pair by pair."
     return np.abs(_thumbs(a) - _thumbs(b)).mean((1, 2, 3))
 
+# %% ../nbs/02_data.ipynb #19db1676
 def _thumbs(x):
     "8x8 colour thumbnails (float) of uint8 stack `x`."
     s = x.shape[1] // 8 * 8
@@ -519,6 +533,7 @@ def cover_block(vocab, size:int=128, batch_tfms=None):
                           get_y=f['ColReader']('era'), splitter=f['ColSplitter']('is_valid'),
                           item_tfms=f['Resize'](size, method='squish'), batch_tfms=batch_tfms)
 
+# %% ../nbs/02_data.ipynb #55462a53
 def cover_dls(df:pd.DataFrame, size:int=128, bs:int=32, aug:bool=True, seed:int=42, batch_tfms=None,
               num_workers:int=0, progress:bool=False, **kwargs):
     "fastai `DataLoaders` (train, valid) from the train and valid rows of split table `df`; `aug` adds `aug_transforms()`."
@@ -542,6 +557,7 @@ def to_gray(x:np.ndarray) -> np.ndarray:
     "Grey levels of RGB array `x` (..., 3) with ITU-R 601 weights, like PIL's `convert('L')`."
     return x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
 
+# %% ../nbs/02_data.ipynb #53a5cbd2
 def cover_arrays(df:pd.DataFrame, size:int=48, gray:bool=False, progress:bool=True) -> dict:
     "The seed's preprocessing: dict of `x` (float32 in [0, 1], (n, size, size, 3) or (n, size, size) if `gray`), `y`, `classes`, `split`, `group`, `path` (the files), `year`, and `skipped`."
     x, why = load_covers(df.file, size, progress=progress)

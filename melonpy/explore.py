@@ -335,6 +335,7 @@ def _widgets_of(part, names):
     "Read-only properties `self.<part>.<name>`, one for each of the space-separated `names`."
     return [property(lambda self, n=n: getattr(getattr(self, part), n), doc=f'`self.{part}.{n}`') for n in names.split()]
 
+# %% ../nbs/06_explore.ipynb #2cfb4404
 class CoverExplorer:
     "Browse predictions `preds` (see `prediction_table`) with filters, a confusion matrix and an upload box."
     def __init__(self, preds, predict_one=None, heatmap=None, page_size=24, thumb_px=96, big_px=288, seen=None):
@@ -424,7 +425,6 @@ class CoverExplorer:
     title, big, bars, cam, cam_note = _widgets_of('detail', 'title big bars cam cam_note')
     upload, source, source_btn = _widgets_of('your_image', 'upload source source_btn')
 
-
 # %% ../nbs/06_explore.ipynb #730abded
 _pred_cache = weakref.WeakKeyDictionary()
 
@@ -510,6 +510,7 @@ class EraMix(NamedTuple):
     method: str
     seconds: float
 
+# %% ../nbs/06_explore.ipynb #19d5c7f0
 def _collection_folder(covers):
     "The collection folder of `covers` (a folder, or a table from `read_covers` that remembers it): where the era styles come from."
     if isinstance(covers, pd.DataFrame):
@@ -519,12 +520,14 @@ def _collection_folder(covers):
         raise UserError('the era mixer needs a cover collection: pass its folder, or a table from read_covers(folder)')
     return str(read_covers(covers).attrs['src'])
 
+# %% ../nbs/06_explore.ipynb #aff0a332
 def _era_probs(learn, img):
     "P(era) of `learn` (chapter 4's `predict_covers`) for one PIL image, a dict era → probability."
     row = predict_covers(learn, [img]).iloc[0]
     if row.get('error'): raise UserError(row['error'])
     return {str(e): float(row[f'prob_{e}']) for e in learn.dls.vocab}
 
+# %% ../nbs/06_explore.ipynb #ecbe5435
 def _one_line(e):
     "An exception (or message) as one short line of plain text."
     msg = str(e) if isinstance(e, (str, UserError)) else f'{type(e).__name__}: {e}'

@@ -30,6 +30,7 @@ def _body(learn):
         raise UserError('Grad-CAM needs a convolutional model: a dense network has no feature maps; use cnn, cnn_bn or a pretrained architecture')
     return m[0]
 
+# %% ../nbs/04e_interpret.ipynb #4f6a603b
 def gradcam(learn, img, layer=None, cls=None) -> np.ndarray:
     "Grad-CAM heat-map (H×W of `img`, values in [0, 1]) for era `cls` (name or index; default the predicted era); `img` a path or PIL image."
     im = open_cover(img, min_side=1)
@@ -71,11 +72,13 @@ def _names(m) -> list:
         return names + [f'head {c}' for c in range(f.net._bn1.num_features)]
     return [f'unit {i}' for i in range(f.nf)]
 
+# %% ../nbs/04e_interpret.ipynb #7fbd167a
 def feature_names(learn) -> list:
     "A name for each feature of a linear-family learner: 'stage 3 std 17' (channel 17's spread after stage 3) for `LiteFeatures`, 'unit 517' for open_nsfw; an ensemble's prefixed with each member's network ('lite0 stage 3 std 17')."
     ms = linear_members(learn.model)
     return _names(ms[0]) if len(ms) == 1 else [f'{m.name} {n}' for m in ms for n in _names(m)]
 
+# %% ../nbs/04e_interpret.ipynb #cb4b1e5c
 def telling_features(learn, k:int=3) -> pd.DataFrame:
     "For each era of linear-family `learn`, the `k` features whose weight (scaled to at most 1 per model) pushes hardest toward it (for the year head: toward later years for the last era, earlier for the first)."
     if not isinstance(learn.model, (LinearEraModel, EnsembleEraModel)):
@@ -92,6 +95,7 @@ def telling_features(learn, k:int=3) -> pd.DataFrame:
     rows = [dict(era=e, feature=names[j], index=int(j), weight=float(w[i, j])) for i, e in enumerate(eras) if w[i].any() for j in np.argsort(-w[i])[:k]]
     return pd.DataFrame(rows)
 
+# %% ../nbs/04e_interpret.ipynb #0f430ca6
 def plot_telling_features(learn, covers:pd.DataFrame|None=None, k:int=2, n:int=4):
     "For each era, its `k` telling features (`telling_features`), each shown by the `n` training covers of `covers` (default: the model's split table) where it is strongest; returns the figure."
     import matplotlib.pyplot as plt
@@ -108,7 +112,6 @@ def plot_telling_features(learn, covers:pd.DataFrame|None=None, k:int=2, n:int=4
     fig.suptitle('what pushes toward each era: the training covers where each feature is strongest', fontsize=9)
     fig.tight_layout()
     return fig
-
 
 # %% ../nbs/04e_interpret.ipynb #802acaae
 def plot_curves(learn, title=None, axs=None):
@@ -144,6 +147,7 @@ def gradcam_picks(preds:pd.DataFrame, eras, per_era:int=2) -> pd.DataFrame:
         picks.append(pd.concat([right.head(k), wrong.head(per_era - k) if k < per_era else wrong.head(0)]))
     return pd.concat(picks, ignore_index=True) if picks else preds.iloc[:0]
 
+# %% ../nbs/04e_interpret.ipynb #ba1f33bc
 def plot_gradcams(learn, picks:pd.DataFrame, cols:int|None=None):
     "Grad-CAM heat-maps (`show_gradcam`) of the `picks` covers, titled with prediction and true era; returns the figure."
     import matplotlib.pyplot as plt

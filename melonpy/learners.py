@@ -40,7 +40,9 @@ def _lite_split(m):
 
 # %% ../nbs/04b_learners.ipynb #37003693
 scratch_archs = dict(dnn=dnn, cnn=cnn, cnn_bn=cnn_bn)
+
 offline_archs = ('squeezenet1_1', 'vgg16', 'efficientnet_lite0', 'efficientnet_lite2', *linear_family)
+
 _own_archs = dict(vgg16=vgg16_imagenet, **lite_archs)
 
 def _torchvision_archs():
@@ -52,6 +54,7 @@ def default_size(arch) -> int:
     if arch in ensemble_archs: return max(default_size(a) for a in ensemble_archs[arch])   # each member resizes to its own
     return dict(nsfw_linear=NsfwFeatures.size, lite0_linear=lite_sizes[0], lite2_linear=lite_sizes[2]).get(arch, 128)
 
+# %% ../nbs/04b_learners.ipynb #b23e87eb
 def arch_names():
     "Architectures `era_learner` accepts by name (plus any timm name when timm is installed)."
     return [*scratch_archs, *_own_archs, *linear_family, *sorted(_torchvision_archs())]
@@ -70,6 +73,7 @@ class EpochHistory(Callback):
         if not getattr(self, 'fitting', False) or hasattr(self.learn, 'lr_finder') or len(self.recorder.values[-1]) != len(names): return
         self.learn.history.append(dict(epoch=len(self.learn.history), **dict(zip(names, self.recorder.values[-1]))))
 
+# %% ../nbs/04b_learners.ipynb #88561f20
 @dataclasses.dataclass
 class ModelCard:
     "What an era classifier is: how to rebuild it (`arch`, `eras`, image `size`, head dropout `ps`, the linear family's `head`, input `normalize` stats), how it was trained (`summary`), the perceptual hashes of its training covers (`train_hashes`); `covers` is its split table (not saved)."
@@ -84,6 +88,7 @@ class ModelCard:
     train_hashes: list = dataclasses.field(default_factory=list, repr=False)
     covers: pd.DataFrame|None = dataclasses.field(default=None, repr=False, compare=False)
 
+# %% ../nbs/04b_learners.ipynb #10c25a30
 class ProgressBar(Callback):
     "A tqdm bar over all the training batches of a `fit` (epochs × batches) with the epoch and the running loss: the bar of `melonpy train` and `melonpy run`."
     order = 70
@@ -99,6 +104,7 @@ class ProgressBar(Callback):
     def after_fit(self):
         if self.bar is not None: self.bar.close(); self.bar = None
 
+# %% ../nbs/04b_learners.ipynb #f068b73a
 def _download_help(arch, e):
     return UserError(f'could not download the ImageNet weights of {arch} ({type(e).__name__}); offline, start from random weights '
                      f'with --no-pretrained (pretrained=False), or set TORCH_HOME to a folder whose hub/checkpoints holds them')
@@ -187,11 +193,12 @@ def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bo
                 except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e.strerror or e}); set MELONPY_CACHE to a writable folder with free space')
     return np.stack([known[k] for k in keys]).astype(np.float32)
 
-
+# %% ../nbs/04b_learners.ipynb #7e71ff59
 def era_order(df) -> list:
     "The eras of `df` in time order (by their median year)."
     return df.groupby('era').year.median().sort_values(kind='stable').index.tolist()
 
+# %% ../nbs/04b_learners.ipynb #c33b5f6f
 def cover_weights(df:pd.DataFrame, approx_weight:float=0.5, balance:str='none', mixed:list|None=None) -> np.ndarray:
     "Weight of each cover in fitting: 1, or `approx_weight` when its year is only approximate (`label_quality` 'approximate'); `balance` (`balances`) then weighs eras and sources, `mixed` being the sources that mix eras (default `mixed_sources(df)`)."
     if balance not in balances: raise UserError(f'balance {balance!r}: choose one of {", ".join(balances)}')
@@ -204,12 +211,14 @@ def cover_weights(df:pd.DataFrame, approx_weight:float=0.5, balance:str='none', 
         w = w / pd.Series(w).groupby(df.era.to_numpy()).transform('sum').clip(lower=1e-12).to_numpy()
     return w * (w > 0).sum() / max(w.sum(), 1e-12)          # the kept covers weigh 1 on average: the same regularisation scale
 
+# %% ../nbs/04b_learners.ipynb #dfa00453
 def era_edges(df:pd.DataFrame, eras:list) -> list:
     "Boundary years between consecutive `eras` (in time order) of the covers `df`: halfway between one era's last year + 1 and the next era's first year (2000 between the 1990s and the 2000s)."
     g = df.groupby('era').year
     lo, hi = g.min(), g.max() + 1
     return [(hi[a] + lo[b]) / 2 if hi[a] <= lo[b] else (g.median()[a] + g.median()[b]) / 2 for a, b in zip(eras[:-1], eras[1:])]
 
+# %% ../nbs/04b_learners.ipynb #161f3ab8
 def _fit_linear(m, xt, xv, tr, va, df, vocab, wt, wv, Cs, alphas) -> dict:
     "Fit `LinearEraModel` `m` on train features `xt` (rows of `tr`, weights `wt`), choosing C or alpha on valid features `xv` (rows of `va`, weights `wv`)."
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -248,6 +257,7 @@ def _fit_linear(m, xt, xv, tr, va, df, vocab, wt, wv, Cs, alphas) -> dict:
     with torch.no_grad(): m.linear.weight.copy_(torch.from_numpy(w).float()); m.linear.bias.copy_(torch.from_numpy(b).float())
     return dict(res, features=int(xt.shape[1]))
 
+# %% ../nbs/04b_learners.ipynb #2e3921e4
 def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, balance:str=default_balance, Cs=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1),
                     alphas=(1e2, 1e3, 1e4, 3e4, 1e5, 3e5), progress:bool=True) -> dict:
     "Fit the linear layer of linear-family learner `learn` (of each member of an ensemble) on the train covers of split table `df` that its `DataLoaders` kept (readable ones), weighed by `cover_weights` (`approx_weight`, `balance`), its regularisation chosen on the valid covers; returns what was chosen and its valid score."
@@ -266,7 +276,6 @@ def fit_linear_head(learn, df:pd.DataFrame, approx_weight:float=0.5, balance:str
         out.update(res if len(members) == 1 else {f'{m.name}_{k}': v for k, v in res.items()})
     return dict(out, approx_weight=approx_weight, balance=balance)
 
-
 # %% ../nbs/04b_learners.ipynb #58354081
 aug_levels = dict(none=None, light=dict(max_rotate=5, max_zoom=1.05, max_lighting=0.1, max_warp=0.05),
                   default={}, strong=dict(max_rotate=20, max_zoom=1.3, max_lighting=0.4, max_warp=0.3, p_lighting=0.9))
@@ -278,6 +287,7 @@ def aug_tfms(aug=True) -> list|None:
     if aug not in aug_levels: raise UserError(f'augmentation {aug!r}: choose one of {", ".join(aug_levels)}')
     return None if aug_levels[aug] is None else aug_transforms(**aug_levels[aug])
 
+# %% ../nbs/04b_learners.ipynb #55b4a3cf
 def _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress) -> dict:
     "fastai's recipe: a network from scratch trains all its layers; a pretrained one its new head alone, then everything, the body more gently."
     bar = lambda what: [ProgressBar(f'training {learn.card.arch} ({what})')] if progress else None
@@ -290,6 +300,7 @@ def _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress) -> dict:
                 learn.fit_one_cycle(epochs, slice(lr/200, lr/2), pct_start=0.3, cbs=bar('all layers'))
     return {}
 
+# %% ../nbs/04b_learners.ipynb #1bb3d8b3
 def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epochs=2, freeze_epochs=3,
                     lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
                     max_per_era=None, seed=42, quiet=False, progress=False, head='logistic', approx_weight=0.5, balance=default_balance, **kwargs) -> Learner:
@@ -334,6 +345,7 @@ def seen_in_training(learn, imgs, max_dist:int=8) -> list:
     d = np.bitwise_count(h[:, None] ^ np.array([int(k, 16) for k in known], dtype=np.uint64)[None, :])
     return (d.min(axis=1) <= max_dist).tolist()
 
+# %% ../nbs/04b_learners.ipynb #a05e308c
 def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     "One row per image in `files` (paths, folders or PIL images): `file, pred, prob_<era>…`, `year` (models with a year head), `seen` (in training, see `seen_in_training`), `error` ('' when fine)."
     items = [files] if isinstance(files, (str, Path, Image.Image)) else list(files)

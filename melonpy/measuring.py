@@ -27,11 +27,13 @@ def era_metrics(true, pred, eras) -> dict:
                 macro_f1=float(f1_score(true, pred, labels=list(eras), average='macro', zero_division=0)),
                 era_mae=float(off.mean()), adjacent_errors=float((off == 1).sum() / (off > 0).sum()) if (off > 0).any() else None)
 
+# %% ../nbs/04c_measuring.ipynb #a437c359
 def majority_baseline(train_eras, test_eras, eras) -> dict:
     "`era_metrics` of always answering the most common era of `train_eras`."
     major = pd.Series(list(train_eras)).value_counts().index[0]
     return dict(era_metrics(test_eras, [major]*len(test_eras), eras), majority=major)
 
+# %% ../nbs/04c_measuring.ipynb #45f25ab1
 def beats_baseline(true, pred, majority) -> float:
     "One-sided exact McNemar p-value: the chance that a model no better than always answering `majority` wins this often on the covers where the two disagree."
     from scipy.stats import binomtest
@@ -40,6 +42,7 @@ def beats_baseline(true, pred, majority) -> float:
     wins, losses = int((ok & ~base).sum()), int((~ok & base).sum())
     return 1.0 if wins + losses == 0 else float(binomtest(wins, wins + losses, 0.5, alternative='greater').pvalue)
 
+# %% ../nbs/04c_measuring.ipynb #c9ec79ff
 def baseline_verdict(p:float) -> str:
     "`beats_baseline`'s p-value `p` in words, for reports and the command line."
     return f'paired test p = {p:.2g}: ' + ('better than the baseline beyond chance' if p < 0.05 else
@@ -52,6 +55,7 @@ def predicted_years(preds:pd.DataFrame, era_years) -> np.ndarray:
     eras = [c[len('prob_'):] for c in preds.columns if c.startswith('prob_')]
     return preds[[f'prob_{e}' for e in eras]].to_numpy(dtype=float) @ np.array([float(era_years[e]) for e in eras])
 
+# %% ../nbs/04c_measuring.ipynb #ba65c49c
 def year_metrics(true_years, pred_years, train_years, groups=None, n_boot:int=1000, seed:int=0) -> dict:
     "Year MAE of `pred_years`, the MAE of always answering the median of `train_years`, and a bootstrap 95 % interval of (model MAE - baseline MAE), resampling covers or their `groups`."
     t, p = np.asarray(true_years, dtype=float), np.asarray(pred_years, dtype=float)
@@ -109,11 +113,13 @@ def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
     if not len(test): raise UserError(f'no {split} covers in eras {vocab}')
     return test
 
+# %% ../nbs/04c_measuring.ipynb #5dac98d3
 def _era_years(train, pr) -> dict:
     "The median year of `train`'s covers in each era of `predict_covers` output `pr` (NaN for an era without years)."
     years = pd.to_numeric(train.year, errors='coerce')
     return years.groupby(train.era).median().astype(float).reindex([c[len('prob_'):] for c in pr.columns if c.startswith('prob_')]).to_dict()
 
+# %% ../nbs/04c_measuring.ipynb #d29cb91a
 def _year_results(test, pr, train) -> dict:
     "`year_metrics` of predictions `pr` on rows `test` (expected years from `train`'s median year per era), or `None`s when the years are unknown."
     yt, ytr = pd.to_numeric(test.year, errors='coerce').to_numpy(dtype=float), pd.to_numeric(train.year, errors='coerce').dropna()
@@ -124,6 +130,7 @@ def _year_results(test, pr, train) -> dict:
     if not ok.any(): return none
     return year_metrics(yt[ok], yp[ok], ytr, groups=test.group.to_numpy()[ok] if 'group' in test.columns else None)
 
+# %% ../nbs/04c_measuring.ipynb #367289c5
 def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
     "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on) beside the majority baseline's, with `p_vs_baseline`, year errors (`year_metrics`), `era_recalls` (`recall`) and the eras it never answers (`never_predicted`); when the covers have a `source`, `by_source` (its rows as records) and `mixed`: `against_majority` (with year errors) on the covers of `mixed_sources`; `preds`: `predict_covers` of those rows, if made already."
     df = _covers(learn, df)
@@ -156,6 +163,7 @@ def confusion_table(true, pred, eras) -> pd.DataFrame:
     cm = pd.crosstab(pd.Categorical(true, categories=rows), pd.Categorical(pred, categories=eras), dropna=False)
     return cm.rename_axis(index='true', columns='predicted')
 
+# %% ../nbs/04c_measuring.ipynb #2e1298cb
 def plot_confusion(cm:pd.DataFrame, ax=None, title:str|None=None):
     "Draw `confusion_table` `cm` with the counts in the cells; returns the figure."
     import matplotlib.pyplot as plt

@@ -48,6 +48,7 @@ def export_era_model(learn, path) -> Path:
 # %% ../nbs/04f_model_file.ipynb #b3442e41
 max_eras = 2000   # one era per year melonpy accepts (1000-2999): a card that lists more was not written by melonpy
 
+# %% ../nbs/04f_model_file.ipynb #12996b3b
 def _card_problem(card:ModelCard) -> str|None:
     "What is wrong with the fields of `card` as read from a file (`None`: nothing): each field's type and range, checked before anything is built from them."
     c, num = card, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
@@ -69,6 +70,7 @@ def _card_problem(card:ModelCard) -> str|None:
         return 'train_hashes are not 64-bit hashes in hex'
     return None
 
+# %% ../nbs/04f_model_file.ipynb #f21a6e62
 def read_card(path) -> ModelCard:
     "The card of model file `path` (safetensors metadata; no weights are read and nothing is executed), or a `UserError`; every field is checked (`_card_problem`)."
     path = Path(path)
@@ -83,6 +85,7 @@ def read_card(path) -> ModelCard:
     if why: raise UserError(f'{path}: its card describes no model melonpy can rebuild ({why}); train it again with `melonpy train`')
     return card
 
+# %% ../nbs/04f_model_file.ipynb #b176dcb2
 def _rebuild(card:ModelCard):
     "An untrained `Learner` of the shape `card` describes, with its transforms: no data and no download needed."
     items = pd.DataFrame(dict(file=[Image.new('RGB', (32, 32))] * 2, era=[card.eras[0]] * 2, is_valid=[False, True]))
@@ -92,6 +95,7 @@ def _rebuild(card:ModelCard):
     learn.card = card
     return learn
 
+# %% ../nbs/04f_model_file.ipynb #4e45d2c6
 def _is_pickle(path) -> bool:
     "Whether `path` looks like a pickle or a `torch.save` file (a zip holding one), as fastai's `export` writes, and not like safetensors (whose first 8 bytes are the length of a JSON header)."
     with open(path, 'rb') as f: head = f.read(9)
@@ -99,6 +103,7 @@ def _is_pickle(path) -> bool:
     if head[8:9] == b'{' and 0 < n < Path(path).stat().st_size: return False
     return head[:1] == b'\x80' or head[:4] == b'PK\x03\x04'
 
+# %% ../nbs/04f_model_file.ipynb #291b2a4b
 _st_dtypes = dict(F64='torch.float64', F32='torch.float32', F16='torch.float16', BF16='torch.bfloat16', I64='torch.int64',
                   I32='torch.int32', I16='torch.int16', I8='torch.int8', U8='torch.uint8', BOOL='torch.bool')
 
@@ -107,6 +112,7 @@ def _file_shapes(path) -> dict:
     with safe_open(str(path), framework='pt') as f:
         return {k: (_st_dtypes.get(f.get_slice(k).get_dtype(), f.get_slice(k).get_dtype()), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
 
+# %% ../nbs/04f_model_file.ipynb #cc04e1f4
 def _eras_fit(card:ModelCard, shapes:dict) -> bool:
     "Whether the number of eras on `card` is the size of the model's last layer in the file's tensor `shapes`: a linear head's rows (or, for a year head, its era boundaries + 1); for networks, some weight matrix's rows."
     n = len(card.eras)
@@ -116,6 +122,7 @@ def _eras_fit(card:ModelCard, shapes:dict) -> bool:
         return bool(heads) and all(len(s) == 2 and s[0] == n for s in heads)
     return any(len(s) == 2 and s[0] == n for _, s in shapes.values())
 
+# %% ../nbs/04f_model_file.ipynb #873a26aa
 def _first_difference(have:dict, want:dict) -> str:
     "The first tensor that differs between a file's `have` and a model's `want` ({name: (dtype, shape)}), in words."
     for k in sorted(set(have) | set(want)):
@@ -124,6 +131,7 @@ def _first_difference(have:dict, want:dict) -> str:
         if have[k] != want[k]: return f'{k} is {have[k][0].removeprefix("torch.")} {list(have[k][1])}, not {want[k][0].removeprefix("torch.")} {list(want[k][1])}'
     return 'no difference'
 
+# %% ../nbs/04f_model_file.ipynb #b0e31c7d
 def _weights_problem(model) -> str|None:
     "What makes loaded `model` answer nonsense (`None`: nothing): a weight that is not a finite number, a standardisation by a std of 0, a year head with a scale of 0 or eras out of order."
     for k, v in model.state_dict().items():
@@ -135,6 +143,7 @@ def _weights_problem(model) -> str|None:
                 return 'its year head has a scale of 0 or its eras out of order'
     return None
 
+# %% ../nbs/04f_model_file.ipynb #55d2bd33
 def load_era_model(path, trust:bool=False):
     "Load a model saved by `export_era_model` (weights + card: nothing is executed); a fastai pickle only with `trust=True`."
     path = Path(path)
@@ -162,4 +171,3 @@ def load_era_model(path, trust:bool=False):
     why = _weights_problem(learn.model)
     if why: raise UserError(f'{path}: {why}: it would answer NaN for every picture; train it again')
     return learn
-

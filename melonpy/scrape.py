@@ -42,14 +42,18 @@ def chart_url(year:int, genre:str='KPOP', base_url:str=MELON, kind:str='YE') -> 
 
 # %% ../nbs/01_scrape.ipynb #6b0ea43b
 _album_id_re = re.compile(r"goAlbumDetail\(\s*'?(\d+)'?\s*\)|[?&]albumId=(\d+)")
+
 _cover_id_re = re.compile(r'/album/images/(?:\d+/)+(\d+)_')
+
 _placeholder_re = re.compile(r'noAlbum|/default/|no_?image|blank', re.I)
+
 max_id_digits = 15   # Melon's album ids have 8 or 9 digits; a longer one is garbage (and too long a file name)
 
 def _text(el):
     "Stripped text of BeautifulSoup element `el`, '' when it is missing."
     return el.get_text(' ', strip=True) if el is not None else ''
 
+# %% ../nbs/01_scrape.ipynb #a6c54430
 def _album_id(tr, cover_url):
     "Album id from the row's album links, else from the cover's CDN path."
     for a in tr.select('a[href]'):
@@ -93,6 +97,7 @@ def page_text(html:bytes, encoding:str|None=None) -> tuple[str, int]:
     text = html.decode(enc, errors='replace')
     return text, text.count('\ufffd') - html.decode(enc, errors='ignore').count('\ufffd')
 
+# %% ../nbs/01_scrape.ipynb #45b944bd
 def parse_chart(html, year:int|None=None, encoding:str|None=None) -> tuple[pd.DataFrame, list[dict]]:
     "The entries of chart fragment `html` (str, or bytes decoded by `page_text`) as a DataFrame, and a list of the rows that could not be read (and of bytes that were not text)."
     rows, problems = [], []
@@ -129,6 +134,7 @@ HEADERS = {
 
 _watched = threading.local()   # the sockets of the request this thread is sending: `_send` may cut them off at its deadline
 
+# %% ../nbs/01_scrape.ipynb #6b861848
 class _WatchedHTTP(urllib3.connection.HTTPConnection):
     "An HTTP connection that tells `_send` its socket before it waits for the status line and headers."
     def getresponse(self, *args, **kwargs):
@@ -136,18 +142,22 @@ class _WatchedHTTP(urllib3.connection.HTTPConnection):
         if socks is not None and self.sock is not None: socks.append(self.sock)
         return super().getresponse(*args, **kwargs)
 
+# %% ../nbs/01_scrape.ipynb #4291ea38
 class _WatchedHTTPS(urllib3.connection.HTTPSConnection):
     getresponse = _WatchedHTTP.getresponse
 
 class _HTTPPool(urllib3.HTTPConnectionPool): ConnectionCls = _WatchedHTTP
+
 class _HTTPSPool(urllib3.HTTPSConnectionPool): ConnectionCls = _WatchedHTTPS
 
+# %% ../nbs/01_scrape.ipynb #ef8c4b39
 class _DeadlineAdapter(requests.adapters.HTTPAdapter):
     "requests' adapter, with connections whose sockets `_send` can shut at a deadline (a server that sends its headers a byte at a time)."
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
+# %% ../nbs/01_scrape.ipynb #13205387
 def polite_session() -> requests.Session:
     "A `requests.Session` that sends a browser-like `User-Agent` (Melon refuses others), and whose requests `fetch` can cut off at their deadline, headers included."
     s = requests.Session()
@@ -191,6 +201,7 @@ def _raw_chunks(r, end:float, max_bytes:int, timeout:float):
         if n > max_bytes: raise Refused(f'body over the {max_bytes / 2**20:g} MB limit')
         yield data
 
+# %% ../nbs/01_scrape.ipynb #f9d4486f
 def _inflate(chunks, encoding:str, limit:int):
     "Decoded pieces of raw body `chunks` sent with HTTP `Content-Encoding` `encoding`, stopping once more than `limit` bytes came out."
     e = encoding.strip().lower()
@@ -225,16 +236,19 @@ def read_body(r, max_bytes:int=max_page_bytes, deadline:float=request_deadline, 
 # %% ../nbs/01_scrape.ipynb #dc5c29e8
 _not_retried = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
                 requests.exceptions.InvalidHeader)   # asking again gets the same
+
 _broken = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)   # may pass
 
 max_redirects = 5   # Melon's CDN redirects once at most
 
+# %% ../nbs/01_scrape.ipynb #4b62d3ce
 def _shut(socks):
     "Shut the sockets `socks` (a request past its deadline): the read waiting on them ends at once."
     for k in list(socks):
         try: k.shutdown(socket.SHUT_RDWR)
         except OSError: pass
 
+# %% ../nbs/01_scrape.ipynb #8f3aa27a
 def _send(s:requests.Session, url:str, timeout:float, end:float|None=None) -> requests.Response:
     "Streamed response to one GET of `url` with session `s`'s headers, redirects not followed (nor their bodies read, unlike `Session.send`); `Refused` when its status line and headers are not in by monotonic time `end` (with `polite_session`'s adapter)."
     prep = s.prepare_request(requests.Request('GET', url))
@@ -250,6 +264,7 @@ def _send(s:requests.Session, url:str, timeout:float, end:float|None=None) -> re
         if timer: timer.cancel()
         _watched.socks = None
 
+# %% ../nbs/01_scrape.ipynb #24830615
 def _host(u) -> tuple:
     "(host, port) of split URL `u`, the port its scheme's default when not given."
     return (u.hostname or '').lower(), u.port or (443 if u.scheme == 'https' else 80)
@@ -259,6 +274,7 @@ def allowed_hosts(base_url:str=MELON) -> set:
     cdn = urlsplit(CDN)
     return {_host(urlsplit(base_url)), (cdn.hostname, 443), (cdn.hostname, 80)}
 
+# %% ../nbs/01_scrape.ipynb #205f675f
 def check_url(url:str, hosts:set|None=None) -> str:
     "`url` if it is http(s), names no user or password, and (when `hosts` is given) points at one of `hosts` ({(host, port)}); `ValueError` saying why not."
     u = urlsplit(url)
@@ -267,6 +283,7 @@ def check_url(url:str, hosts:set|None=None) -> str:
     if hosts is not None and _host(u) not in hosts: raise ValueError(f"a link to {u.hostname}:{_host(u)[1]}, neither the site nor Melon's image server")
     return url
 
+# %% ../nbs/01_scrape.ipynb #23c241ca
 def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects, end:float|None=None, hosts:set|None=None) -> requests.Response:
     "Streamed response to GET `url`, following up to `redirects` redirects ourselves so no redirect's body is ever read, each only to an http(s) URL of `hosts` (any when None) without credentials; the headers by monotonic time `end`."
     target = url
@@ -280,6 +297,7 @@ def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects
         except ValueError as e: raise FetchError(url, f'redirected to {e} ({target[:100]})') from None
     raise FetchError(url, f'more than {redirects} redirects (a redirect loop?)')
 
+# %% ../nbs/01_scrape.ipynb #a17d5297
 def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4, backoff:float=0.5, timeout:float=15,
           max_bytes:int=max_page_bytes, deadline:float=request_deadline, hosts:set|None=None):
     "GET `url` and return `decode(body)` (or the bytes); retries 5xx/429, time-outs, broken connections and bodies `decode` rejects, not what is `Refused`; `deadline` s for each whole try, headers included; redirects only to `hosts` (`allowed_hosts`; any when None)."
@@ -351,8 +369,10 @@ def _save_table(df, path):
     write_csv(df, path)
 
 problem_columns = ['year', 'item', 'problem', 'url']
+
 _cover_item_re = re.compile(r'^cover of album (\d+)$')
 
+# %% ../nbs/01_scrape.ipynb #edc68e56
 def _read_table(path, columns:list) -> pd.DataFrame|None:
     "CSV `path` that an earlier run wrote, as strings (`None` when absent); `UserError` if it cannot be read."
     path = Path(path)
@@ -384,6 +404,7 @@ def _merge_charts(old, parts, covers) -> pd.DataFrame:
     files = df.album_id.map(lambda i: f'covers/{i}.jpg' if has(i) else '')
     return _by_year(df.assign(cover_file=files)[charts_columns])
 
+# %% ../nbs/01_scrape.ipynb #390775e8
 def _merge_problems(old, new:list, done:set, tried:set, charts, covers) -> pd.DataFrame:
     "This run's problems `new`, with those of `old` it did not revisit: other years' pages and rows, covers not `tried` and still missing."
     rows, done = list(new), {str(y) for y in done}
@@ -396,6 +417,7 @@ def _merge_problems(old, new:list, done:set, tried:set, charts, covers) -> pd.Da
             if keep: rows.append(p)
     return _by_year(pd.DataFrame(rows, columns=problem_columns).astype(str))
 
+# %% ../nbs/01_scrape.ipynb #0828b256
 def _known_404(old) -> dict:
     "Cover links that answered 404 in an earlier run, `{(album_id, url): problem row}`: asking again would only get 404 again."
     if old is None: return {}
@@ -440,6 +462,7 @@ def cover_link(link:str, page_url:str, size:int|None=500, hosts:set|None=None) -
     try: return check_url(url, allowed_hosts(page_url) if hosts is None else hosts)
     except ValueError as e: raise FetchError(url, str(e)) from None
 
+# %% ../nbs/01_scrape.ipynb #451a888f
 def _album_links(df) -> dict:
     "`{album_id: (first year, [distinct cover links in row order])}` for chart rows `df`."
     albums = {}
@@ -580,12 +603,14 @@ def _compress(body:bytes, how:str) -> bytes:
     c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS if how == 'gzip' else zlib.MAX_WBITS)
     return c.compress(body) + c.flush()
 
+# %% ../nbs/01_scrape.ipynb #51490600
 class _QuietServer(ThreadingHTTPServer):
     "A `ThreadingHTTPServer` that stays quiet when a client hangs up mid-answer (as `fetch` does when it refuses a body): no traceback in a notebook."
     def handle_error(self, request, client_address):
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)): return
         super().handle_error(request, client_address)
 
+# %% ../nbs/01_scrape.ipynb #2013bfb4
 class PracticeMelon:
     "A stand-in for Melon on loopback serving `charts` {year: rows} and `covers` {album_id: image bytes}, with injected `faults`."
     def __init__(self, charts:dict, covers:dict, variant=lambda year: 'A' if year >= 2005 else 'B',
@@ -699,6 +724,7 @@ def faulty_melon(years=range(1990, 2020), per_year=100, seed=1, empty=(1993,), n
                  rows=sum(len(r) for r in charts.values()) - 1, albums=len(albums))
     return PracticeMelon(charts, covers, faults=faults, missing=missing), facts
 
+# %% ../nbs/01_scrape.ipynb #886b4685
 def hostile_melon(years=range(2001, 2006), per_year=20, seed=2, drip=0.05):
     """A `PracticeMelon` whose rows and server are hostile: in the first year, covers linked relatively, as `file://`,
     as `javascript:`, through a redirect loop, of 11 MB, as a gzip bomb, trickling in (when `drip` seconds per byte is
@@ -743,7 +769,6 @@ def hostile_melon(years=range(2001, 2006), per_year=20, seed=2, drip=0.05):
     facts = dict(charts=charts, covers=expect, pages=pages, years=years, twice=twice['album_id'],
                  rows=sum(len(charts[y]) for y in years if y not in pages) - 1)
     return PracticeMelon(charts, covers, faults=faults, drip=drip or 0.5), facts
-
 
 # %% ../nbs/01_scrape.ipynb #0a50fc55
 def scrape_main(a):

@@ -35,8 +35,10 @@ def find_lr(covers, arch='squeezenet1_1', size=128, bs=32, num_it=50, show_plot=
 # %% ../nbs/05_tuning.ipynb #bdbadc1d
 default_space = dict(lr=(3e-4, 1e-2), size=[64, 96, 128], arch=['squeezenet1_1', 'cnn_bn'],
                      aug=['none', 'light', 'default', 'strong'], ps=(0.1, 0.7), wd=(1e-4, 1e-1))
+
 _log_scale = {'lr', 'wd'}
 
+# %% ../nbs/05_tuning.ipynb #035187e0
 def _suggest(trial, space):
     "Ask optuna's `trial` for one value of every setting in `space`."
     out = {}
@@ -47,6 +49,7 @@ def _suggest(trial, space):
         else: out[k] = v
     return out
 
+# %% ../nbs/05_tuning.ipynb #a81b2442
 def check_space(space) -> dict:
     "`default_space` updated with `space`, after checking names and values."
     space = {**default_space, **(space or {})}
@@ -76,6 +79,7 @@ def _study(storage, seed, name='melonpy-tune'):
     except Exception as e:
         raise UserError(f'{storage} is not a search journal melonpy can read ({type(e).__name__}): delete it to start the search again') from None
 
+# %% ../nbs/05_tuning.ipynb #172adce8
 def _same_space(study, space, storage):
     "A `UserError` if the finished trials of `study` searched other values than `space` (resuming would mix two searches)."
     from optuna.distributions import CategoricalDistribution
@@ -91,6 +95,7 @@ def search_results(study) -> pd.DataFrame:
     if not rows: return pd.DataFrame()
     return pd.DataFrame(rows).sort_values(['valid_accuracy', 'trial'], ascending=[False, True]).reset_index(drop=True)
 
+# %% ../nbs/05_tuning.ipynb #310ed594
 def tune_era_model(covers, n_trials=8, epochs=1, freeze_epochs=1, space=None, storage=None, seed=42, max_per_era=None,
                    bs=32, progress=True, **kwargs) -> pd.DataFrame:
     "Search `space` (see `default_space`) with `n_trials` optuna trials (`freeze_epochs`+`epochs` each), scored on the valid split; return `search_results`."
