@@ -8,11 +8,13 @@ runs (1990, then 1991) into one folder, which must list 200 rows.
 
     python bench/scrape.py [--delay 0] [--per-year 100] [--deadline 2]
 """
-import argparse, tempfile, time, tracemalloc
+import argparse, sys, tempfile, time, tracemalloc
 from pathlib import Path
 import pandas as pd
 from PIL import Image
-from melonpy.scrape import scrape, scrape_summary, faulty_melon, hostile_melon
+from melonpy.scrape import scrape, scrape_summary
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tests'))
+from melons import faulty_melon, hostile_melon   # the practice Melons of the tests
 
 def hostile(deadline):
     "Scrape the hostile practice Melon once; print time, peak memory of this thread's work and the problems."

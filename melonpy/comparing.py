@@ -12,7 +12,7 @@ import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastai.vision.all import Learner
 from .core import UserError, default_arch, default_eras
-from .data import read_covers, split_covers
+from .data import read_covers, split_covers, find_root
 from .networks import EnsembleEraModel, LinearEraModel, linear_members
 from .learners import cover_features, mixed_sources, predict_covers, train_era_model
 from .measuring import _era_years, against_majority, beats_baseline, era_metrics, era_recalls, evaluate_era_model, predicted_years
@@ -53,9 +53,7 @@ def plot_comparison(table, ax=None):
 def cv_groups(df:pd.DataFrame) -> np.ndarray:
     "Group id per cover for cross-validation: chapter 2's `group` (album / near-duplicate, from `split_covers`) joined with the artist, when the table has one."
     parent = {}
-    def find(a):
-        while parent.setdefault(a, a) != a: parent[a] = parent[parent[a]]; a = parent[a]
-        return a
+    find = lambda x: find_root(parent, x)
     art = df['artist'].fillna('').astype(str).str.lower().str.replace(r'[^\w]+', '', regex=True) if 'artist' in df else pd.Series('', index=df.index)
     for g, a in zip(df.group, art):
         if a: parent[find(('a', a))] = find(('g', g))

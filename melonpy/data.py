@@ -17,12 +17,14 @@ from .core import UserError, atomic_path, sample_covers, default_eras, csv_ungua
 __all__ = ['year_range', 'min_era_covers', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers',
            'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
            'usable_covers', 'skipped_summary', 'cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode',
-           'album_keys', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape', 'synthetic_covers',
-           'split_by_source', 'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
+           'album_keys', 'find_root', 'colour_distance', 'cover_groups', 'split_covers', 'fake_scrape',
+           'synthetic_covers', 'split_by_source', 'subset_train', 'cover_block', 'cover_dls', 'to_gray', 'cover_arrays',
+           'dataset_main']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
 
+# %% ../nbs/02_data.ipynb #81ecb325
 def _year(year) -> int:
     "`year` as an int, or a `UserError` that says what was wrong."
     try:
@@ -32,6 +34,7 @@ def _year(year) -> int:
     except (TypeError, ValueError, OverflowError):
         raise UserError(f'{year!r} is not a year: give a whole number such as 1997') from None
 
+# %% ../nbs/02_data.ipynb #391c9779
 def era_of(year, bins=None) -> str|None:
     "Era name of `year`: its decade ('1990s') by default; `bins` = boundary years `[1990, 2000, 2010, 2020]` or `{name: (first, last)}`."
     y = _year(year)
@@ -96,6 +99,7 @@ def _read_index(src:Path, name:str, path_col:str) -> pd.DataFrame:
 # %% ../nbs/02_data.ipynb #24be8894
 _outside = 'outside the collection'   # marks an index entry that points out of its folder
 
+# %% ../nbs/02_data.ipynb #1e5d8bea
 def _inside(src:Path, f):
     "Absolute path of index entry `f` if it lies inside collection `src`; `_outside` for `../..`, absolute paths elsewhere and links out (refused); a missing entry as it is."
     if not isinstance(f, str) or not f.strip(): return f
@@ -217,6 +221,7 @@ def _to_8bit(im:Image.Image) -> Image.Image:
     scale = (255 if hi <= 1 else 1) if im.mode == 'F' else 1 if hi <= 255 and im.mode == 'I' else 255 / max(65535, hi)
     return Image.fromarray(np.clip(a * scale + 0.5, 0, 255).astype(np.uint8), 'L')
 
+# %% ../nbs/02_data.ipynb #87282247
 def open_cover(src, size:int|None=None, min_side:int=32, max_side:int|None=None) -> Image.Image:
     "Open `src` (a path, the bytes of an image file, or a PIL image) as an RGB image (transparency on white, 16-bit and float pixels scaled to 8 bits), resized to `size`×`size` if given, else (a file) shrunk to at most `max_side` pixels a side if given; raise `BadImage` with the reason if unusable."
     if isinstance(src, Image.Image):
@@ -291,6 +296,7 @@ def _save_disk(size, entries):
             with open(tmp, 'wb') as fh: np.savez(fh, keys=np.array(keys), x=x, why=np.array([entries[k][1] for k in keys]))
     except OSError as e: warnings.warn(f'could not write the image cache in {cache_dir()} ({e}); set MELONPY_CACHE to a writable folder')
 
+# %% ../nbs/02_data.ipynb #993ea950
 def load_covers(files, size:int=48, min_side:int=32, cache:bool=True, progress:bool=True) -> tuple[np.ndarray, list]:
     "Covers `files` as a uint8 array (n, size, size, 3) and a list of reasons (`''` = usable, else why it was skipped: its pixels are 0)."
     files = [str(f) for f in files]
@@ -367,10 +373,12 @@ def album_keys(df:pd.DataFrame) -> pd.Series:
     return df.file.astype(str)
 
 # %% ../nbs/02_data.ipynb #7a24992d
-def _find(parent, i):
-    while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
+def find_root(parent:dict, i):
+    "The root of `i` in the union-find forest `parent` ({member: parent}; `i` joins as its own root), halving the path on the way: the one union-find of melonpy."
+    while parent.setdefault(i, i) != i: parent[i] = parent[parent[i]]; i = parent[i]
     return i
 
+# %% ../nbs/02_data.ipynb #53564464
 def colour_distance(a:np.ndarray, b:np.ndarray) -> np.ndarray:
     "Mean absolute difference (0-255) between the 8x8 colour thumbnails of uint8 stacks `a` and `b` (n, s, s, 3), pair by pair."
     return np.abs(_thumbs(a) - _thumbs(b)).mean((1, 2, 3))
@@ -384,10 +392,10 @@ def _thumbs(x):
 def cover_groups(df:pd.DataFrame, max_dist:int=8, max_colour:float=32, size:int=48, progress:bool=True) -> tuple[np.ndarray, dict]:
     "Group id per row of `df`: same album key, or near-duplicates (pHash distance <= `max_dist` and colour distance <= `max_colour` between all members). Also returns counts of what was merged."
     n = len(df)
-    parent = np.arange(n)
+    parent = {}
     members = {i: [i] for i in range(n)}
     def union(i, j):
-        a, b = _find(parent, i), _find(parent, j)
+        a, b = find_root(parent, i), find_root(parent, j)
         if a == b: return False
         a, b = min(a, b), max(a, b)
         parent[b] = a; members[a] += members.pop(b)
@@ -412,7 +420,7 @@ def cover_groups(df:pd.DataFrame, max_dist:int=8, max_colour:float=32, size:int=
             keep = a + i < j
             pairs += [(int(d[p, q]), ok[a + p], ok[q]) for p, q in zip(i[keep], j[keep])]
         for _, p, q in sorted(pairs):                # closest pairs first
-            A, B = members[_find(parent, p)], members[_find(parent, q)]
+            A, B = members[find_root(parent, p)], members[find_root(parent, q)]
             if A is B: continue
             A, B = [m for m in A if has[m]], [m for m in B if has[m]]
             # complete linkage: every member of one group must be close to every member of the other,
@@ -420,7 +428,7 @@ def cover_groups(df:pd.DataFrame, max_dist:int=8, max_colour:float=32, size:int=
             if np.bitwise_count(h[A][:, None] ^ h[B][None, :]).max() > max_dist: continue
             if np.abs(t[A][:, None] - t[B][None, :]).mean((2, 3, 4)).max() > max_colour: continue
             near += union(p, q)
-    roots = np.array([_find(parent, i) for i in range(n)])
+    roots = np.array([find_root(parent, i) for i in range(n)])
     _, group = np.unique(roots, return_inverse=True)
     sizes = np.bincount(group) if n else np.zeros(1, int)
     return group, dict(same_album=int(same_album), near_duplicates=int(near), groups=int(group.max() + 1 if n else 0),
@@ -522,6 +530,7 @@ def _fastai():
                                    aug_transforms, set_seed)
     return locals()
 
+# %% ../nbs/02_data.ipynb #16372821
 class _CoverOpener:
     "Picklable item getter: a row's `file` (a path, or a PIL image) opened with `open_cover` as a fastai `PILImage`."
     def __call__(self, row): return _fastai()['PILImage'](open_cover(row['file']))

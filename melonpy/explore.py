@@ -15,7 +15,7 @@ import ipywidgets as W
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError
-from .scrape import fetch, FetchError, max_cover_bytes
+from .fetch import fetch, FetchError, max_cover_bytes
 from .data import read_covers, image_files, open_cover, BadImage
 from .learners import predict_covers, seen_in_training
 from .measuring import confusion_table

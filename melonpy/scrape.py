@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/scrape.html.md"""
 
 # %% ../nbs/01_scrape.ipynb #e455a293
 from __future__ import annotations
-import codecs, http.client, io, os, random, re, socket, sys, threading, time, warnings, zlib
+import codecs, io, os, random, re, sys, threading, time, zlib
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date
@@ -14,24 +14,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import pandas as pd, requests, requests.adapters, urllib3, urllib3.connection
+import pandas as pd, requests, requests.adapters
 from bs4 import BeautifulSoup
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import UserError, atomic_path, atomic_write, writable_dir, write_csv, csv_unguard
+from .core import UserError, atomic_write, writable_dir, write_csv, csv_unguard
+from .fetch import (MELON, CDN, polite_session, FetchError, fetch, allowed_hosts, check_url, check_page, as_jpeg,
+                           request_deadline, max_page_bytes, max_cover_bytes)
 
 # %% auto #0
-__all__ = ['MELON', 'CDN', 'GENRES', 'max_id_digits', 'chart_columns', 'HEADERS', 'max_page_bytes', 'max_cover_bytes',
-           'request_deadline', 'max_redirects', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url',
-           'parse_row', 'page_text', 'parse_chart', 'cover_url_at', 'polite_session', 'FetchError', 'Refused',
-           'read_body', 'allowed_hosts', 'check_url', 'fetch', 'as_jpeg', 'check_page', 'parse_years', 'folder_lock',
-           'cover_link', 'scrape', 'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'faulty_melon',
-           'hostile_melon', 'scrape_main']
+__all__ = ['GENRES', 'max_id_digits', 'chart_columns', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url', 'parse_row',
+           'page_text', 'parse_chart', 'cover_url_at', 'parse_years', 'folder_lock', 'cover_link', 'scrape',
+           'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
-MELON = 'https://www.melon.com'
-CDN = 'https://cdnimg.melon.co.kr'
 GENRES = ('KPOP', 'POP')
 
 # %% ../nbs/01_scrape.ipynb #1aa61c1c
@@ -123,229 +120,6 @@ def cover_url_at(url:str, size:int|None=500) -> str:
     m = _original_re.match(url)
     if not m: return url
     return m[1] if size in (None, 500) else f'{m[1]}/melon/resize/{int(size)}/quality/80/optimize'
-
-# %% ../nbs/01_scrape.ipynb #7534a700
-HEADERS = {
-    'User-Agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
-    'Accept-Language': 'ko-KR,ko;q=0.9,en;q=0.8',
-    'Accept-Encoding': 'gzip, deflate',   # the two `read_body` can decompress under a cap
-    'X-Requested-With': 'XMLHttpRequest',
-}
-
-_watched = threading.local()   # the sockets of the request this thread is sending: `_send` may cut them off at its deadline
-
-# %% ../nbs/01_scrape.ipynb #6b861848
-class _WatchedHTTP(urllib3.connection.HTTPConnection):
-    "An HTTP connection that tells `_send` its socket before it waits for the status line and headers."
-    def getresponse(self, *args, **kwargs):
-        socks = getattr(_watched, "socks", None)
-        if socks is not None and self.sock is not None: socks.append(self.sock)
-        return super().getresponse(*args, **kwargs)
-
-# %% ../nbs/01_scrape.ipynb #4291ea38
-class _WatchedHTTPS(urllib3.connection.HTTPSConnection):
-    getresponse = _WatchedHTTP.getresponse
-
-class _HTTPPool(urllib3.HTTPConnectionPool): ConnectionCls = _WatchedHTTP
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool): ConnectionCls = _WatchedHTTPS
-
-# %% ../nbs/01_scrape.ipynb #ef8c4b39
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    "requests' adapter, with connections whose sockets `_send` can shut at a deadline (a server that sends its headers a byte at a time)."
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-# %% ../nbs/01_scrape.ipynb #13205387
-def polite_session() -> requests.Session:
-    "A `requests.Session` that sends a browser-like `User-Agent` (Melon refuses others), and whose requests `fetch` can cut off at their deadline, headers included."
-    s = requests.Session()
-    s.headers.update(HEADERS)
-    for prefix in ("http://", "https://"): s.mount(prefix, _DeadlineAdapter())
-    return s
-
-# %% ../nbs/01_scrape.ipynb #032eb8dd
-class FetchError(Exception):
-    "A URL that could not be fetched, after retries where retrying made sense."
-    def __init__(self, url, reason): super().__init__(f'{reason}: {url}'); self.url, self.reason = url, reason
-
-def _retry_after(r, default):
-    "Seconds the server asks us to wait (`Retry-After`), capped at 30, else `default`."
-    try: return min(30., max(default, float(r.headers.get('Retry-After', ''))))
-    except ValueError: return default
-
-# %% ../nbs/01_scrape.ipynb #09c9dacf
-max_page_bytes = 5 * 2**20     # a chart fragment is about 200 KB
-max_cover_bytes = 10 * 2**20   # a 500 px cover is about 100 KB; the issue's 10 MB leaves room for big originals
-request_deadline = 30.         # seconds for one whole request, however slowly its bytes trickle in
-
-class Refused(ValueError):
-    "Content that asking again would not improve (too large, too slow, too many pixels): `fetch` does not retry it."
-
-# %% ../nbs/01_scrape.ipynb #a9eebeb8
-def _raw_chunks(r, end:float, max_bytes:int, timeout:float):
-    "The raw (still compressed) pieces of streamed response `r` as they arrive; `Refused` past monotonic time `end` or `max_bytes`."
-    read = getattr(r.raw, 'read1', None) or r.raw.read
-    sock, n = getattr(getattr(r.raw, 'connection', None), 'sock', None), 0
-    while True:
-        left = end - time.monotonic()
-        if left <= 0: raise Refused('too slow: the body was not complete by the deadline')
-        if sock is not None: sock.settimeout(min(timeout, left))
-        try: data = read(64 * 1024, decode_content=False)
-        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-            if time.monotonic() >= end - 0.05: raise Refused('too slow: the body was not complete by the deadline') from None
-            raise
-        if not data: return
-        n += len(data)
-        if n > max_bytes: raise Refused(f'body over the {max_bytes / 2**20:g} MB limit')
-        yield data
-
-# %% ../nbs/01_scrape.ipynb #f9d4486f
-def _inflate(chunks, encoding:str, limit:int):
-    "Decoded pieces of raw body `chunks` sent with HTTP `Content-Encoding` `encoding`, stopping once more than `limit` bytes came out."
-    e = encoding.strip().lower()
-    if e in ('', 'identity'): yield from chunks; return
-    if e not in ('gzip', 'x-gzip', 'deflate'): raise Refused(f'unsupported Content-Encoding {encoding!r}')
-    wbits = 16 + zlib.MAX_WBITS if 'gzip' in e else zlib.MAX_WBITS
-    d, n = zlib.decompressobj(wbits), 0
-    try:
-        for data in chunks:
-            while data:
-                piece = d.decompress(data, limit + 1 - n)   # never more than one byte past the limit
-                n += len(piece); yield piece
-                if n > limit: return
-                data = d.unconsumed_tail
-                if d.eof and d.unused_data: data, d = d.unused_data, zlib.decompressobj(wbits)   # gzip may have several members
-        if not d.eof: raise requests.exceptions.ContentDecodingError(f'{e} body cut off')
-    except zlib.error as err: raise requests.exceptions.ContentDecodingError(f'corrupt {e} body ({err})') from None
-
-# %% ../nbs/01_scrape.ipynb #a6f61743
-def read_body(r, max_bytes:int=max_page_bytes, deadline:float=request_deadline, start:float|None=None, timeout:float=15) -> bytes:
-    "The body of streamed response `r` (`stream=True`), decompressed; `Refused` if over `max_bytes` (sent or decompressed) or not in by `deadline` s after `start`."
-    size = r.headers.get('Content-Length', '').strip()
-    if size.isdigit() and int(size) > max_bytes:
-        raise Refused(f'body of {int(size) / 2**20:.1f} MB announced, over the {max_bytes / 2**20:g} MB limit')
-    end = (time.monotonic() if start is None else start) + deadline
-    body = bytearray()
-    for piece in _inflate(_raw_chunks(r, end, max_bytes, timeout), r.headers.get('Content-Encoding', ''), max_bytes):
-        body += piece
-        if len(body) > max_bytes: raise Refused(f'body over the {max_bytes / 2**20:g} MB limit once decompressed')
-    return bytes(body)
-
-# %% ../nbs/01_scrape.ipynb #dc5c29e8
-_not_retried = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-                requests.exceptions.InvalidHeader)   # asking again gets the same
-
-_broken = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)   # may pass
-
-max_redirects = 5   # Melon's CDN redirects once at most
-
-# %% ../nbs/01_scrape.ipynb #4b62d3ce
-def _shut(socks):
-    "Shut the sockets `socks` (a request past its deadline): the read waiting on them ends at once."
-    for k in list(socks):
-        try: k.shutdown(socket.SHUT_RDWR)
-        except OSError: pass
-
-# %% ../nbs/01_scrape.ipynb #8f3aa27a
-def _send(s:requests.Session, url:str, timeout:float, end:float|None=None) -> requests.Response:
-    "Streamed response to one GET of `url` with session `s`'s headers, redirects not followed (nor their bodies read, unlike `Session.send`); `Refused` when its status line and headers are not in by monotonic time `end` (with `polite_session`'s adapter)."
-    prep = s.prepare_request(requests.Request('GET', url))
-    env = s.merge_environment_settings(prep.url, {}, True, None, None)   # proxies, verify, cert; stream=True
-    socks = _watched.socks = []
-    timer = threading.Timer(max(0., end - time.monotonic()), _shut, (socks,)) if end is not None else None
-    if timer: timer.daemon = True; timer.start()
-    try: return s.get_adapter(prep.url).send(prep, timeout=timeout, **env)
-    except _broken:   # a socket shut by the timer ends in a broken connection
-        if end is not None and time.monotonic() >= end - 0.05: raise Refused('too slow: the headers were not complete by the deadline') from None
-        raise
-    finally:
-        if timer: timer.cancel()
-        _watched.socks = None
-
-# %% ../nbs/01_scrape.ipynb #24830615
-def _host(u) -> tuple:
-    "(host, port) of split URL `u`, the port its scheme's default when not given."
-    return (u.hostname or '').lower(), u.port or (443 if u.scheme == 'https' else 80)
-
-def allowed_hosts(base_url:str=MELON) -> set:
-    "Where a scrape may fetch from: the host (and port) of `base_url`, and Melon's image CDN (`CDN`), where real covers are."
-    cdn = urlsplit(CDN)
-    return {_host(urlsplit(base_url)), (cdn.hostname, 443), (cdn.hostname, 80)}
-
-# %% ../nbs/01_scrape.ipynb #205f675f
-def check_url(url:str, hosts:set|None=None) -> str:
-    "`url` if it is http(s), names no user or password, and (when `hosts` is given) points at one of `hosts` ({(host, port)}); `ValueError` saying why not."
-    u = urlsplit(url)
-    if u.scheme not in ('http', 'https') or not u.hostname: raise ValueError('not an http(s) link')
-    if u.username is not None or u.password is not None: raise ValueError('a link with a user name or password (not sent)')
-    if hosts is not None and _host(u) not in hosts: raise ValueError(f"a link to {u.hostname}:{_host(u)[1]}, neither the site nor Melon's image server")
-    return url
-
-# %% ../nbs/01_scrape.ipynb #23c241ca
-def _get(s:requests.Session, url:str, timeout:float, redirects:int=max_redirects, end:float|None=None, hosts:set|None=None) -> requests.Response:
-    "Streamed response to GET `url`, following up to `redirects` redirects ourselves so no redirect's body is ever read, each only to an http(s) URL of `hosts` (any when None) without credentials; the headers by monotonic time `end`."
-    target = url
-    for _ in range(redirects + 1):
-        r = _send(s, target, timeout, end)
-        nxt = s.get_redirect_target(r)
-        if not nxt: return r
-        r.close()
-        target = urljoin(target, nxt)
-        try: check_url(target, hosts)
-        except ValueError as e: raise FetchError(url, f'redirected to {e} ({target[:100]})') from None
-    raise FetchError(url, f'more than {redirects} redirects (a redirect loop?)')
-
-# %% ../nbs/01_scrape.ipynb #a17d5297
-def fetch(url:str, session:requests.Session|None=None, decode=None, tries:int=4, backoff:float=0.5, timeout:float=15,
-          max_bytes:int=max_page_bytes, deadline:float=request_deadline, hosts:set|None=None):
-    "GET `url` and return `decode(body)` (or the bytes); retries 5xx/429, time-outs, broken connections and bodies `decode` rejects, not what is `Refused`; `deadline` s for each whole try, headers included; redirects only to `hosts` (`allowed_hosts`; any when None)."
-    s = session or polite_session()
-    reason = 'no attempt'
-    for i in range(tries):
-        wait, start = backoff * 2**i, time.monotonic()
-        try:
-            with _get(s, url, min(timeout, deadline), end=start + deadline, hosts=hosts) as r:
-                if r.status_code == 429 or r.status_code >= 500:
-                    reason, wait = f'HTTP {r.status_code}', _retry_after(r, wait)
-                elif r.status_code >= 400: raise FetchError(url, f'HTTP {r.status_code}')
-                else:
-                    body = read_body(r, max_bytes, deadline, start, timeout)
-                    try: return decode(body) if decode else body
-                    except Refused: raise
-                    except Exception as e: reason = f'bad content ({type(e).__name__}: {e})'
-        except Refused as e: raise FetchError(url, f'refused: {e}') from None
-        except _not_retried as e: raise FetchError(url, f'{type(e).__name__}: {str(e)[:200]}') from None
-        except _broken as e: reason = type(e).__name__
-        if i < tries - 1: time.sleep(wait * random.uniform(0.8, 1.2))
-    raise FetchError(url, f'{reason} after {tries} tries')
-
-# %% ../nbs/01_scrape.ipynb #0d4c5b36
-def as_jpeg(data:bytes, quality:int=92) -> bytes:
-    "Image bytes `data` as a complete RGB (or grey) JPEG; `Refused` above `Image.MAX_IMAGE_PIXELS` pixels, raises if PIL cannot decode all of it."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # we check the same limit ourselves, below
-        try: im = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as e: raise Refused(f'too many pixels ({e})') from None
-    w, h = im.size
-    if Image.MAX_IMAGE_PIXELS and w * h > Image.MAX_IMAGE_PIXELS:
-        raise Refused(f'too many pixels ({w}x{h}, over the {Image.MAX_IMAGE_PIXELS:,} that PIL and open_cover accept)')
-    im.load()
-    if im.format == 'JPEG' and im.mode in ('RGB', 'L'): return data
-    if im.mode in ('RGBA', 'LA', 'P'):
-        im = im.convert('RGBA')
-        bg = Image.new('RGB', im.size, 'white'); bg.paste(im, mask=im.getchannel('A')); im = bg
-    buf = io.BytesIO()
-    im.convert('RGB').save(buf, 'JPEG', quality=quality)
-    return buf.getvalue()
-
-# %% ../nbs/01_scrape.ipynb #2938a6ba
-def check_page(body:bytes) -> bytes:
-    "Chart fragment `body`, or `ValueError` when it opens a table it never closes (a cut-off page)."
-    low = body.lower()
-    if b'<table' in low and b'</table>' not in low: raise ValueError('cut-off page: <table> is never closed')
-    return body
 
 # %% ../nbs/01_scrape.ipynb #b1a764af
 charts_columns = chart_columns + ['cover_file']
@@ -701,74 +475,6 @@ class PracticeMelon:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
     def __exit__(self, *exc): self.server.shutdown(); self.server.server_close()
-
-# %% ../nbs/01_scrape.ipynb #d6af6cc9
-def faulty_melon(years=range(1990, 2020), per_year=100, seed=1, empty=(1993,), n_each=15):
-    """A `PracticeMelon` serving `years` in both markup variants, with: 503s on some chart pages, connections cut
-    half-way, truncated images and error pages instead of images on some covers (each once or twice, then fine),
-    covers that stay 404, an unreadable row, and empty years. Returns (melon, facts)."""
-    charts, covers = practice_charts(years, per_year=per_year, seed=seed)
-    for y in empty: charts[y] = []
-    rng = random.Random(seed)
-    y0 = next(y for y in years if charts[y])
-    charts[y0] = charts[y0] + [dict(rank=per_year + 1, song_id='0', title='broken', artists='nobody', album_id='', album='', cover_url='')]
-    albums = sorted({r['album_id'] for rows in charts.values() for r in rows} - {''})
-    picks = rng.sample(albums, 4 * n_each)
-    missing, cut, short, html = (picks[i * n_each:(i + 1) * n_each] for i in range(4))
-    faults = {f'chartDate={y}&': ['503', '503'] for y in rng.sample([y for y in years if charts[y]], 5)}
-    faults[f'chartDate={y0 + 1}&'] = ['cut']
-    faults.update({f'/{a}_500': ['cut'] for a in cut})
-    faults.update({f'/{a}_500': ['short', 'short'] for a in short})
-    faults.update({f'/{a}_500': ['html'] for a in html})
-    facts = dict(charts=charts, covers=covers, missing=set(missing), broken_year=y0, empty=set(empty),
-                 rows=sum(len(r) for r in charts.values()) - 1, albums=len(albums))
-    return PracticeMelon(charts, covers, faults=faults, missing=missing), facts
-
-# %% ../nbs/01_scrape.ipynb #886b4685
-def hostile_melon(years=range(2001, 2006), per_year=20, seed=2, drip=0.05):
-    """A `PracticeMelon` whose rows and server are hostile: in the first year, covers linked relatively, as `file://`,
-    as `javascript:`, through a redirect loop, of 11 MB, as a gzip bomb, trickling in (when `drip` seconds per byte is
-    given), of 90 million pixels; a row with a 300-digit album id; an album of the second year listed first with a
-    dead link. The second and third years' pages come gzip/deflate-compressed, the fourth is a gzip bomb, the fifth
-    11 MB. Returns (melon, facts): facts['covers'] maps album ids to 'cover' (it must be kept) or words its problem
-    must contain; facts['pages'] the same for the years whose page must fail."""
-    import io
-    from PIL import Image
-    from melonpy.scrape import CDN
-    years = list(years)
-    charts, covers = practice_charts(years, per_year=per_year, seed=seed)
-    y0, y1 = years[:2]
-    seen = {}
-    for y in years:
-        for r in charts[y]: seen[r['album_id']] = seen.get(r['album_id'], 0) + 1
-    once = [r for r in charts[y0] if seen[r['album_id']] == 1]
-    kinds = ['relative', 'file', 'javascript', 'loop', 'huge', 'bomb', 'giant'] + (['drip'] if drip else [])
-    assert len(once) >= len(kinds), 'not enough albums that appear once: raise per_year'
-    faults, expect = {}, {}
-    for kind, r in zip(kinds, once):
-        a = r['album_id']
-        if kind == 'relative': r['cover_url'] = r['cover_url'].replace(CDN, ''); expect[a] = 'cover'
-        elif kind == 'file': r['cover_url'] = f'file:///etc/{a}_500.jpg'; expect[a] = 'not an http(s) link'
-        elif kind == 'javascript': r['cover_url'] = 'javascript:void(0)'; expect[a] = 'not an http(s) link'
-        elif kind == 'loop': r['cover_url'] = r['cover_url'].replace('/cm/', '/loop/'); faults['/loop/'] = 'loop'; expect[a] = 'more than 5 redirects'
-        elif kind == 'giant':
-            buf = io.BytesIO(); Image.new('1', (9500, 9500)).save(buf, 'PNG'); covers[a] = buf.getvalue(); expect[a] = 'too many pixels'
-        else:
-            faults[f'/{a}_500'] = kind
-            expect[a] = {'huge': 'over the 10 MB limit', 'bomb': 'once decompressed', 'drip': 'too slow'}[kind]
-    twice = next(r for r in charts[y1] if r['album_id'] not in {x['album_id'] for x in charts[y0]})
-    dead = twice['cover_url'].replace('_500.jpg', '_404.jpg')   # answers 404
-    charts[y0] = charts[y0] + [dict(twice, rank=per_year + 1, song_id='1', cover_url=dead),
-                               dict(twice, rank=per_year + 2, song_id='2', album_id='9' * 300)]
-    expect[twice['album_id']] = 'cover'
-    pages = {}
-    for y, kind in zip(years[1:], ['gzip', 'deflate', 'bomb', 'huge']):
-        faults[f'chartDate={y}&'] = kind
-        if kind == 'bomb': pages[y] = 'once decompressed'
-        if kind == 'huge': pages[y] = 'over the 5 MB limit'
-    facts = dict(charts=charts, covers=expect, pages=pages, years=years, twice=twice['album_id'],
-                 rows=sum(len(charts[y]) for y in years if y not in pages) - 1)
-    return PracticeMelon(charts, covers, faults=faults, drip=drip or 0.5), facts
 
 # %% ../nbs/01_scrape.ipynb #0a50fc55
 def scrape_main(a):

@@ -2,9 +2,9 @@
 import io, signal, subprocess, sys, time, tracemalloc
 import pandas as pd, pytest, requests
 from PIL import Image
-from melonpy.scrape import (PracticeMelon, practice_charts, parse_chart, chart_markup, fetch, FetchError, as_jpeg,
-                            polite_session, scrape)
-from melonpy.scrape import faulty_melon, hostile_melon
+from melonpy.fetch import fetch, FetchError, as_jpeg, polite_session
+from melonpy.scrape import PracticeMelon, practice_charts, parse_chart, chart_markup, scrape
+from melons import faulty_melon, hostile_melon
 from cli import interruptible, melonpy, melonpy_inproc, one_line_error
 
 def valid_jpeg(p):
