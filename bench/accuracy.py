@@ -64,7 +64,8 @@ def main():
     os.environ.setdefault('TORCH_HOME', str(shared/'torch_home'))
     import numpy as np, pandas as pd, torch
     if a.threads: torch.set_num_threads(a.threads)
-    from melonpy.data import read_covers, split_covers
+    from melonpy.data import read_covers
+    from melonpy.splits import split_covers
     from melonpy.networks import linear_family
     from melonpy.learners import train_era_model, predict_covers, era_order, mixed_sources
     from melonpy.measuring import evaluate_era_model, evaluation_covers, baseline_verdict, against_majority

@@ -9,15 +9,15 @@ def main():
     os.environ.setdefault('MPLBACKEND', 'Agg')
     os.environ['MELONPY_CACHE'] = tempfile.mkdtemp()          # start cold
     from melonpy.core import sample_covers
-    from melonpy import data
+    from melonpy import data, splits
     from melonpy.colors import analyze
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else sample_covers()
     t = time.perf_counter(); df = data.read_covers(src); t_index = time.perf_counter() - t
     t = time.perf_counter(); data.load_covers(df.file, 48, progress=False); t_cold = time.perf_counter() - t
     data._mem_cache.clear()
     t = time.perf_counter(); data.load_covers(df.file, 48, progress=False); t_disk = time.perf_counter() - t
-    t = time.perf_counter(); s = data.split_covers(df, progress=False); t_split = time.perf_counter() - t
-    t = time.perf_counter(); data.cover_arrays(s, 48, progress=False); t_arr = time.perf_counter() - t
+    t = time.perf_counter(); s = splits.split_covers(df, progress=False); t_split = time.perf_counter() - t
+    t = time.perf_counter(); splits.cover_arrays(s, 48, progress=False); t_arr = time.perf_counter() - t
     t = time.perf_counter(); analyze(df=df, out=tempfile.mkdtemp(), n_boot=2000, progress=False); t_an = time.perf_counter() - t
     n = len(df)
     print(f'{n} covers in {src}')

@@ -24,7 +24,7 @@ __all__ = ['min_era_covers', 'commands', 'int_in', 'float_in', 'size_arg', 'seed
 commands = {
     'scrape':  ('melonpy.scrape', "download Melon's yearly Top-100 charts and their album covers",
                 ['melonpy scrape --years 1990-2019 --out covers', 'melonpy scrape --years 1995 --delay 1 --out covers']),
-    'dataset': ('melonpy.data', 'export a cover collection as normalised arrays (.npz) with a leak-free split',
+    'dataset': ('melonpy.splits', 'export a cover collection as normalised arrays (.npz) with a leak-free split',
                 ['melonpy dataset covers --size 48 --out covers48.npz', 'melonpy dataset covers --eras 1990s 2000s --quality exact --gray --out exact.npz',
                  'melonpy dataset covers --eras all --out all-decades.npz']),
     'analyze': ('melonpy.colors', 'compare the colours of eras: figures and stats.csv',

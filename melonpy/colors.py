@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir
-from .data import read_covers, load_covers, cover_groups, to_gray, skipped_summary
+from .data import read_covers, load_covers, skipped_summary
+from .splits import cover_groups, to_gray
 
 # %% auto #0
 __all__ = ['measure_names', 'cover_stack', 'channel_histograms', 'plot_channel_histograms', 'pixel_mode', 'era_images',

@@ -10,7 +10,8 @@ import gc, sys, time
 import pandas as pd
 from tqdm.auto import tqdm
 from .core import UserError, csv_guard, shown_name, write_csv
-from .data import read_covers, era_list, sample_per_era, split_by_source, min_era_covers, image_exts, image_files
+from .data import read_covers, era_list, sample_per_era, min_era_covers, image_exts, image_files
+from .splits import split_by_source
 from .learners import arch_names, predict_covers, train_era_model
 from .measuring import baseline_verdict, evaluate_era_model, metrics_notes, metrics_table, recall_words
 from .model_file import export_era_model, load_era_model

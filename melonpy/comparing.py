@@ -12,7 +12,8 @@ import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastai.vision.all import Learner
 from .core import UserError, default_arch, default_eras
-from .data import read_covers, split_covers, find_root
+from .data import read_covers
+from .splits import split_covers, find_root
 from .networks import EnsembleEraModel, LinearEraModel, linear_members
 from .learners import cover_features, mixed_sources, predict_covers, train_era_model
 from .measuring import _era_years, against_majority, beats_baseline, era_metrics, era_recalls, evaluate_era_model, predicted_years

@@ -13,7 +13,8 @@ import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from PIL import Image
 from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch, write_csv, csv_unguard
-from .data import read_covers, split_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
+from .data import read_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
+from .splits import split_covers
 from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
 from .colors import analyze, measure_names
 from .report import report_html

@@ -18,8 +18,8 @@ from safetensors import safe_open
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, set_seed, Normalize, aug_transforms, default_split, params, L, create_head, chunked)
 from .core import UserError, save_tensors, default_eras, default_arch, default_balance, balances
-from .data import (read_covers, split_covers, cover_dls, open_cover, image_files, sample_per_era,
-                          load_covers, cover_hashes, cache_dir, _key)
+from .data import read_covers, open_cover, image_files, sample_per_era, load_covers, cache_dir, _key
+from .splits import split_covers, cover_dls, cover_hashes
 from .networks import (dnn, cnn, cnn_bn, vgg16_imagenet, lite_archs, lite_sizes, lite_stats, NsfwFeatures, LinearEraModel,
                               EnsembleEraModel, linear_members, linear_archs, ensemble_archs, linear_family)
 

@@ -15,7 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from fastai.vision.all import Normalize, load_learner
 from .core import UserError, save_tensors
-from .data import cover_block
+from .splits import cover_block
 from .networks import LinearEraModel, linear_family, linear_heads
 from .learners import ModelCard, _normalize, arch_names, era_learner
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
 from .core import UserError, atomic_path, default_eras
-from .data import read_covers, split_covers, cover_dls, era_list, subset_train
+from .data import read_covers, era_list
+from .splits import split_covers, cover_dls, subset_train
 from .learners import train_era_model, era_learner, aug_levels, arch_names
 from .measuring import evaluate_era_model, metrics_table
 

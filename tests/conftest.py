@@ -55,7 +55,7 @@ def own_cache(tmp_path_factory):
 _synthetic = """
 import sys
 from pathlib import Path
-from melonpy.data import fake_scrape
+from melonpy.splits import fake_scrape
 from melonpy.course import run_course, course_summary
 run, data = Path(sys.argv[1]), fake_scrape(Path(sys.argv[2]), n=40)
 book = run_course(run, data=data, quick=True, eras='1990s,2000s', arch='cnn_bn', pretrained=False, size=32,

@@ -119,7 +119,7 @@ BAD = [   # (command line, words the one line must hold): what users and attacke
 @pytest.mark.parametrize('args, words', BAD, ids=[' '.join(a[:1] + a[2:4]) for a, _ in BAD])
 def test_bad_input_one_line(args, words, tmp_path, monkeypatch):
     "Each bad input is exit status 2 and one line naming the problem: no traceback, nothing written."
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     from PIL import Image
     monkeypatch.chdir(tmp_path)
     covers = fake_scrape(tmp_path/'covers', n=16)

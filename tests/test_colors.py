@@ -4,7 +4,8 @@ import numpy as np, pandas as pd
 import pytest
 from cli import melonpy, melonpy_inproc
 from PIL import Image
-from melonpy.data import fake_scrape, read_covers, make_awkward
+from melonpy.data import read_covers, make_awkward
+from melonpy.splits import fake_scrape
 from melonpy.colors import (cover_measures, colourfulness, pixel_mode, bootstrap_ci, permutation_test, era_stats,
                             palette, palette_shares, cover_stack, analyze, measure_names, hue_shares, verdict)
 

@@ -12,7 +12,7 @@ STAGES = ['scrape', 'dataset', 'colors', 'model', 'style', 'report']
 @pytest.fixture(scope='module')
 def fake(tmp_path_factory):
     "A tiny practice collection (chapter 2's `fake_scrape`), made without torch."
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     return fake_scrape(tmp_path_factory.mktemp('fake')/'covers', n=20)
 
 
@@ -197,7 +197,7 @@ def test_second_run_into_one_folder_stops_with_one_line(tmp_path):
     "While a `melonpy run` works in a folder, a second one into the same folder stops at once with one line (both did all the work)."
     from melonpy.scrape import folder_lock
     from cli import melonpy_inproc, one_line_error
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     data = fake_scrape(tmp_path/'covers', n=16)
     (tmp_path/'run').mkdir()
     with folder_lock(tmp_path/'run', 'run'):   # the first run, holding its folder

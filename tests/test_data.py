@@ -6,8 +6,8 @@ import pytest
 from cli import melonpy, melonpy_inproc, one_line_error
 from PIL import Image
 from melonpy.core import UserError
-from melonpy.data import (era_of, read_covers, split_covers, cover_hashes, hash_distances, load_covers,
-                          usable_covers, open_cover, BadImage, make_awkward, fake_scrape, synthetic_cover, reencode, _mem_cache)
+from melonpy.data import era_of, read_covers, load_covers, usable_covers, open_cover, BadImage, make_awkward, _mem_cache
+from melonpy.splits import split_covers, cover_hashes, hash_distances, fake_scrape, synthetic_cover, reencode
 
 
 def test_dataset_help():
@@ -165,7 +165,7 @@ def test_cache_notices_a_changed_file(tmp_path):
 
 def test_cover_dls(tmp_path):
     df = split_covers(read_covers(fake_scrape(tmp_path, n=40)), seed=0, progress=False)
-    from melonpy.data import cover_dls
+    from melonpy.splits import cover_dls
     dls = cover_dls(df, size=32, bs=4)
     xb, yb = dls.one_batch()
     assert tuple(xb.shape) == (4, 3, 32, 32) and list(dls.vocab) == ['1990s', '2000s']
@@ -263,7 +263,7 @@ def test_eras_all_lists_what_it_left_out(tmp_path):
 
 
 def test_split_by_source_holds_a_source_out(tmp_path):
-    from melonpy.data import split_by_source
+    from melonpy.splits import split_by_source
     d = _decades(tmp_path/'c', {'1990s': 30, '2000s': 30}, sources=['a', 'b', 'c'])
     df = read_covers(d)
     s = split_by_source(df, 'c,b', seed=3, progress=False)
@@ -278,7 +278,7 @@ def test_split_by_source_holds_a_source_out(tmp_path):
 
 @pytest.mark.covers
 def test_shared_all_eras_and_gaon_held_out(covers_dir):
-    from melonpy.data import split_by_source
+    from melonpy.splits import split_by_source
     every = read_covers(covers_dir, eras='all')
     assert every.attrs['eras'] == ['1960s', '1970s', '1980s', '1990s', '2000s', '2010s', '2020s'], every.attrs
     assert set(every.attrs['left_out']) == {'1830s', '1870s', '1880s', '1900s', '1910s', '1930s', '1940s', '1950s'}

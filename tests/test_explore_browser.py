@@ -57,7 +57,8 @@ def _synthetic_collection(dest, n_per_era=10, size=96):
 
 def test_synthetic_covers_fill_a_batch(tmp_path):
     "The synthetic fallback (no shared material) has no near-duplicates, and its training split holds a batch: `melonpy train` accepts it."
-    from melonpy.data import read_covers, split_covers
+    from melonpy.data import read_covers
+    from melonpy.splits import split_covers
     sp = split_covers(read_covers(_synthetic_collection(tmp_path/'covers'), eras=ERAS), seed=42, progress=False)
     assert sp.attrs['near_duplicates'] == 0, sp.attrs
     assert (sp.split == 'train').sum() >= BS, sp.split.value_counts()
@@ -269,7 +270,8 @@ def test_explorer_in_jupyterlab(lab_env, chromium):
 
         # your own image: an upload is predicted and shown; a file that is not an image says so
         page.locator('.melonpy-explorer .lm-TabBar-tab', has_text='Your image').click()
-        from melonpy.data import read_covers, split_covers   # the split `melonpy train` made (seed 42): a cover the model learnt
+        from melonpy.data import read_covers
+        from melonpy.splits import split_covers   # the split `melonpy train` made (seed 42): a cover the model learnt
         sp = split_covers(read_covers(root/'covers', eras=ERAS), seed=42, progress=False)
         photo = Path(sp[sp.split == 'train'].file.iloc[0])
         with page.expect_file_chooser(timeout=10_000) as chooser: page.locator('.melonpy-upload').click()

@@ -113,7 +113,8 @@ def test_train_with_a_balance(tmp_path, balance):
 def test_fit_ignores_the_one_era_source_when_balanced(tmp_path):
     "With balance 'sources', the covers of a one-era source weigh nothing: the fit is the same as without them; with 'none' they change it."
     import numpy as np
-    from melonpy.data import read_covers, split_covers
+    from melonpy.data import read_covers
+    from melonpy.splits import split_covers
     from melonpy.networks import linear_members
     from melonpy.learners import train_era_model
     df = split_covers(read_covers(_sourced_covers(tmp_path/'covers')), progress=False)

@@ -49,7 +49,7 @@ def test_train_with_a_source_held_out(covers_dir, tmp_path):
 
 def test_train_all_eras(tmp_path):
     "`melonpy train --eras all` on a small synthetic collection: the decades with 20 covers or more, the rest named as left out."
-    from melonpy.data import synthetic_cover
+    from melonpy.splits import synthetic_cover
     rows = []
     for k, (decade, n) in enumerate({'1980s': 3, '1990s': 24, '2010s': 24}.items()):
         for i in range(n):
@@ -101,7 +101,8 @@ def test_predict_end_to_end(trained, covers_dir, tmp_path):
 @pytest.mark.covers
 def test_predict_marks_training_covers(trained, covers_dir, tmp_path):
     "A cover the model was trained on is marked 'seen in training' in the table, the CSV and the summary; a new picture is not."
-    from melonpy.data import read_covers, sample_per_era, split_covers
+    from melonpy.data import read_covers, sample_per_era
+    from melonpy.splits import split_covers
     d, _ = trained
     df = split_covers(sample_per_era(read_covers(covers_dir, eras=['1990s', '2010s']), 40, 42), seed=42, progress=False)
     train = df[df.split == 'train'].file.iloc[0]          # the same split as `melonpy train --max-per-era 40` (seed 42)
@@ -254,7 +255,7 @@ def _full_disk(kb):
 
 def test_train_out_on_a_full_disk(tmp_path):
     "`train --out` on a full disk (safetensors raises its own SafetensorError, not an OSError): one line, no model, no temporary file."
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     covers = fake_scrape(tmp_path/'covers', n=40)
     out = tmp_path/'out'; out.mkdir()
     r = melonpy('train', covers, '--arch', 'cnn', '--size', 32, '--epochs', 1, '--freeze-epochs', 0, '--bs', 8, '--eras', '1990s,2000s',
@@ -355,7 +356,7 @@ def test_predict_memory_is_bounded(tiny, tmp_path):
 def test_train_unwritable_out_before_training(tmp_path, monkeypatch):
     "`train --out` in a folder that cannot be written (here: below a file): one line before any training (it trained first, then failed)."
     from melonpy import commands
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     covers = fake_scrape(tmp_path/'covers', n=16)
     (tmp_path/'a-file').write_text('')
     def no_training(*a, **k): raise AssertionError('trained before checking --out')

@@ -229,7 +229,7 @@ def tiny_learn(tiny_model):
 
 def _coll(tmp_path):
     "A small synthetic collection: 1990s dark reddish covers, 2000s bright bluish ones (chapter 2's layout)."
-    from melonpy.data import synthetic_cover
+    from melonpy.splits import synthetic_cover
     rng = np.random.default_rng(1)
     for era, tint in (('1990s', (60, 10, 10)), ('2000s', (0, 40, 120))):
         (tmp_path/era).mkdir(parents=True)
@@ -344,7 +344,7 @@ BAD_GRAMS = {   # name: a change of the saved dict (Gram matrices, colours, coun
 @pytest.mark.parametrize('kind', BAD_GRAMS)
 def test_bad_gram_cache_is_computed_again(tmp_path, kind):
     import torch
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     from melonpy.style import VGGFeatures, era_grams
     covers, net = fake_scrape(tmp_path/'c', n=8), VGGFeatures(weights=None)
     good = era_grams(covers, '1990s', size=32, net=net, cache=tmp_path/'cache', progress=False)
@@ -363,7 +363,7 @@ def test_bad_gram_cache_is_computed_again(tmp_path, kind):
 ], ids=['repeated', 'nan', 'above_one', 'seen_not_bool'])
 def test_bad_ranking_cache_is_computed_again(tmp_path, rows):
     import json
-    from melonpy.data import fake_scrape
+    from melonpy.splits import fake_scrape
     from melonpy.learners import ModelCard
     from melonpy.model_file import _rebuild
     from melonpy.style import typical_covers, _rankings
