@@ -1,4 +1,4 @@
-"""What `melonpy train` and `melonpy predict` run, once [the `melonpy` command](09_cli.ipynb) has checked their flags: the bodies of the commands, which load PyTorch and fastai.
+"""What `melonpy train` and `melonpy predict` run, once the `melonpy` command (chapter 9) has checked their flags: the bodies of the commands, which load PyTorch and fastai.
 
 Docs: https://melonpy.github.io/melonpy/commands.html.md"""
 

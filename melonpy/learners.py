@@ -1,4 +1,4 @@
-"""One fastai `Learner` for every network of [4a](04a_networks.ipynb), the linear model fitted with scikit-learn on cached frozen features, training from a cover collection in one call, and predicting the era of any image.
+"""One fastai `Learner` for every network of lesson 4a, the linear model fitted with scikit-learn on cached frozen features, training from a cover collection in one call, and predicting the era of any image.
 
 Docs: https://melonpy.github.io/melonpy/learners.html.md"""
 
