@@ -38,7 +38,7 @@ def hostile(deadline):
 
 def merged(per_year):
     "1990 then 1991 into one folder: rows listed."
-    from melonpy.scrape import PracticeMelon, practice_charts
+    from melonpy.practice import PracticeMelon, practice_charts
     charts, covers = practice_charts([1990, 1991], per_year=per_year)
     out = Path(tempfile.mkdtemp())/'merged'
     with PracticeMelon(charts, covers) as melon:

@@ -6,27 +6,25 @@ Docs: https://melonpy.github.io/melonpy/scrape.html.md"""
 
 # %% ../nbs/01_scrape.ipynb #e455a293
 from __future__ import annotations
-import codecs, io, os, random, re, sys, threading, time, zlib
+import codecs, os, random, re, sys, time
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin
 
 import pandas as pd, requests, requests.adapters
 from bs4 import BeautifulSoup
-from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import UserError, atomic_write, writable_dir, write_csv, csv_unguard
-from .fetch import (MELON, CDN, polite_session, FetchError, fetch, allowed_hosts, check_url, check_page, as_jpeg,
+from .fetch import (MELON, polite_session, FetchError, fetch, allowed_hosts, check_url, check_page, as_jpeg,
                            request_deadline, max_page_bytes, max_cover_bytes)
 
 # %% auto #0
 __all__ = ['GENRES', 'max_id_digits', 'chart_columns', 'charts_columns', 'problem_columns', 'lock_name', 'chart_url', 'parse_row',
            'page_text', 'parse_chart', 'cover_url_at', 'parse_years', 'folder_lock', 'cover_link', 'scrape',
-           'scrape_summary', 'chart_markup', 'practice_charts', 'PracticeMelon', 'scrape_main']
+           'scrape_summary', 'scrape_main']
 
 # %% ../nbs/01_scrape.ipynb #bf652c82
 GENRES = ('KPOP', 'POP')
@@ -332,149 +330,6 @@ def scrape_summary(r:dict) -> str:
          f"covers: {r['downloaded']} downloaded, {r['present']} already present, {r['failed']} failed, {r['no_cover']} without cover")
     if r.get('total_rows', r['rows']) != r['rows']: s += f"; charts.csv now lists {r['total_rows']} rows"
     return s + (f"; see {Path(r['out'])/'problems.csv'}" if r['problems'] else '')
-
-# %% ../nbs/01_scrape.ipynb #d51f2104
-def chart_markup(rows, variant:str='A') -> str:
-    "A chart fragment in Melon's markup `variant` ('A': `goAlbumDetail` links, 'B': `albumId=` links) for entry dicts `rows`."
-    def tr(r):
-        cls = 'lst50' if r['rank'] <= 50 else 'lst100'
-        if variant == 'A': alb, art = f"javascript:melon.link.goAlbumDetail('{r['album_id']}');", "javascript:melon.link.goArtistDetail('{}');"
-        else: alb, art = f"https://www.melon.com/album/detail.htm?albumId={r['album_id']}", 'https://www.melon.com/artist/timeline.htm?artistId={}'
-        arts = ''.join(f'<a href="{art.format(1000+i)}" title="{a}">{a}</a>' for i, a in enumerate(r['artists'].split(', ')))
-        img = f'<img width="60" height="60" src="{r["cover_url"]}" alt="{r["album"]}">' if r['cover_url'] else ''
-        return (f'<tr class="{cls}" data-song-no="{r["song_id"]}"><td><input type="checkbox" class="input_check" name="input_check" value="{r["song_id"]}"></td>'
-                f'<td><span class="rank">{r["rank"]}</span></td>'
-                f'<td><a href="{alb}" class="{"image_typeAll" if variant == "A" else "image_type15"}">{img}</a></td>'
-                f'<td><div class="ellipsis rank01"><span><a href="#" title="{r["title"]} 재생">{r["title"]}</a></span></div>'
-                f'<div class="ellipsis rank02">{arts}<span class="checkEllipsis" style="display:none">{arts}</span></div></td>'
-                f'<td><div class="ellipsis rank03"><a href="{alb}">{r["album"]}</a></div></td></tr>')
-    return f'<div class="service_list_song"><table><tbody>{"".join(tr(r) for r in rows)}</tbody></table></div>'
-
-# %% ../nbs/01_scrape.ipynb #04cdd805
-def practice_charts(years, per_year:int=100, seed:int=0, cover_size:int=64) -> tuple[dict, dict]:
-    "Made-up yearly charts for `years` (albums recur across neighbouring years, as on Melon) and a small JPEG cover per album."
-    rng, charts, covers, pool = random.Random(seed), {}, {}, []
-    for y in years:
-        old = rng.sample(pool, min(len(pool), per_year // 3))
-        pool = [str(y * 1000 + i) for i in range(per_year - len(old))] + old
-        rows = []
-        for rank, alb in enumerate(rng.sample(pool, min(per_year, len(pool))), 1):
-            d = alb.rjust(9, '0')
-            rows.append(dict(rank=rank, song_id=str(y * 10000 + rank), title=f'노래 {y}-{rank}', artists=f'가수 {int(alb) % 97}',
-                             album_id=alb, album=f'앨범 {alb}',
-                             cover_url=f'{CDN}/cm/album/images/{d[:3]}/{d[3:5]}/{d[5:]}/{alb}_500.jpg/melon/resize/120/quality/80/optimize'))
-            if alb not in covers:
-                buf, c = io.BytesIO(), tuple(rng.randrange(256) for _ in range(3))
-                im = Image.new('RGB', (cover_size, cover_size), c)
-                im.paste(tuple(255 - v for v in c), (0, 0, cover_size // 2, cover_size // 3))
-                im.save(buf, 'JPEG', quality=90); covers[alb] = buf.getvalue()
-        charts[y] = rows
-    return charts, covers
-
-# %% ../nbs/01_scrape.ipynb #f406fb4d
-def _compress(body:bytes, how:str) -> bytes:
-    "`body` compressed as HTTP `Content-Encoding` `how` ('gzip' or 'deflate')."
-    c = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS if how == 'gzip' else zlib.MAX_WBITS)
-    return c.compress(body) + c.flush()
-
-# %% ../nbs/01_scrape.ipynb #51490600
-class _QuietServer(ThreadingHTTPServer):
-    "A `ThreadingHTTPServer` that stays quiet when a client hangs up mid-answer (as `fetch` does when it refuses a body): no traceback in a notebook."
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)): return
-        super().handle_error(request, client_address)
-
-# %% ../nbs/01_scrape.ipynb #2013bfb4
-class PracticeMelon:
-    "A stand-in for Melon on loopback serving `charts` {year: rows} and `covers` {album_id: image bytes}, with injected `faults`."
-    def __init__(self, charts:dict, covers:dict, variant=lambda year: 'A' if year >= 2005 else 'B',
-                 faults:dict|None=None, missing=(), port:int=0, huge:int=11 * 2**20, bomb:int=64 * 2**20, drip:float=0.5):
-        self.charts, self.covers, self.variant, self.missing = charts, covers, variant, set(map(str, missing))
-        self.faults = {k: v if isinstance(v, str) else list(v) for k, v in (faults or {}).items()}
-        self.huge, self.bomb, self.drip, self._bomb = huge, bomb, drip, None
-        self.log, self.auth, self._lock = [], [], threading.Lock()   # auth: the Authorization headers sent to it
-        self.server = _QuietServer(('127.0.0.1', port), self._handler())
-        self.server.daemon_threads = True
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-
-    def _fault(self, path):
-        "The next injected fault for `path`, if any."
-        with self._lock:
-            self.log.append(path)
-            for k, todo in self.faults.items():
-                if k in path and todo: return todo if isinstance(todo, str) else todo.pop(0)
-
-    def bomb_body(self) -> bytes:
-        "A small gzip body that inflates to `self.bomb` zero bytes (made once)."
-        with self._lock:
-            if self._bomb is None: self._bomb = _compress(bytes(self.bomb), 'gzip')
-            return self._bomb
-
-    def _handler(self):
-        melon = self
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args): pass
-            def send(self, code, body, ctype='text/html; charset=UTF-8', length=None, **headers):
-                self.send_response(code)
-                self.send_header('Content-Type', ctype)
-                if length != 'none': self.send_header('Content-Length', str(len(body) if length is None else length))
-                if code == 503: self.send_header('Retry-After', '0')
-                for k, v in headers.items(): self.send_header(k.replace('_', '-'), v)
-                self.end_headers(); self.wfile.write(body)
-            def do_GET(self):
-                try: self.answer()
-                except (BrokenPipeError, ConnectionResetError): pass   # the client gave up on us: fine
-            def answer(self):
-                u = urlsplit(self.path)
-                fault = melon._fault(self.path)
-                if self.headers.get('Authorization'):
-                    with melon._lock: melon.auth.append(self.headers['Authorization'])
-                if fault and fault.startswith('to:'): return self.send(302, b'', Location=fault[3:])   # a redirect to another place
-                if fault == 'header_drip':   # the status line and headers a byte at a time, then the body
-                    head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Padding: ' + b'x' * 200 + b'\r\n\r\n'
-                    for i in range(len(head)): self.wfile.write(head[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
-                    self.close_connection = True
-                    return
-                if 'Mozilla' not in self.headers.get('User-Agent', ''): return self.send(403, b'<p>no robots</p>')
-                if fault == 'loop': return self.send(302, b'', Location=self.path)
-                if fault == 'bounce' and 'bounced' not in u.query:   # a redirect whose body is a gzip bomb
-                    to = self.path + ('&' if u.query else '?') + 'bounced'
-                    return self.send(302, melon.bomb_body(), Location=to, Content_Encoding='gzip')
-                if u.path == '/chart/age/list.htm':
-                    y = int(parse_qs(u.query).get('chartDate', ['0'])[0])
-                    if y not in melon.charts: return self.send(404, b'no such chart')
-                    body = chart_markup(melon.charts[y], melon.variant(y)).replace(CDN, melon.url).encode()
-                    ctype = 'text/html; charset=UTF-8'
-                else:
-                    m = re.search(r'/(\d+)_500\.jpg', u.path)
-                    if not m or m[1] in melon.missing or m[1] not in melon.covers: return self.send(404, b'not found')
-                    body, ctype = melon.covers[m[1]], 'image/jpeg'
-                if fault == '503': return self.send(503, b'busy')
-                if fault == 'html': return self.send(200, b'<html>error</html>')
-                if fault == 'short': return self.send(200, body[:len(body) // 2], ctype)
-                if fault == 'cut':
-                    self.close_connection = True
-                    return self.send(200, body[:len(body) // 2], ctype, length=len(body))
-                if fault == 'huge':   # the real body, then zeros up to `huge` bytes (PIL ignores them), no length announced
-                    self.close_connection = True
-                    return self.send(200, body + bytes(max(0, melon.huge - len(body))), ctype, length='none')
-                if fault == 'bomb': return self.send(200, melon.bomb_body(), ctype, Content_Encoding='gzip')
-                if fault in ('gzip', 'deflate'): return self.send(200, _compress(body, fault), ctype, Content_Encoding=fault)
-                if fault == 'drip':
-                    self.send(200, b'', ctype, length=len(body))
-                    for i in range(len(body)): self.wfile.write(body[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
-                    return
-                self.send(200, body, ctype)
-        return Handler
-
-    def requests_for(self, part:str) -> int:
-        "How many requests so far had `part` in their path."
-        with self._lock: return sum(part in p for p in self.log)
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-    def __exit__(self, *exc): self.server.shutdown(); self.server.server_close()
 
 # %% ../nbs/01_scrape.ipynb #0a50fc55
 def scrape_main(a):

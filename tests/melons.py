@@ -1,6 +1,6 @@
 "Misbehaving practice Melons for the tests and `bench/scrape.py`, built from chapter 1's `PracticeMelon`: one that fails the way the internet usually does, one the way an attacker or a broken site would. Each returns the server and the facts a test checks against."
 import random
-from melonpy.scrape import PracticeMelon, practice_charts
+from melonpy.practice import PracticeMelon, practice_charts
 
 def faulty_melon(years=range(1990, 2020), per_year=100, seed=1, empty=(1993,), n_each=15):
     """A `PracticeMelon` serving `years` in both markup variants, with: 503s on some chart pages, connections cut

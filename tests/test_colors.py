@@ -140,11 +140,10 @@ def test_analyze_cli_shared(covers_dir, tmp_path):
 
 def test_analyze_on_practice_scrape(tmp_path):
     "`melonpy analyze` on a real `melonpy scrape` output made against chapter 1's practice Melon."
-    scrape_mod = pytest.importorskip('melonpy.scrape')
-    if not hasattr(scrape_mod, 'PracticeMelon'): pytest.skip('melonpy.scrape has no PracticeMelon yet')
-    charts, covers = scrape_mod.practice_charts(range(1997, 2013), per_year=12)
+    import melonpy.scrape as scrape_mod, melonpy.practice as practice
+    charts, covers = practice.practice_charts(range(1997, 2013), per_year=12)
     out = tmp_path/'melon'
-    with scrape_mod.PracticeMelon(charts, covers) as m:
+    with practice.PracticeMelon(charts, covers) as m:
         scrape_mod.scrape(range(1997, 2013), out, base_url=m.url, delay=0, progress=False)
     r = melonpy('analyze', out, '--boot', 300, '--out', tmp_path/'rep', check=0)
     st = pd.read_csv(tmp_path/'rep'/'stats.csv')

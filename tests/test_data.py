@@ -208,11 +208,10 @@ def test_dataset_cli_shared(covers_dir, tmp_path):
 @pytest.fixture(scope='module')
 def practice_scrape(tmp_path_factory):
     "A real `melonpy scrape` output, made against chapter 1's practice Melon on loopback."
-    scrape_mod = pytest.importorskip('melonpy.scrape')
-    if not hasattr(scrape_mod, 'PracticeMelon'): pytest.skip('melonpy.scrape has no PracticeMelon yet')
-    charts, covers = scrape_mod.practice_charts(range(1996, 2014), per_year=20)
+    import melonpy.scrape as scrape_mod, melonpy.practice as practice
+    charts, covers = practice.practice_charts(range(1996, 2014), per_year=20)
     out = tmp_path_factory.mktemp('scrape')/'melon'
-    with scrape_mod.PracticeMelon(charts, covers, missing=[next(iter(covers))]) as m:
+    with practice.PracticeMelon(charts, covers, missing=[next(iter(covers))]) as m:
         scrape_mod.scrape(range(1996, 2014), out, base_url=m.url, delay=0, progress=False)
     return out
 

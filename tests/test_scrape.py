@@ -3,7 +3,8 @@ import io, signal, subprocess, sys, time, tracemalloc
 import pandas as pd, pytest, requests
 from PIL import Image
 from melonpy.fetch import fetch, FetchError, as_jpeg, polite_session
-from melonpy.scrape import PracticeMelon, practice_charts, parse_chart, chart_markup, scrape
+from melonpy.scrape import parse_chart, scrape
+from melonpy.practice import PracticeMelon, practice_charts, chart_markup
 from melons import faulty_melon, hostile_melon
 from cli import interruptible, melonpy, melonpy_inproc, one_line_error
 
