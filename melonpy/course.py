@@ -28,8 +28,8 @@ __all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings'
            'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages', 'stage_key',
            'check_settings', 'clear_stages', 'model_downloads', 'style_downloads', 'run_downloads', 'check_downloads',
            'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
-           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'run_course', 'course_summary',
-           'run_main', 'kit_main', 'kit_downloads', 'make_kit']
+           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course',
+           'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -352,6 +352,14 @@ def ticking(bar, every:float=1.):
     try: yield bar
     finally: stop.set(); t.join()
 
+def stage_hint(name:str, settings:dict) -> str:
+    "What the stage bar says while stage `name` works: its name, and for the long stages what they do first (the bars under it name only their own step)."
+    linear = str(settings.get('arch')).endswith('_linear')
+    hints = dict(scrape="Melon's charts, then their covers",
+                 model='each cover through the frozen networks, then the linear fit' if linear else 'training, then the test covers',
+                 style="first each era's covers ranked by the classifier, to find its typical ones" if settings.get('style_era_style') == 'typical' else '')
+    return f'{name}: {hints[name]}' if hints.get(name) else name
+
 def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str|None=None, delay:float=0.3,
                progress:bool=True, stages=stage_names, **overrides) -> dict:
     "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests). Returns `stages.json`'s content."
@@ -387,7 +395,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
         with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress,
                   bar_format='{l_bar}{bar}| {n_fmt}/{total_fmt} stages [{elapsed}{postfix}]') as bar, ticking(bar):
             for name in todo:
-                bar.set_postfix_str(name)
+                bar.set_postfix_str(stage_hint(name, settings))
                 t = time.time()
                 try: info = steps[name]()
                 except BaseException as e:   # Ctrl-C or an error: the time spent is kept, and shown in the report beside the attempt that finishes

@@ -131,7 +131,7 @@ def failures(pred:pd.DataFrame, eras=None) -> str|None:
     w = worst[0]
     wrong = pred[(pred.era == w) & (pred.pred != w)].pred.value_counts()
     s = f'it is right on {right[w]} of the {n[w]} test covers of the {w}'
-    if len(wrong): s += f' (it takes {wrong.iloc[0]} of the others for {wrong.index[0]})'
+    if len(wrong): s += f' (it takes {wrong.iloc[0]} of the others for the {wrong.index[0]})'
     return s + ''.join(f', {right[e]} of {n[e]} of the {e}' for e in worst[1:]) + '.'
 
 def untrained_style(settings:dict) -> str|None:

@@ -80,7 +80,7 @@ def test_progress_moves(small_run):
     "The stage bar counts finished stages (the model stage starts at 3/6, not 0/6) and a training bar advances inside it."
     _, r, _ = small_run
     err = r.stderr.replace('\r', '\n')
-    stages = re.findall(r'melonpy run:\s+\d+%\|[^|]*\|\s*(\d)/6 .*?(?:, (\w+)\])?$', err, re.M)
+    stages = re.findall(r'melonpy run:\s+\d+%\|[^|]*\|\s*(\d)/6 .*?(?:, (\w+)(?::[^\]]*)?\])?$', err, re.M)
     at = {}
     for k, name in stages:
         if name: at.setdefault(name, int(k))   # the count when the stage began
@@ -149,11 +149,12 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     p = subprocess.Popen([sys.executable, '-m', 'melonpy.cli', *map(str, run_args(run))], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=melonpy_env(), preexec_fn=interruptible)
     err_parts = []
-    reader = threading.Thread(target=lambda: err_parts.extend(iter(lambda: p.stderr.read(1), '')), daemon=True)
+    chunks = lambda: os.read(p.stderr.fileno(), 65536).decode('utf-8', 'replace').replace('\r', '\n')   # whole chunks: one character at a time fell behind a busy machine
+    reader = threading.Thread(target=lambda: err_parts.extend(iter(chunks, '')), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 60
-        while 'model]' not in ''.join(err_parts):   # the stage bar names the stage it is in
+        while ', model' not in ''.join(err_parts):   # the stage bar names the stage it is in
             assert p.poll() is None and time.monotonic() < deadline, ('the run did not reach the model stage', ''.join(err_parts)[-2000:])
             time.sleep(0.1)
         time.sleep(1)
