@@ -237,7 +237,7 @@ def run_args(p):
     eras_arg(p, default_eras, 'eras to compare')
     quality_arg(p)
     p.add_argument('--quick', action='store_true', help='a class path: 40 random covers per era, small sizes, one epoch, the colour style route '
-                   '(nothing to download); measured at 79 s from an empty cache on a 2-core CPU')
+                   '(nothing to download); measured at 76 s from an empty cache on a 2-core CPU')
     p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more)')
     seed_arg(p, 42, 'seed of the split, training and picks')
     p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
