@@ -232,28 +232,30 @@ def stylize_args(p):
 def run_args(p):
     "Flags of `melonpy run` (chapter 8)."
     p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for everything the run makes, and report.html (run again to resume)')
-    p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: scrape first')
-    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
+    p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: the covers of the class kit $MELONPY_KIT names, else scrape first')
     eras_arg(p, default_eras, 'eras to compare')
     quality_arg(p)
     p.add_argument('--quick', action='store_true', help='a class path: 40 random covers per era, small sizes, one epoch, the colour style route '
                    '(nothing to download); measured at 76 s from an empty cache on a 2-core CPU')
     p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more)')
     seed_arg(p, 42, 'seed of the split, training and picks')
-    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
-    p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
+    _scrape_args(p)
     p.add_argument('--no-pretrained', action='store_true', help='no ImageNet weights (nothing downloaded): the classifier starts from random weights, and '
                    'style transfer uses an untrained VGG16 unless --weights gives one; for a classroom without internet')
     weights_arg(p, "for style transfer (default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
     threads_arg(p)
 
+def _scrape_args(p):
+    "The flags of a scrape that `run` and `kit` make when no --data is given."
+    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
+    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
+    p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
+
 def kit_args(p):
     "Flags of `melonpy kit` (chapter 8)."
     p.add_argument('--out', required=True, metavar='KIT_DIR', help='folder for the kit: covers/ and torch_home/ (run again to finish an interrupted kit)')
     p.add_argument('--data', metavar='DIR', help='a cover collection you have, copied into the kit (default: scrape one)')
-    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
-    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
-    p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
+    _scrape_args(p)
     p.add_argument('--archs', type=lambda s: tuple(x.strip() for x in s.split(',') if x.strip()), default=('squeezenet1_1',), metavar='A,B',
                    help="ImageNet networks whose weights the class fine-tunes in chapters 4-5 (default: squeezenet1_1; '' for none)")
 
@@ -331,14 +333,16 @@ def stylize_check(a):
     if a.method != 'gatys' and (a.steps is not None or a.scales is not None):
         raise UserError(f"--{'steps' if a.steps is not None else 'scales'} is for --method gatys: with {a.method}, leave it out" + (' (use --refine N)' if a.method == 'fast' else ''))
 
-def kit_check(a):
+def _data_or_scrape(a):
     if a.data is not None and (a.years is not None or a.base_url is not None):
         raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
+
+def kit_check(a):
+    _data_or_scrape(a)
     if a.data is not None: _folder(a.data)
 
 def run_check(a):
-    if a.data is not None and (a.years is not None or a.base_url is not None):
-        raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
+    _data_or_scrape(a)
     _weights_file(a)
 
 # %% ../nbs/09_cli.ipynb #a5a9f4a0
