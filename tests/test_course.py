@@ -262,6 +262,26 @@ def test_class_kit_runs_offline(tmp_path, fake, monkeypatch):
     assert not (tmp_path/'empty-torch-home').exists() or not any((tmp_path/'empty-torch-home').rglob('*.pth'))
 
 
+def test_kit_scrapes_when_given_no_covers(tmp_path, monkeypatch):
+    "Without --data, the kit scrapes (here chapter 1's practice Melon) into KIT/covers; weights it cannot download are one line that says where to make the kit; run again, it finishes."
+    from melonpy.course import make_kit, kit_downloads
+    from melonpy.core import UserError
+    from melonpy.scrape import PracticeMelon, practice_charts
+    closed = 'http://127.0.0.1:9'
+    for k in ('https_proxy', 'HTTPS_PROXY'): monkeypatch.setenv(k, closed)   # no internet for the weights; the practice site is on loopback
+    for k in ('http_proxy', 'HTTP_PROXY', 'MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS'): monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path/'empty-torch-home'))
+    with PracticeMelon(*practice_charts(range(1996, 1998), per_year=6, seed=3)) as melon:
+        with pytest.raises(UserError, match='make the kit on a machine with internet'):
+            make_kit(tmp_path/'kit', years='1996-1997', base_url=melon.url, delay=0, archs=(), progress=False)
+        assert (tmp_path/'kit'/'covers'/'charts.csv').is_file()   # the covers came before the weights failed
+        local = tmp_path/'vgg16_features.pth'; local.write_bytes(b'a local copy')
+        monkeypatch.setenv('MELONPY_VGG16_WEIGHTS', str(local))   # the same command on a machine that has the weights
+        kit = make_kit(tmp_path/'kit', years='1996-1997', base_url=melon.url, delay=0, archs=(), progress=False)
+    assert kit['covers'] > 0 and len(kit['files']) == len(kit_downloads(archs=()))
+    assert all((tmp_path/'kit'/f).is_file() for f in kit['files'])
+
+
 def test_not_a_kit_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv('MELONPY_KIT', str(tmp_path/'nowhere'))
     one_line_error(melonpy_inproc('run', '--out', tmp_path/'run'), 'not a class kit', 'melonpy kit --out KIT')
