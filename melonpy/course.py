@@ -244,6 +244,14 @@ def colors_stage(run, settings:dict, progress:bool=True) -> dict:
     return dict(covers=int(sum(st.attrs['counts'].values())), different=differ)
 
 # %% ../nbs/08_course.ipynb #846dbd06
+def _predict(predict, learn, files:list, progress:bool=True, chunk:int=32) -> pd.DataFrame:
+    "`predict(learn, files)` (chapter 4's `predict_covers`) `chunk` covers at a time, under a bar: a whole collection's test covers take a minute after training."
+    with tqdm(total=len(files), desc='test covers', unit='cover', disable=not progress, leave=False) as bar:
+        parts = []
+        for i in range(0, len(files), chunk):
+            parts.append(predict(learn, files[i:i + chunk])); bar.update(len(parts[-1]))
+    return pd.concat(parts, ignore_index=True)
+
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.safetensors`, write metrics, test predictions and figures to `run/model`."
     models, _ = _torch_chapters()
@@ -255,7 +263,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
                                    freeze_epochs=s['freeze_epochs'], bs=bs, seed=s['seed'], quiet=True,
                                    progress=progress)
     test = models.evaluation_covers(learn)
-    pr = models.predict_covers(learn, test.file.tolist())
+    pr = _predict(models.predict_covers, learn, test.file.tolist(), progress)
     res = models.evaluate_era_model(learn, preds=pr)
     pr = pr.assign(era=test.era.to_numpy())
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
