@@ -122,7 +122,7 @@ def stage_table(stages:dict, attempts:dict|None=None) -> pd.DataFrame:
 def failures(pred:pd.DataFrame, eras=None) -> str|None:
     "Where a model fails, in words, from its test predictions `pred` (columns era, pred; unreadable covers left out): each era's right answers, the weakest first, with what it takes that era's covers for."
     if pred is None or not {'era', 'pred'} <= set(pred.columns): return None
-    pred = pred[pred['error'].fillna('').astype(str).eq('')] if 'error' in pred.columns else pred
+    pred = pred[pred['error'].isna() | pred['error'].astype(str).eq('')] if 'error' in pred.columns else pred   # read back, an empty column is NaN
     if not len(pred): return None
     eras = [e for e in (eras or []) if e in set(pred.era)] or sorted(set(pred.era))
     right = {e: int((pred[pred.era == e].pred == e).sum()) for e in eras}

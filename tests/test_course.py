@@ -256,7 +256,8 @@ def test_class_kit_runs_offline(tmp_path, fake, monkeypatch):
     for k, v in _offline_env(tmp_path, MELONPY_KIT=kit).items(): monkeypatch.setenv(k, v)
     for k in ('MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS', 'MELONPY_DATA'): monkeypatch.delenv(k, raising=False)
     assert use_kit() == kit.resolve()
-    settings = dict(eras='1990s,2000s', max_per_era=8, style_size=48, style_steps=4, style_covers=4, n_boot=100, gradcam_per_era=1)   # the default routes, small
+    settings = dict(eras='1990s,2000s', max_per_era=8, style_size=48, style_steps=4, style_covers=4, style_era_style='average', n_boot=100,
+                    colour_size=32, gradcam_per_era=1)   # the default routes, small (no ranking of covers: it downloads nothing either)
     assert course.run_downloads(course.course_settings(**settings)) == [] or all(d['have'] for d in course.run_downloads(course.course_settings(**settings)))
     book = course.run_course(tmp_path/'run', data=os.environ['MELONPY_DATA'], progress=False, **settings)
     assert list(book['stages']) == STAGES and (tmp_path/'run'/'report.html').is_file()
