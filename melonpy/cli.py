@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #119c4afd
 from __future__ import annotations
-import argparse, importlib, importlib.util, sys
+import argparse, importlib, importlib.util, os, sys
 from pathlib import Path
 from . import __version__
 from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine, writable_dir, balances, default_balance
@@ -16,9 +16,9 @@ min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` 
 # %% auto #0
 __all__ = ['min_era_covers', 'commands', 'int_in', 'float_in', 'size_arg', 'seed_arg', 'threads_arg', 'eras_arg', 'quality_arg',
            'collection_args', 'training_args', 'weights_arg', 'model_args', 'scrape_args', 'dataset_args',
-           'analyze_args', 'train_args', 'predict_args', 'tune_args', 'stylize_args', 'run_args', 'scrape_check',
-           'dataset_check', 'analyze_check', 'train_check', 'tune_check', 'predict_check', 'stylize_check', 'run_check',
-           'available_commands', 'command_parser', 'main']
+           'analyze_args', 'train_args', 'predict_args', 'tune_args', 'stylize_args', 'run_args', 'kit_args',
+           'scrape_check', 'dataset_check', 'analyze_check', 'train_check', 'tune_check', 'predict_check',
+           'stylize_check', 'run_check', 'kit_check', 'available_commands', 'command_parser', 'use_kit', 'main']
 
 # %% ../nbs/09_cli.ipynb #c646f01b
 commands = {
@@ -41,7 +41,9 @@ commands = {
                  'melonpy stylize photo.jpg --era 2010s --data covers --method gatys --out photo-2010s.png',
                  'melonpy stylize photo.jpg --style painting.jpg --size 384 --out photo-painted.png']),
     'run':     ('melonpy.course', 'the whole course in one command: data, colours, model, styles, report',
-                ['melonpy run --out run', 'melonpy run --data covers --quick --out run-quick']),
+                ['melonpy run --out run', 'melonpy run --data covers --quick --out run-quick', 'MELONPY_KIT=kit melonpy run --out run']),
+    'kit':     ('melonpy.course', 'fetch everything a class needs (covers, weights) into one folder, for machines without internet',
+                ['melonpy kit --out kit', 'melonpy kit --data covers --out kit']),
 }
 
 # %% ../nbs/09_cli.ipynb #8acba930
@@ -245,19 +247,34 @@ def stylize_args(p):
 def run_args(p):
     "Flags of `melonpy run` (chapter 8)."
     p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for everything the run makes, and report.html (run again to resume)')
-    p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: scrape first')
-    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
+    p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: the covers of the class kit $MELONPY_KIT names, else scrape first')
     eras_arg(p, default_eras, 'eras to compare')
     quality_arg(p)
-    p.add_argument('--quick', action='store_true', help='small sizes, few epochs and steps: a smoke test in a minute or two')
+    p.add_argument('--quick', action='store_true', help='a class path: 40 random covers per era, small sizes, one epoch, the colour style route '
+                   '(nothing to download); measured at 76 s from an empty cache on a 2-core CPU')
     p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more)')
     seed_arg(p, 42, 'seed of the split, training and picks')
-    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
-    p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
+    _scrape_args(p)
     p.add_argument('--no-pretrained', action='store_true', help='no ImageNet weights (nothing downloaded): the classifier starts from random weights, and '
                    'style transfer uses an untrained VGG16 unless --weights gives one; for a classroom without internet')
     weights_arg(p, "for style transfer (default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
     threads_arg(p)
+
+# %% ../nbs/09_cli.ipynb #3388c649
+def _scrape_args(p):
+    "The flags of a scrape that `run` and `kit` make when no --data is given."
+    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
+    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
+    p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
+
+# %% ../nbs/09_cli.ipynb #e0809445
+def kit_args(p):
+    "Flags of `melonpy kit` (chapter 8)."
+    p.add_argument('--out', required=True, metavar='KIT_DIR', help='folder for the kit: covers/ and torch_home/ (run again to finish an interrupted kit)')
+    p.add_argument('--data', metavar='DIR', help='a cover collection you have, copied into the kit (default: scrape one)')
+    _scrape_args(p)
+    p.add_argument('--archs', type=lambda s: tuple(x.strip() for x in s.split(',') if x.strip()), default=('squeezenet1_1',), metavar='A,B',
+                   help="ImageNet networks whose weights the class fine-tunes in chapters 4-5 (default: squeezenet1_1; '' for none)")
 
 # %% ../nbs/09_cli.ipynb #36d708eb
 def _folder(d, what='the folder of a cover collection'):
@@ -342,10 +359,18 @@ def stylize_check(a):
         raise UserError(f"--{'steps' if a.steps is not None else 'scales'} is for --method gatys: with {a.method}, leave it out" + (' (use --refine N)' if a.method == 'fast' else ''))
 
 # %% ../nbs/09_cli.ipynb #8f942b44
-def run_check(a):
+def _data_or_scrape(a):
     if a.data is not None and (a.years is not None or a.base_url is not None):
         raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
+
+def run_check(a):
+    _data_or_scrape(a)
     _weights_file(a)
+
+# %% ../nbs/09_cli.ipynb #fad20bb0
+def kit_check(a):
+    _data_or_scrape(a)
+    if a.data is not None: _folder(a.data)
 
 # %% ../nbs/09_cli.ipynb #a5a9f4a0
 class _Parser(argparse.ArgumentParser):
@@ -373,12 +398,25 @@ def _forget_interrupt():
     "Keep `python -m melonpy.cli` from dying by SIGINT after a Ctrl-C we handled (a CPython quirk explained above)."
     exec('None')   # a string exec resets the flag that a Ctrl-C inside an earlier string exec left set
 
+# %% ../nbs/09_cli.ipynb #e377fa10
+def use_kit(environ=os.environ):
+    "Point melonpy at the class kit named by `$MELONPY_KIT` (made by `melonpy kit`): its `torch_home` becomes `$TORCH_HOME`, its VGG16 copy `$MELONPY_VGG16_WEIGHTS`, its covers `$MELONPY_DATA`. Returns the kit folder, or None."
+    k = environ.get('MELONPY_KIT')
+    if not k: return None
+    kit = Path(k).expanduser().resolve()
+    if not (kit/'torch_home').is_dir(): raise UserError(f'MELONPY_KIT={k} is not a class kit (no torch_home folder in it): make one with `melonpy kit --out KIT` on a machine with internet')
+    environ['TORCH_HOME'] = str(kit/'torch_home')
+    if (kit/'weights'/'vgg16_features.pth').is_file(): environ['MELONPY_VGG16_WEIGHTS'] = str(kit/'weights'/'vgg16_features.pth')
+    if (kit/'covers').is_dir(): environ['MELONPY_DATA'] = str(kit/'covers')
+    return kit
+
 # %% ../nbs/09_cli.ipynb #9cd04c9c
 def _run(name, argv):
     "Parse `argv` for subcommand `name`, then import its chapter and run it."
     p = command_parser(name)
     args = p.parse_args(argv)         # usage errors end here, before any chapter (or PyTorch) is imported
     try:   # importing torch/fastai takes seconds: Ctrl-C then must not print a traceback either
+        if name != 'kit': use_kit()   # a class kit's weights and covers, before any chapter reads $TORCH_HOME
         _eras_check(args)
         globals()[f'{name}_check'](args)   # mistakes that need two flags or a look at the files: still before any chapter
         mod = importlib.import_module(commands[name][0])

@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/course.html.md"""
 
 # %% ../nbs/08_course.ipynb #bc125cae
 from __future__ import annotations
-import json, shutil, threading, time
+import json, os, shutil, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -25,11 +25,12 @@ def _torch_chapters():
     return models, style
 
 # %% auto #0
-__all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'course_settings', 'load_stages',
-           'stage_outputs', 'still_done', 'save_stages', 'stage_key', 'check_settings', 'clear_stages',
+__all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'vgg_routes', 'stage_downloads', 'kit_archs',
+           'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages', 'stage_key',
+           'check_settings', 'clear_stages', 'model_downloads', 'style_downloads', 'run_downloads', 'check_downloads',
            'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
-           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'run_course', 'course_summary',
-           'run_main']
+           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course',
+           'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -42,8 +43,9 @@ default_settings = dict(
     style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
     style_method='gatys', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner
 
-quick_settings = dict(n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,
-                      style_per_era=1, style_size=64, style_steps=8, style_covers=8)
+quick_settings = dict(max_per_era=40, n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,   # a sample of each era
+                      style_per_era=1, style_size=128, style_steps=8, style_covers=8,
+                      style_method='colour', style_era_style='average')   # an era's colours: no download, no ranking of its covers
 
 def course_settings(quick:bool=False, **overrides) -> dict:
     "The settings of a run: `default_settings`, shrunk by `quick_settings` if `quick`, then `overrides` (unknown names are an error)."
@@ -58,9 +60,9 @@ def course_settings(quick:bool=False, **overrides) -> dict:
 
 # %% ../nbs/08_course.ipynb #5babb94f
 def load_stages(run) -> dict:
-    "The bookkeeping of run folder `run`: `{'settings': {...}, 'stages': {name: {'seconds': s, ...}}}` (empty if new)."
+    "The bookkeeping of run folder `run`: `{'settings': {...}, 'stages': {name: {'seconds': s, ...}}, 'attempts': {name: [stopped attempts]}}` (empty if new)."
     f = Path(run)/'stages.json'
-    if not f.exists(): return dict(settings=None, stages={})
+    if not f.exists(): return dict(settings=None, stages={}, attempts={})
     try:
         d = json.loads(f.read_text(encoding='utf-8'))
         if not isinstance(d, dict) or not isinstance(d.get('settings'), (dict, type(None))): raise ValueError
@@ -68,7 +70,9 @@ def load_stages(run) -> dict:
         if not isinstance(stages, dict) or not all(n in stage_names and isinstance(v, dict) and isinstance(v.get('seconds'), (int, float))
                                                    for n, v in stages.items()): raise ValueError
     except (ValueError, UnicodeDecodeError): raise UserError(f'{f} is damaged: remove it to start the run again') from None
-    return dict(settings=d.get('settings'), stages=stages)
+    tries = d.get('attempts') if isinstance(d.get('attempts'), dict) else {}   # only ever shown: what cannot be read is dropped
+    tries = {n: [a for a in v if isinstance(a, dict) and isinstance(a.get('seconds'), (int, float))] for n, v in tries.items() if n in stage_names and isinstance(v, list)}
+    return dict(settings=d.get('settings'), stages=stages, attempts=tries)
 
 def stage_outputs(name:str, book:dict) -> list:
     "The files stage `name` must have left in the run folder (relative paths): a finished stage whose files are gone is run again."
@@ -133,6 +137,57 @@ def clear_stages(run, names):
             if p.is_dir(): shutil.rmtree(p)
             else: p.unlink(missing_ok=True)
 
+# %% ../nbs/08_course.ipynb #dl000002
+def _download(stage:str, what:str, weights, local=None, flags:str='') -> dict:
+    "One download of `stage`: torchvision `weights` (a `Weights` enum member), where torch keeps them (`$TORCH_HOME/hub/checkpoints`), and whether they, or a `local` copy, are there."
+    import torch
+    path = Path(torch.hub.get_dir())/'checkpoints'/weights.url.rsplit('/', 1)[-1]
+    return dict(stage=stage, what=what, mb=weights.meta.get('_file_size'), url=weights.url, path=str(path), local=str(local) if local else None,
+                have=bool(local and Path(local).is_file()) or path.is_file(), flags=flags)
+
+def model_downloads(settings:dict) -> list:
+    "What the model stage downloads with `settings`: a torchvision network's ImageNet weights when `pretrained`; nothing for the linear family, EfficientNet-Lite (their weights come with melonpy) or the small CNNs."
+    models, _ = _torch_chapters()
+    arch = str(settings['arch'])
+    if not settings['pretrained'] or arch in (*models.linear_family, *models.scratch_archs, *models.lite_archs): return []
+    import torchvision
+    try: w = torchvision.models.get_model_weights(arch).DEFAULT
+    except (ValueError, KeyError, AttributeError): return []   # a timm model fetches its own weights: we cannot tell
+    return [_download('model', f'the ImageNet weights of {arch}', w, models._vgg16_weights_file() if arch == 'vgg16' else None,
+                      '--no-pretrained (the network starts from random weights)')]
+
+vgg_routes = ('gatys', 'fast')   # the style routes that optimise through VGG16 (fast: its refine steps)
+
+def style_downloads(settings:dict) -> list:
+    "What the style stage downloads with `settings`: VGG16's ImageNet weights for a route through VGG16 (`vgg_routes`), unless `vgg_weights` is a file or None (untrained)."
+    if settings['style_method'] not in vgg_routes or settings['vgg_weights'] != 'DEFAULT': return []
+    models, _ = _torch_chapters()
+    import torchvision
+    return [_download('style', "VGG16's ImageNet weights", torchvision.models.VGG16_Weights.DEFAULT, models._vgg16_weights_file(),
+                      '--weights PATH (a copy of them), --quick (the colour route: nothing to download), --no-pretrained (an untrained VGG16: textures, not an era\'s look)')]
+
+stage_downloads = dict(model=model_downloads, style=style_downloads)   # each stage answers for its own settings
+
+def run_downloads(settings:dict, stages=stage_names) -> list:
+    "Every download that `stages` of a run with `settings` need (`stage_downloads`), whether this machine has it or not (`have`)."
+    return [d for n in stages if n in stage_downloads for d in stage_downloads[n](settings)]
+
+def check_downloads(settings:dict, stages=stage_names, progress:bool=True) -> list:
+    "Before the first stage: download now what `stages` need and this machine lacks (`run_downloads`), or stop in one line naming the flags that work without it. Returns the downloads made."
+    import torch
+    made = []
+    for d in run_downloads(settings, stages):
+        if d['have']: continue
+        try:
+            Path(d['path']).parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(d['url'], d['path'], progress=progress)
+        except (OSError, RuntimeError) as e:   # urllib's URLError offline; a bad hash
+            raise UserError(f"this run needs {d['what']} ({d['mb']:.0f} MB) for its {d['stage']} stage and could not download them ({type(e).__name__}), "
+                            f"so no stage was started; offline, use {d['flags']}, or a class kit: MELONPY_KIT=KIT, made by `melonpy kit --out KIT` on a connected machine"
+                            + ("; the run also scrapes Melon's charts first: offline, give a cover collection with --data DIR" if 'scrape' in stages else '')) from None
+        made.append(d)
+    return made
+
 # %% ../nbs/08_course.ipynb #93454fe4
 def collection_dir(run, data=None) -> Path:
     "The cover collection of a run: `data` if given, else the run's own scrape."
@@ -190,6 +245,14 @@ def colors_stage(run, settings:dict, progress:bool=True) -> dict:
     return dict(covers=int(sum(st.attrs['counts'].values())), different=differ)
 
 # %% ../nbs/08_course.ipynb #846dbd06
+def _predict(predict, learn, files:list, progress:bool=True, chunk:int=32) -> pd.DataFrame:
+    "`predict(learn, files)` (chapter 4's `predict_covers`) `chunk` covers at a time, under a bar: a whole collection's test covers take a minute after training."
+    with tqdm(total=len(files), desc='test covers', unit='cover', disable=not progress, leave=False) as bar:
+        parts = []
+        for i in range(0, len(files), chunk):
+            parts.append(predict(learn, files[i:i + chunk])); bar.update(len(parts[-1]))
+    return pd.concat(parts, ignore_index=True)
+
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.safetensors`, write metrics, test predictions and figures to `run/model`."
     models, _ = _torch_chapters()
@@ -201,7 +264,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
                                    freeze_epochs=s['freeze_epochs'], bs=bs, seed=s['seed'], quiet=True,
                                    progress=progress)
     test = models.evaluation_covers(learn)
-    pr = models.predict_covers(learn, test.file.tolist())
+    pr = _predict(models.predict_covers, learn, test.file.tolist(), progress)
     res = models.evaluate_era_model(learn, preds=pr)
     pr = pr.assign(era=test.era.to_numpy())
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
@@ -298,6 +361,14 @@ def ticking(bar, every:float=1.):
     try: yield bar
     finally: stop.set(); t.join()
 
+def stage_hint(name:str, settings:dict) -> str:
+    "What the stage bar says while stage `name` works: its name, and for the long stages what they do first (the bars under it name only their own step)."
+    linear = str(settings.get('arch')).endswith('_linear')
+    hints = dict(scrape="Melon's charts, then their covers",
+                 model='each cover through the frozen networks, then the linear fit' if linear else 'training, then the test covers',
+                 style="first each era's covers ranked by the classifier, to find its typical ones" if settings.get('style_era_style') == 'typical' else '')
+    return f'{name}: {hints[name]}' if hints.get(name) else name
+
 def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str|None=None, delay:float=0.3,
                progress:bool=True, stages=stage_names, **overrides) -> dict:
     "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests). Returns `stages.json`'s content."
@@ -328,12 +399,21 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
         book['resumed'] = [n for n in stages if n in book['stages']]
         save_stages(run, book)                                 # what this run found finished (and its settings, for a new run)
         todo = [n for n in stages if n not in book['stages']]
-        with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress) as bar, ticking(bar):
+        check_downloads(settings, [n for n in todo if n != 'scrape' or data is None], progress)              # a missing download stops the run now, not after minutes of work
+        # no time left is shown: stages differ by minutes, so a rate of stages per second predicts nothing
+        with tqdm(total=len(stages), initial=len(stages) - len(todo), desc='melonpy run', unit='stage', disable=not progress,
+                  bar_format='{l_bar}{bar}| {n_fmt}/{total_fmt} stages [{elapsed}{postfix}]') as bar, ticking(bar):
             for name in todo:
-                bar.set_postfix_str(name)
+                bar.set_postfix_str(stage_hint(name, settings))
                 t = time.time()
-                info = steps[name]()
-                book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'), **info)
+                try: info = steps[name]()
+                except BaseException as e:   # Ctrl-C or an error: the time spent is kept, and shown in the report beside the attempt that finishes
+                    book.setdefault('attempts', {}).setdefault(name, []).append(dict(seconds=round(time.time() - t, 2), stopped=time.strftime('%Y-%m-%d %H:%M:%S'),
+                                                                                  why=type(e).__name__))
+                    save_stages(run, book)
+                    raise
+                book['stages'][name] = dict(seconds=round(time.time() - t, 2), finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+                                            earlier=book.get('attempts', {}).pop(name, []), **info)
                 save_stages(run, book)
                 bar.update(1)
         return book
@@ -364,11 +444,59 @@ def run_main(a) -> int:
     over = dict(eras=a.eras, quality=a.quality, seed=a.seed, pretrained=not a.no_pretrained)
     if a.weights or a.no_pretrained: over['vgg_weights'] = a.weights   # --no-pretrained alone: no ImageNet weights anywhere
     if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
-    try: book = run_course(a.out, data=a.data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
+    data = a.data
+    if data is None and os.environ.get('MELONPY_KIT') and a.years is None and a.base_url is None and os.environ.get('MELONPY_DATA'):
+        data = os.environ['MELONPY_DATA']   # a class kit's covers (the `melonpy` command set it from $MELONPY_KIT)
+    try: book = run_course(a.out, data=data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
                            **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
     except UserError as e:   # the run has one more way out than `stylize`: say it
-        if "VGG16's ImageNet weights" in str(e):
+        if "VGG16's ImageNet weights" in str(e) and '--no-pretrained' not in str(e):
             raise UserError(f'{e}; or run with --no-pretrained (style transfer with an untrained VGG16): with the same --out, the finished stages it does not change are kept') from None
         raise
     print(course_summary(book, a.out))
     return 0
+
+def kit_main(a) -> int:
+    "Run `melonpy kit`: make a class kit (`make_kit`), then say how to use it."
+    k = make_kit(a.out, years=a.years or '1990-2019', base_url=a.base_url, delay=a.delay, data=a.data, archs=a.archs)
+    print(f"class kit {k['kit']}: {k['covers']} covers and {len(k['files'])} weights files ({', '.join(Path(f).name for f in k['files']) or 'none'}), "
+          f"{k['mb']} MB; copy the folder to each class machine and set MELONPY_KIT={k['kit']} there (or where you copied it): "
+          "`melonpy run --out run` then needs no download")
+    return 0
+
+# %% ../nbs/08_course.ipynb #kit00002
+kit_archs = ('squeezenet1_1',)   # the ImageNet network chapters 4 and 5 fine-tune (chapter 5's default search)
+
+def kit_downloads(archs=kit_archs) -> list:
+    "What a class downloads: a default `melonpy run`'s needs (`run_downloads`), VGG16's weights for chapter 7's Gatys route, and the ImageNet weights of `archs`."
+    s = course_settings()
+    need = run_downloads(s) + style_downloads(dict(s, style_method='gatys')) + [d for a in archs for d in model_downloads(dict(s, arch=a))]
+    return list({d['url']: d for d in need}.values())
+
+def make_kit(out, years='1990-2019', base_url:str|None=None, delay:float=0.3, data=None, archs=kit_archs, progress:bool=True) -> dict:
+    "A class kit in folder `out`: `covers/` (a scrape of `years` from `base_url`, or a copy of collection `data`) and `torch_home/` with every file `kit_downloads` lists (a local copy copied, else downloaded); returns what it holds. Run it again to finish an interrupted kit."
+    import torch
+    out = writable_dir(out, '--out folder')
+    if data is not None:
+        read_covers(data)                                       # not a collection: one line, before copying anything
+        shutil.copytree(data, out/'covers', dirs_exist_ok=True)
+    else:
+        r = scrape(parse_years(years), out/'covers', base_url=base_url or MELON, delay=delay, progress=progress)
+        if not r['rows']: raise UserError(f'the scrape got no chart rows ({r["failed_years"]} of {r["years"]} years failed): check the connection and run again')
+    ckpt = out/'torch_home'/'hub'/'checkpoints'
+    ckpt.mkdir(parents=True, exist_ok=True)
+    files = []
+    for d in kit_downloads(archs):
+        local = [p for p in (d['local'], d['path']) if p and Path(p).is_file()]
+        dst = out/'weights'/'vgg16_features.pth' if local and local[0] == d['local'] else ckpt/Path(d['path']).name   # melonpy's VGG16 copy: conv layers only
+        if not dst.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(dst) as tmp:
+                if local: shutil.copyfile(local[0], tmp)
+                else:
+                    try: torch.hub.download_url_to_file(d['url'], str(tmp), progress=progress)
+                    except (OSError, RuntimeError) as e:
+                        raise UserError(f"could not download {d['what']} ({d['mb']:.0f} MB, {type(e).__name__}): make the kit on a machine with internet; run the same command again to finish it") from None
+        files.append(str(dst.relative_to(out)))
+    covers = sum(1 for f in (out/'covers').rglob('*') if f.suffix.lower() in ('.jpg', '.jpeg', '.png', '.webp'))
+    return dict(kit=str(out.resolve()), covers=covers, files=files, mb=round(sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 2**20))

@@ -13,7 +13,8 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 # %% auto #0
-__all__ = ['report_css', 'report_template', 'table_html', 'markdown_html', 'stage_table', 'report_context', 'report_html']
+__all__ = ['report_css', 'report_template', 'table_html', 'markdown_html', 'stage_table', 'failures', 'untrained_style',
+           'report_context', 'report_html']
 
 # %% ../nbs/10_report.ipynb #b98d473c
 def table_html(df:pd.DataFrame, index:bool=True) -> Markup:
@@ -41,7 +42,8 @@ table{border-collapse:collapse;margin:.8em 0}td,th{border:1px solid #ccc;padding
 td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
 .pairs{display:flex;flex-wrap:wrap;gap:1em}.pair{border:1px solid #ddd;border-radius:6px;padding:.5em;font-size:.85em}
 .pair img{height:170px;width:auto}.up{color:#2b8a3e;font-weight:bold}.down{color:#c92a2a;font-weight:bold}
-.verdict{background:#f8f9fa;border-left:4px solid #2b8a3e;padding:.1em 1em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-end}"""
+.verdict{background:#f8f9fa;border-left:4px solid #2b8a3e;padding:.1em 1em}.warn{background:#fff4e6;border-left:4px solid #e8590c;padding:.5em 1em}
+.legend{color:#333;font-size:.9em;max-width:50em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-end}"""
 
 report_template = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>melonpy course report: {{ name }}</title>
@@ -67,12 +69,21 @@ report_template = """<!DOCTYPE html>
 {{ figure('colors/hue.png', 'Hue of coloured pixels per era') }}
 {{ figure('colors/rgb_histograms.png', 'R, G, B densities per era') }}{% endif %}
 {% if metrics is not none or 'model/confusion.png' in files %}<h2 id="model">Era classifier (chapter 4)</h2>
-{% if metrics is not none %}<p>Measured once on the {{ n_test }} test covers the model never saw while training, beside always answering the most common era of the training covers. A recall is the share of an era's covers the model calls by that era: a 0 means it never recognises that era. The rows on the sources that mix eras (when the covers name their source) are the covers most like a collection of your own, beside always answering their own commonest era.</p>
+{% if metrics is not none %}{% if fails %}<p id="fails">Where it fails: {{ fails }}</p>{% endif %}
+<p>Measured once on the {{ n_test }} test covers the model never saw while training, beside always answering the most common era of the training covers. A recall is the share of an era's covers the model calls by that era: a 0 means it never recognises that era. The rows on the sources that mix eras (when the covers name their source) are the covers most like a collection of your own, beside always answering their own commonest era.</p>
 {{ metrics }}{% endif %}
 <div class="row">{{ figure('model/confusion.png', 'Confusion matrix of the test covers (rows: true era)') }}
 {{ figure('model/curves.png', 'Loss and accuracy per epoch, train and valid') }}</div>
 {{ figure('model/telling.png', 'What the linear model reads: for each era, the features that push toward it, shown by the training covers where each is strongest') }}
+{% if 'model/telling.png' in files %}<p class="legend" id="telling-legend">How to read it: each row is one feature of the frozen networks that the linear model weighs
+most toward the era named on its left (under it, the feature: <i>nsfw unit N</i> is a unit of open_nsfw's last layer, <i>lite0 stage S mean N</i> a
+channel of EfficientNet-Lite0, averaged over the picture). The pictures in the row are the training covers where that feature is strongest, each
+labelled with its true era. A row whose covers are all of its era is a clue the model can trust; a row of mixed eras is a weak clue, or one that
+follows something else the covers share (a source, a format).</p>{% endif %}
 {{ figure('model/gradcam.png', 'Grad-CAM: where the model looks, for its surest right and wrong test covers of each era') }}{% endif %}
+{% if untrained and (style is not none or grid) %}<p class="warn" id="untrained">The pictures in the next section were made with an <b>untrained</b>
+VGG16 ({{ untrained }}): its random filters move textures about, but they do not carry an era's style. Read them as a demonstration of the
+method only; with ImageNet weights (<code>--weights PATH</code>, or a class kit) or a route that needs none, the pictures show the era.</p>{% endif %}
 {% if style is not none or grid %}<h2 id="style">Covers in the style of another era (chapter 7)</h2>
 {% if grid %}<p>One test cover (from the {{ grid[0].content_era }}) toward each era{% if style_route %}, by {{ style_route }}{% endif %}; under each picture, the classifier's probability of that era before → after.</p>
 <div class="pairs"><div class="pair"><img src="style/{{ grid[0].before }}" alt="before"><br>before</div>{% for r in grid %}
@@ -95,21 +106,51 @@ def _read_json(f:Path) -> dict|None:
     try: return json.loads(f.read_text(encoding='utf-8'))
     except (OSError, ValueError): return None
 
-def stage_table(stages:dict) -> pd.DataFrame:
-    "Wall time of each finished stage (from `stages.json`'s `stages`, in the order they ran), as a table."
+def _tries(ts) -> str:
+    "Stopped attempts of a stage, in words: `stopped after 312.0 s (KeyboardInterrupt)`, one per attempt."
+    return '; '.join(f"stopped after {t.get('seconds', 0):.1f} s" + (f" ({t['why']})" if t.get('why') else '') for t in ts if isinstance(t, dict))
+
+def stage_table(stages:dict, attempts:dict|None=None) -> pd.DataFrame:
+    "Wall time of each finished stage (from `stages.json`'s `stages`, in the order they ran) and of every earlier attempt that stopped (its `earlier` list, and `attempts` of stages not finished yet), as a table."
     rows = [dict(stage=n, **{'wall time': 'skipped (--data)' if n == 'scrape' and not st.get('scraped', True)
-                             else f"{st.get('seconds', 0):.1f} s", 'finished': st.get('finished', '')}) for n, st in stages.items()]
-    return pd.DataFrame(rows, columns=['stage', 'wall time', 'finished'])
+                             else f"{st.get('seconds', 0):.1f} s", 'finished': st.get('finished', ''), 'earlier attempts': _tries(st.get('earlier') or [])})
+            for n, st in stages.items()]
+    rows += [{'stage': n, 'wall time': 'not finished', 'finished': '', 'earlier attempts': _tries(ts)} for n, ts in (attempts or {}).items() if n not in stages and ts]
+    cols = ['stage', 'wall time', 'finished'] + (['earlier attempts'] if any(r['earlier attempts'] for r in rows) else [])
+    return pd.DataFrame(rows, columns=['stage', 'wall time', 'finished', 'earlier attempts'])[cols]
+
+def failures(pred:pd.DataFrame, eras=None) -> str|None:
+    "Where a model fails, in words, from its test predictions `pred` (columns era, pred; unreadable covers left out): each era's right answers, the weakest first, with what it takes that era's covers for."
+    if pred is None or not {'era', 'pred'} <= set(pred.columns): return None
+    pred = pred[pred['error'].isna() | pred['error'].astype(str).eq('')] if 'error' in pred.columns else pred   # read back, an empty column is NaN
+    if not len(pred): return None
+    eras = [e for e in (eras or []) if e in set(pred.era)] or sorted(set(pred.era))
+    right = {e: int((pred[pred.era == e].pred == e).sum()) for e in eras}
+    n = {e: int((pred.era == e).sum()) for e in eras}
+    worst = sorted(eras, key=lambda e: right[e] / n[e])
+    w = worst[0]
+    wrong = pred[(pred.era == w) & (pred.pred != w)].pred.value_counts()
+    s = f'it is right on {right[w]} of the {n[w]} test covers of the {w}'
+    if len(wrong): s += f' (it takes {wrong.iloc[0]} of the others for the {wrong.index[0]})'
+    return s + ''.join(f', {right[e]} of {n[e]} of the {e}' for e in worst[1:]) + '.'
+
+def untrained_style(settings:dict) -> str|None:
+    "Why the run's style pictures came from an untrained VGG16 (`--no-pretrained` without `--weights`, on a route through VGG16), or None."
+    if settings.get('pretrained') is False and settings.get('vgg_weights') is None and settings.get('style_method', 'gatys') in ('gatys', 'fast'):
+        return '--no-pretrained, without --weights'
+    return None
 
 def report_context(run) -> dict:
     "What the report of run folder `run` shows, read from the files its stages wrote."
     run = Path(run)
-    stages = (_read_json(run/'stages.json') or {}).get('stages') or {}
+    book = _read_json(run/'stages.json') or {}
+    stages = book.get('stages') or {}
     ds = _read_json(run/'dataset'/'summary.json')
     finished = [v.get('finished', '') for v in stages.values() if v.get('finished')]
     ctx = dict(name=run.name, css=Markup(report_css), ds=ds, model=stages.get('model'), date=max(finished)[:10] if finished else None,
                files={str(f.relative_to(run)) for f in run.glob('*/*.png')},
-               stages=table_html(stage_table(stages), index=False) if stages else None, counts=None,
+               stages=table_html(stage_table(stages, book.get('attempts')), index=False) if stages or book.get('attempts') else None, counts=None,
+               fails=None, untrained=untrained_style(book.get('settings') or {}),
                colors=(run/'colors').is_dir(), verdict=None, metrics=None, n_test='?', style=None, raised=0, grid=None, style_route=None)
     if ds:
         counts = pd.DataFrame(ds['counts']).T.reindex(columns=['train', 'valid', 'test'])
@@ -120,6 +161,9 @@ def report_context(run) -> dict:
     if (run/'model'/'metrics.csv').is_file():
         ctx['metrics'] = table_html(pd.read_csv(run/'model'/'metrics.csv', index_col=0).rename_axis(None))
         ctx['n_test'] = (_read_json(run/'model'/'metrics.json') or {}).get('n_test', '?')
+    if (run/'model'/'predictions.csv').is_file():
+        try: ctx['fails'] = failures(pd.read_csv(run/'model'/'predictions.csv', keep_default_na=False, na_values=[''], encoding_errors='replace'), (ds or {}).get('eras'))
+        except (ValueError, KeyError, ZeroDivisionError): pass   # a damaged table: the page shows the rest
     if (run/'style'/'style.csv').is_file():
         t = pd.read_csv(run/'style'/'style.csv', encoding_errors='replace')   # a file name that is not UTF-8 is shown with �
         ctx['raised'] = int((t.p_after > t.p_before).sum())

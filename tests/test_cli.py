@@ -1,5 +1,5 @@
 "The one CLI convention, for what the chapter tests do not cover: Ctrl-C before a command has started its work."
-import signal, subprocess, sys, time
+import re, signal, subprocess, sys, time
 import pytest
 from cli import COMMAND, interruptible, melonpy_inproc, one_line_error
 
@@ -76,12 +76,23 @@ def test_bad_test_sources_before_heavy_imports(tmp_path):
     assert r.stderr.strip().splitlines() == [f'melonpy train: error: --test-sources pop: not a source of {tmp_path}; choose among rock'], r.stderr
 
 
-@pytest.mark.parametrize('name', ['scrape', 'dataset', 'analyze', 'train', 'predict', 'tune', 'stylize', 'run'])
+@pytest.mark.parametrize('name', ['scrape', 'dataset', 'analyze', 'train', 'predict', 'tune', 'stylize', 'run', 'kit'])
 def test_every_help_ends_with_examples(name):
     from melonpy.cli import command_parser, commands
     h = command_parser(name).format_help()
-    tail = h[h.index('examples:'):].strip().splitlines()[1:]
-    assert tail and all(l.strip().startswith(f'melonpy {name} ') for l in tail) and len(tail) == len(commands[name][2])
+    tail = [re.sub(r'^([A-Z_]+=\S+ )+', '', l.strip()) for l in h[h.index('examples:'):].strip().splitlines()[1:]]   # an example may set a variable first
+    assert tail and all(l.startswith(f'melonpy {name} ') for l in tail) and len(tail) == len(commands[name][2])
+
+
+def test_quick_help_says_the_measured_time():
+    "`melonpy run --help` gives --quick's time as bench/quick_run.py last measured it (bench/results/quick_run.json), within the goal."
+    import json
+    from pathlib import Path
+    from melonpy.cli import command_parser
+    res = json.loads((Path(__file__).parent.parent/'bench'/'results'/'quick_run.json').read_text())
+    h = ' '.join(command_parser('run').format_help().split())
+    assert f"measured at {res['wall_s']:.0f} s from an empty cache on a {res['cpus']}-core CPU" in h, h
+    assert res['within_goal'] and res['wall_s'] <= res['goal_s'] <= 120 and res['cache'] == 'empty'
 
 
 BAD = [   # (command line, words the one line must hold): what users and attackers typed, each once a traceback

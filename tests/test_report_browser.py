@@ -36,6 +36,10 @@ def test_report_opens_from_file(small_run, chromium):
                 # every section is there, with a heading
                 for s in SECTIONS: assert page.locator(f'h2#{s}').count() == 1, f'section {s} missing'
                 assert page.locator('#model ~ table').count() >= 1
+                # what a class asks: where the model fails (in words), how to read the linear model's panel
+                assert page.locator('#fails').count() == 1 and ' of the ' in page.inner_text('#fails'), 'no sentence on where the model fails'
+                if (run/'model'/'telling.png').is_file():
+                    assert page.locator('#telling-legend').is_visible() and 'How to read it' in page.inner_text('#telling-legend')
                 # every picture has loaded and decoded
                 imgs = page.eval_on_selector_all('img', 'els => els.map(e => [e.getAttribute("src"), e.complete, e.naturalWidth])')
                 assert len(imgs) >= 8, imgs
