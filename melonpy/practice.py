@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
+from fastcore.basics import patch
 
 from .fetch import CDN
 
@@ -81,81 +82,93 @@ class PracticeMelon:
         self.server.daemon_threads = True
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
 
-    def _fault(self, path):
-        "The next injected fault for `path`, if any."
-        with self._lock:
-            self.log.append(path)
-            for k, todo in self.faults.items():
-                if k in path and todo: return todo if isinstance(todo, str) else todo.pop(0)
+# %% ../nbs/01b_practice.ipynb #e021b13c
+@patch
+def _fault(self:PracticeMelon, path):
+    "The next injected fault for `path`, if any."
+    with self._lock:
+        self.log.append(path)
+        for k, todo in self.faults.items():
+            if k in path and todo: return todo if isinstance(todo, str) else todo.pop(0)
 
-    def bomb_body(self) -> bytes:
-        "A small gzip body that inflates to `self.bomb` zero bytes (made once)."
-        with self._lock:
-            if self._bomb is None: self._bomb = _compress(bytes(self.bomb), 'gzip')
-            return self._bomb
+# %% ../nbs/01b_practice.ipynb #e2e43ee9
+@patch
+def bomb_body(self:PracticeMelon) -> bytes:
+    "A small gzip body that inflates to `self.bomb` zero bytes (made once)."
+    with self._lock:
+        if self._bomb is None: self._bomb = _compress(bytes(self.bomb), 'gzip')
+        return self._bomb
 
-    def _handler(self):
-        melon = self
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args): pass
-            def send(self, code, body, ctype='text/html; charset=UTF-8', length=None, **headers):
-                self.send_response(code)
-                self.send_header('Content-Type', ctype)
-                if length != 'none': self.send_header('Content-Length', str(len(body) if length is None else length))
-                if code == 503: self.send_header('Retry-After', '0')
-                for k, v in headers.items(): self.send_header(k.replace('_', '-'), v)
-                self.end_headers(); self.wfile.write(body)
-            def do_GET(self):
-                try: self.answer()
-                except (BrokenPipeError, ConnectionResetError): pass   # the client gave up on us: fine
-            def answer(self):
-                u = urlsplit(self.path)
-                fault = melon._fault(self.path)
-                if self.headers.get('Authorization'):
-                    with melon._lock: melon.auth.append(self.headers['Authorization'])
-                if fault and fault.startswith('to:'): return self.send(302, b'', Location=fault[3:])   # a redirect to another place
-                if fault == 'header_drip':   # the status line and headers a byte at a time, then the body
-                    head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Padding: ' + b'x' * 200 + b'\r\n\r\n'
-                    for i in range(len(head)): self.wfile.write(head[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
-                    self.close_connection = True
-                    return
-                if 'Mozilla' not in self.headers.get('User-Agent', ''): return self.send(403, b'<p>no robots</p>')
-                if fault == 'loop': return self.send(302, b'', Location=self.path)
-                if fault == 'bounce' and 'bounced' not in u.query:   # a redirect whose body is a gzip bomb
-                    to = self.path + ('&' if u.query else '?') + 'bounced'
-                    return self.send(302, melon.bomb_body(), Location=to, Content_Encoding='gzip')
-                if u.path == '/chart/age/list.htm':
-                    y = int(parse_qs(u.query).get('chartDate', ['0'])[0])
-                    if y not in melon.charts: return self.send(404, b'no such chart')
-                    body = chart_markup(melon.charts[y], melon.variant(y)).replace(CDN, melon.url).encode()
-                    ctype = 'text/html; charset=UTF-8'
-                else:
-                    m = re.search(r'/(\d+)_500\.jpg', u.path)
-                    if not m or m[1] in melon.missing or m[1] not in melon.covers: return self.send(404, b'not found')
-                    body, ctype = melon.covers[m[1]], 'image/jpeg'
-                if fault == '503': return self.send(503, b'busy')
-                if fault == 'html': return self.send(200, b'<html>error</html>')
-                if fault == 'short': return self.send(200, body[:len(body) // 2], ctype)
-                if fault == 'cut':
-                    self.close_connection = True
-                    return self.send(200, body[:len(body) // 2], ctype, length=len(body))
-                if fault == 'huge':   # the real body, then zeros up to `huge` bytes (PIL ignores them), no length announced
-                    self.close_connection = True
-                    return self.send(200, body + bytes(max(0, melon.huge - len(body))), ctype, length='none')
-                if fault == 'bomb': return self.send(200, melon.bomb_body(), ctype, Content_Encoding='gzip')
-                if fault in ('gzip', 'deflate'): return self.send(200, _compress(body, fault), ctype, Content_Encoding=fault)
-                if fault == 'drip':
-                    self.send(200, b'', ctype, length=len(body))
-                    for i in range(len(body)): self.wfile.write(body[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
-                    return
-                self.send(200, body, ctype)
-        return Handler
+# %% ../nbs/01b_practice.ipynb #3f556fea
+@patch
+def _handler(self:PracticeMelon):
+    melon = self
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args): pass
+        def send(self, code, body, ctype='text/html; charset=UTF-8', length=None, **headers):
+            self.send_response(code)
+            self.send_header('Content-Type', ctype)
+            if length != 'none': self.send_header('Content-Length', str(len(body) if length is None else length))
+            if code == 503: self.send_header('Retry-After', '0')
+            for k, v in headers.items(): self.send_header(k.replace('_', '-'), v)
+            self.end_headers(); self.wfile.write(body)
+        def do_GET(self):
+            try: self.answer()
+            except (BrokenPipeError, ConnectionResetError): pass   # the client gave up on us: fine
+        def answer(self):
+            u = urlsplit(self.path)
+            fault = melon._fault(self.path)
+            if self.headers.get('Authorization'):
+                with melon._lock: melon.auth.append(self.headers['Authorization'])
+            if fault and fault.startswith('to:'): return self.send(302, b'', Location=fault[3:])   # a redirect to another place
+            if fault == 'header_drip':   # the status line and headers a byte at a time, then the body
+                head = b'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Padding: ' + b'x' * 200 + b'\r\n\r\n'
+                for i in range(len(head)): self.wfile.write(head[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
+                self.close_connection = True
+                return
+            if 'Mozilla' not in self.headers.get('User-Agent', ''): return self.send(403, b'<p>no robots</p>')
+            if fault == 'loop': return self.send(302, b'', Location=self.path)
+            if fault == 'bounce' and 'bounced' not in u.query:   # a redirect whose body is a gzip bomb
+                to = self.path + ('&' if u.query else '?') + 'bounced'
+                return self.send(302, melon.bomb_body(), Location=to, Content_Encoding='gzip')
+            if u.path == '/chart/age/list.htm':
+                y = int(parse_qs(u.query).get('chartDate', ['0'])[0])
+                if y not in melon.charts: return self.send(404, b'no such chart')
+                body = chart_markup(melon.charts[y], melon.variant(y)).replace(CDN, melon.url).encode()
+                ctype = 'text/html; charset=UTF-8'
+            else:
+                m = re.search(r'/(\d+)_500\.jpg', u.path)
+                if not m or m[1] in melon.missing or m[1] not in melon.covers: return self.send(404, b'not found')
+                body, ctype = melon.covers[m[1]], 'image/jpeg'
+            if fault == '503': return self.send(503, b'busy')
+            if fault == 'html': return self.send(200, b'<html>error</html>')
+            if fault == 'short': return self.send(200, body[:len(body) // 2], ctype)
+            if fault == 'cut':
+                self.close_connection = True
+                return self.send(200, body[:len(body) // 2], ctype, length=len(body))
+            if fault == 'huge':   # the real body, then zeros up to `huge` bytes (PIL ignores them), no length announced
+                self.close_connection = True
+                return self.send(200, body + bytes(max(0, melon.huge - len(body))), ctype, length='none')
+            if fault == 'bomb': return self.send(200, melon.bomb_body(), ctype, Content_Encoding='gzip')
+            if fault in ('gzip', 'deflate'): return self.send(200, _compress(body, fault), ctype, Content_Encoding=fault)
+            if fault == 'drip':
+                self.send(200, b'', ctype, length=len(body))
+                for i in range(len(body)): self.wfile.write(body[i:i + 1]); self.wfile.flush(); time.sleep(melon.drip)
+                return
+            self.send(200, body, ctype)
+    return Handler
 
-    def requests_for(self, part:str) -> int:
-        "How many requests so far had `part` in their path."
-        with self._lock: return sum(part in p for p in self.log)
+# %% ../nbs/01b_practice.ipynb #404adea1
+@patch
+def requests_for(self:PracticeMelon, part:str) -> int:
+    "How many requests so far had `part` in their path."
+    with self._lock: return sum(part in p for p in self.log)
 
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-    def __exit__(self, *exc): self.server.shutdown(); self.server.server_close()
+# %% ../nbs/01b_practice.ipynb #e8bfbbfa
+@patch
+def __enter__(self:PracticeMelon):
+    threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    return self
+
+@patch
+def __exit__(self:PracticeMelon, *exc): self.server.shutdown(); self.server.server_close()
