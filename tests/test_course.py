@@ -268,7 +268,7 @@ def test_kit_scrapes_when_given_no_covers(tmp_path, monkeypatch):
     "Without --data, the kit scrapes (here chapter 1's practice Melon) into KIT/covers; weights it cannot download are one line that says where to make the kit; run again, it finishes."
     from melonpy.course import make_kit, kit_downloads
     from melonpy.core import UserError
-    from melonpy.scrape import PracticeMelon, practice_charts
+    from melonpy.practice import PracticeMelon, practice_charts
     closed = 'http://127.0.0.1:9'
     for k in ('https_proxy', 'HTTPS_PROXY'): monkeypatch.setenv(k, closed)   # no internet for the weights; the practice site is on loopback
     for k in ('http_proxy', 'HTTP_PROXY', 'MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS'): monkeypatch.delenv(k, raising=False)
