@@ -130,7 +130,8 @@ def report_context(run) -> dict:
         ctx['grid'] = [r for r in g.to_dict('records') if (run/'style'/str(r['before'])).is_file() and (run/'style'/str(r['after'])).is_file()]
         st = (_read_json(run/'stages.json') or {}).get('settings') or {}
         if st.get('style_method'):
-            ctx['style_route'] = f"the {st['style_method']} method with the era's {st.get('style_era_style', 'average')} style"
+            ctx['style_route'] = ("the era's photo grade (tone curves, contrast, saturation, hue, sharpness and vignette fitted on the collection's covers from sources that mix eras)"
+                                  if st['style_method'] == 'grade' else f"the {st['style_method']} method with the era's {st.get('style_era_style', 'average')} style")
     return ctx
 
 # %% ../nbs/10_report.ipynb #a1950e4e
