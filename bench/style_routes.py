@@ -30,7 +30,9 @@ from melonpy.grade import era_grade, ssim
 
 routes = dict(   # name: style_transfer keywords (the grade's cache is the bench's own: it is fitted without the held-out covers)
     grade1=dict(method='grade', strength=1.), grade2=dict(method='grade', strength=2.), grade3=dict(method='grade', strength=3.),
-    grade2_texture=dict(method='grade', strength=2., texture=0.35), colour=dict(method='colour'), fast=dict(method='fast', refine=0),
+    grade2_texture=dict(method='grade', strength=2., texture=0.35), grade1_texture=dict(method='grade', strength=1., texture=0.35),
+    sep1=dict(method='grade', strength=1., fit='separate'), sep2=dict(method='grade', strength=2., fit='separate'),
+    sep1_texture=dict(method='grade', strength=1., texture=0.35, fit='separate'), colour=dict(method='colour'), fast=dict(method='fast', refine=0),
     fast_refine=dict(method='fast', refine=12), gatys=dict(method='gatys', steps=30))
 
 def judges(covers, folder:Path):
@@ -64,12 +66,13 @@ def main(argv=None):
     contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(a.per_era, (h.era == e).sum()), replace=False))]
     other = df[~df.era.isin(eras)]
     contents += [(str(f), e) for f, e in other.sample(min(a.others, len(other)), random_state=0)[['file', 'era']].itertuples(index=False)]
-    grade_cache = cache_dir()/'bench-style-grade'
-    t = time.time(); g = era_grade(covers, eras, exclude=held, cache=grade_cache); fit_s = time.time() - t
-    print(f'# {len(contents)} covers; grade fitted without them in {fit_s:.1f}s ({"cached" if g.cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
+    grades, fit_s = {}, {}
+    for how in dict.fromkeys(routes[n].get('fit', 'mean') for n in a.routes.split(',')):
+        t = time.time(); grades[how] = era_grade(covers, eras, exclude=held, how=how, cache=cache_dir()/'bench-style-grade'); fit_s[how] = round(time.time() - t, 1)
+        print(f'# {len(contents)} covers; grade ({how}) fitted without them in {fit_s[how]:.1f}s ({"cached" if grades[how].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
     rows = []
     for name in a.routes.split(','):
-        kw = routes[name]
+        kw = dict(routes[name]); g = grades[kw.pop('fit', 'mean')]
         for f, ce in contents:
             c = image_tensor(f, a.size)
             ims, secs = {}, []
@@ -99,8 +102,10 @@ def main(argv=None):
                      raw.groupby(['route', 'target'], sort=False).apply(summ)]).reset_index()
     tab = tab.sort_values(['route', 'target'], key=lambda s: s.map({n: i for i, n in enumerate(a.routes.split(','))}) if s.name == 'route' else s, kind='stable')
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    tab.round(4).to_csv(out.with_suffix('.csv'), index=False)
-    raw.round(4).to_csv(out.parent/(out.name + '_raw.csv'), index=False)
+    for t_, path in ((tab, out.with_suffix('.csv')), (raw, out.parent/(out.name + '_raw.csv'))):   # routes measured before and not now are kept
+        old = pd.read_csv(path) if path.exists() else None
+        if old is not None: t_ = pd.concat([old[~old.route.isin(a.routes.split(','))], t_], ignore_index=True)
+        t_.round(4).to_csv(path, index=False)
     cmd = None
     if a.command:
         with tempfile.TemporaryDirectory() as d:
@@ -113,9 +118,10 @@ def main(argv=None):
             cmd = dict(first=round(secs[0], 2), warm=round(secs[1], 2))
             print(f'# melonpy stylize (default route): first {secs[0]:.1f}s (fits the grade unless cached), warm {secs[1]:.1f}s')
     meta = dict(command=' '.join(['python', 'bench/style_routes.py', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=round(fit_s, 1),
-                grade=g.table().to_dict(orient='index'), command_s=cmd, seconds=round(time.time() - t0))
-    out.with_suffix('.json').write_text(json.dumps(meta, indent=1, default=float))
+                load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
+                grades={h: g.table().to_dict(orient='index') for h, g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
+    runs = json.loads(out.with_suffix('.json').read_text()).get('runs', []) if out.with_suffix('.json').exists() else []
+    out.with_suffix('.json').write_text(json.dumps(dict(runs=[r for r in runs if not set(r['routes']) <= set(meta['routes'])] + [meta]), indent=1, default=float))
     print(tab.round(2).to_string(index=False))
 
 if __name__ == '__main__': main()

@@ -23,9 +23,19 @@ def _torch_chapters():
     from melonpy import models, style
     return models, style
 
+def era_grade(*args, **kwargs):
+    "`melonpy.grade.era_grade`, imported when first needed (it loads PyTorch)."
+    from melonpy.grade import era_grade
+    return era_grade(*args, **kwargs)
+
+def grade_grid(*args, **kwargs):
+    "`melonpy.grade.grade_grid`, imported when first needed (it loads PyTorch)."
+    from melonpy.grade import grade_grid
+    return grade_grid(*args, **kwargs)
+
 # %% auto #0
-__all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'course_settings', 'load_stages',
-           'stage_outputs', 'still_done', 'save_stages', 'stage_key', 'check_settings', 'clear_stages',
+__all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'era_grade', 'grade_grid', 'course_settings',
+           'load_stages', 'stage_outputs', 'still_done', 'save_stages', 'stage_key', 'check_settings', 'clear_stages',
            'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
            'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'run_course', 'course_summary',
            'run_main']
@@ -260,6 +270,12 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     write_csv(t, out/'style.csv')
     if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style,
                                  done={(r['target'], r['content']): out/r['after'] for r in rows})
+    test = df[df.split == 'test'].sort_values('file').groupby('era').head(2)
+    if method == 'grade' and len(test) and not (out/'looks.png').exists():   # chapter 7's grid: test covers, each with its era looks
+        import matplotlib.pyplot as plt
+        fig = grade_grid(list(test.file)[:6], era_grade(collection, s['eras']), strength=strength, size=96)
+        with atomic_path(out/'looks.png') as tmp: fig.savefig(tmp, format='png', dpi=72)
+        plt.close(fig); made += 1
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
 
 def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:

@@ -1,4 +1,4 @@
-"""Neural style transfer with VGG16, taught step by step, then pointed at a whole era of covers instead of one picture, made fast enough for a laptop CPU, and checked by the era classifier of chapter 4.
+"""What an era's look is, and three ways to give it to a cover: the era's photo grade (the default, from chapter 7a), neural style transfer with VGG16 taught step by step, and a network that stylises in one pass; each measured as a reader would judge it.
 
 Docs: https://melonpy.github.io/melonpy/style.html.md"""
 
