@@ -17,7 +17,7 @@ Goals of issue 28: identified ≥ 80 % by both judges, P(target) rises ≥ 75 % 
 ≤ 1 s per 256-px cover, ≤ 5 s per command. Results: bench/results/style_routes.csv and .json (command, date, load).
 
     MELONPY_SHARED=../shared nice python bench/style_routes.py --per-era 8 --others 6 --size 256
-    MELONPY_SHARED=../shared nice python bench/style_routes.py --routes grade1,grade2 --per-era 4   # a quick look
+    MELONPY_SHARED=../shared nice python bench/style_routes.py --routes grade,grade_half --per-era 4   # a quick look
 """
 import argparse, datetime, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -28,11 +28,12 @@ from melonpy.models import train_era_model, era_judge, evaluation_covers, export
 from melonpy.style import style_transfer, image_tensor
 from melonpy.grade import era_grade, ssim
 
-routes = dict(   # name: style_transfer keywords (the grade's cache is the bench's own: it is fitted without the held-out covers)
-    grade1=dict(method='grade', strength=1.), grade2=dict(method='grade', strength=2.), grade3=dict(method='grade', strength=3.),
-    grade2_texture=dict(method='grade', strength=2., texture=0.35), grade1_texture=dict(method='grade', strength=1., texture=0.35),
-    sep1=dict(method='grade', strength=1., fit='separate'), sep2=dict(method='grade', strength=2., fit='separate'),
-    sep1_texture=dict(method='grade', strength=1., texture=0.35, fit='separate'), colour=dict(method='colour'), fast=dict(method='fast', refine=0),
+routes = dict(   # name: style_transfer keywords; strength 1 = `grade_gain` (2) x the fitted grade, 0.5 = the grade as fitted
+    grade=dict(method='grade'), grade_half=dict(method='grade', strength=0.5), grade_strong=dict(method='grade', strength=1.5),
+    grade_texture=dict(method='grade', texture=0.35),
+    sep_half=dict(method='grade', strength=0.5, fit='separate'), sep=dict(method='grade', fit='separate'),
+    sep_half_texture=dict(method='grade', strength=0.5, texture=0.35, fit='separate'),
+    colour=dict(method='colour'), fast=dict(method='fast', refine=0),
     fast_refine=dict(method='fast', refine=12), gatys=dict(method='gatys', steps=30))
 
 def judges(covers, folder:Path):
@@ -49,7 +50,7 @@ def judges(covers, folder:Path):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
-    p.add_argument('--routes', default='grade1,grade2,grade3,grade2_texture,colour,fast', help=f'among {", ".join(routes)}')
+    p.add_argument('--routes', default='grade,grade_half,grade_texture,colour,fast', help=f'among {", ".join(routes)}')
     p.add_argument('--per-era', type=int, default=8, help='held-out covers per era (of the three eras)')
     p.add_argument('--others', type=int, default=6, help='covers of other decades')
     p.add_argument('--size', type=int, default=256)

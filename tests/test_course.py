@@ -166,11 +166,10 @@ def test_ctrl_c_then_resume(small_run, small_run_args, tmp_path):
     assert (run/'model.safetensors').is_file() and (run/'dataset'/'split.csv').stat().st_mtime_ns == split
 
 
-def test_offline_run_names_a_flag_that_works(tmp_path, fake):
+def test_offline_run_with_data_completes(tmp_path, fake):
     """No internet (every request sent to a closed port, an empty TORCH_HOME, no local copy of any weights), all in one
     --out folder, as a user goes on: the scrape fails in one line naming --data; the same folder takes --data (it used to
-    be refused: other settings); the run stops at the style stage in one line naming --no-pretrained; the same folder
-    takes --no-pretrained too, and redoes only the style stage and the report (the linear model downloads nothing)."""
+    be refused: other settings) and completes: the linear model and the default style route, the era grade, download nothing."""
     closed = 'http://127.0.0.1:9'
     env = melonpy_env(TORCH_HOME=tmp_path/'empty-torch-home', https_proxy=closed, HTTPS_PROXY=closed, http_proxy=closed, HTTP_PROXY=closed,
                       MELONPY_CACHE=tmp_path/'cache')
@@ -180,17 +179,12 @@ def test_offline_run_names_a_flag_that_works(tmp_path, fake):
     err = one_line_error(melonpy('run', '--years', '1990-1992', '--base-url', closed, '--delay', 0, '--out', run, env=scrape_env, timeout=300), after_bars=True)
     assert 'cannot reach' in err and '--data DIR' in err, err
     args = ['run', '--data', fake, '--eras', '1990s,2000s', '--quick', '--out', run, '--threads', 1]
-    err = one_line_error(melonpy(*args, env=env, timeout=300), after_bars=True)
-    assert '--no-pretrained' in err and 'ImageNet' in err and 'same --out' in err, err
-    assert list(_stages(run)['stages']) == ['scrape', 'dataset', 'colors', 'model']
-    model = (run/'model.safetensors').stat().st_mtime_ns
-    r = melonpy(*args, '--no-pretrained', env=env, timeout=600)
+    r = melonpy(*args, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     book = _stages(run)
-    assert book['resumed'] == ['scrape', 'dataset', 'colors', 'model'] and list(book['stages']) == STAGES, book
-    assert book['changed'] == dict(settings=['pretrained', 'vgg_weights'], redo='style'), book['changed']
-    assert (run/'model.safetensors').stat().st_mtime_ns == model and (run/'report.html').is_file()
-    assert 'other settings than the last run (pretrained, vgg_weights): style and the stages after it ran again' in r.stdout, r.stdout
+    assert list(book['stages']) == STAGES and (run/'report.html').is_file(), book
+    assert (run/'style'/'looks.png').is_file() and 'style/looks.png' in (run/'report.html').read_text()   # the era looks grid, in the report
+    assert not any((tmp_path/'empty-torch-home').rglob('*.pth'))   # nothing downloaded, nothing half-downloaded
 
 
 def test_second_run_into_one_folder_stops_with_one_line(tmp_path):
