@@ -218,13 +218,14 @@ def test_stylize_method_and_era_style(tmp_path, env, photo, covers_dir, tiny_mod
         assert outs[era_style].shape == (36, 48, 3)
     a, t, d = outs.values()
     assert np.abs(a - t).mean() > 0.5 and np.abs(a - d).mean() > 0.5   # three definitions, three different pictures
-    if method == 'fast':   # no --method, --refine, --era-style: the measured default (fast + refine steps; typical when a classifier is given, else the average)
-        from melonpy.core import fast_refine
-        for check, want in (('--check', True), (None, False)):
-            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--max-covers', 6,
+    if method == 'fast':   # no --method: the measured default, the era grade (fitted once into the cache, then read), with or without a classifier
+        for check in ('--check', None):
+            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--size', 48,
                         *((check, tiny_model) if check else ()), '--out', tmp_path/'auto.png', env=env)
             assert r.returncode == 0, r.stderr
-            assert ('typical' in _last_line(r)) == want and f'by fast + {fast_refine} steps at 48x36' in _last_line(r), _last_line(r)
+            line = _last_line(r)
+            assert 'its grade, fitted on' in line and 'by grade at 48x36' in line and ('P(1990s) by m.safetensors' in line) == bool(check), line
+        assert len(list((tmp_path/'cache'/'style').glob('grade-*.json'))) == 1   # the second run read the first one's grade
 
 
 @pytest.fixture(scope='module')
