@@ -36,8 +36,8 @@ commands = {
                 ['melonpy predict era.safetensors new_covers/ --csv predictions.csv', 'melonpy predict era.safetensors cover.jpg --csv > predictions.csv']),
     'tune':    ('melonpy.tuning', 'search learning rate, size, architecture and regularisation',
                 ['melonpy tune covers --trials 8 --out search.csv', 'melonpy tune covers --archs cnn_bn --sizes 64,96 --max-per-era 60 --out small.csv']),
-    'stylize': ('melonpy.style', "give an image the look of an era by neural style transfer",
-                ['melonpy stylize photo.jpg --era 1990s --data covers --check era.safetensors --out photo-1990s.png',
+    'stylize': ('melonpy.style', "give an image the look of an era: its photo grade, or neural style transfer",
+                ['melonpy stylize photo.jpg --era 1990s --data covers --out photo-1990s.png',
                  'melonpy stylize photo.jpg --era 2010s --data covers --method gatys --out photo-2010s.png',
                  'melonpy stylize photo.jpg --style painting.jpg --size 384 --out photo-painted.png']),
     'run':     ('melonpy.course', 'the whole course in one command: data, colours, model, styles, report',
@@ -234,9 +234,11 @@ def stylize_args(p):
     weights_arg(p, "(default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
     threads_arg(p)
     p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
-    p.add_argument('--method', choices=('gatys', 'fast', 'colour'), default='fast',
-                   help=f"fast: one pass of a feed-forward network, then --refine L-BFGS steps (about 7 s at 256 px with {fast_refine}; under 1 s with 0); "
-                        "gatys: optimise the picture from the start (about 30 s); colour: the era's colours only (default: %(default)s)")
+    p.add_argument('--method', choices=('grade', 'gatys', 'fast', 'colour'), default=None,
+                   help="grade: the era's photo grade (tone curves, contrast, saturation, hue, sharpness, vignette), fitted once per collection and cached, "
+                        f"no download, under 1 s; fast: one pass of a feed-forward network, then --refine L-BFGS steps (about 7 s at 256 px with {fast_refine}; under 1 s with 0); "
+                        "gatys: optimise the picture from the start (about 30 s); colour: the era's colours only (default: grade with --era, fast with --style)")
+    p.add_argument('--texture', type=float_in(0, 1), default=0., metavar='T', help="with --method grade: add the fast network's texture on top, at share T from 0 to 1 (default: %(default)s)")
     p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default=None,
                    help=f"with --era: the era's style is the average of its covers, that of the {typical_k} covers the --check model is surest of (typical), "
                         "or what sets it apart from the other eras, added to the picture's own (direction) (default: typical with --check, else average)")
@@ -348,6 +350,9 @@ def predict_check(a):
 # %% ../nbs/09_cli.ipynb #7bc4b5d5
 def stylize_check(a):
     if a.data and not a.era: raise UserError('--data is for --era: leave it out when you give --style images')
+    if a.method is None: a.method = 'grade' if a.era else 'fast'
+    if a.method == 'grade' and not a.era: raise UserError('--method grade gives an era\'s look: give --era, or use --method fast, gatys or colour with --style images')
+    if a.texture and a.method != 'grade': raise UserError(f'--texture is for --method grade: with {a.method}, leave it out')
     _out_file(a.out, 'result.png', ('.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff'))
     if a.data: _folder(a.data, 'a cover collection folder')
     _weights_file(a)

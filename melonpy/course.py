@@ -24,13 +24,23 @@ def _torch_chapters():
     from melonpy import models, style
     return models, style
 
+def era_grade(*args, **kwargs):
+    "`melonpy.grade.era_grade`, imported when first needed (it loads PyTorch)."
+    from melonpy.grade import era_grade
+    return era_grade(*args, **kwargs)
+
+def grade_grid(*args, **kwargs):
+    "`melonpy.grade.grade_grid`, imported when first needed (it loads PyTorch)."
+    from melonpy.grade import grade_grid
+    return grade_grid(*args, **kwargs)
+
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'vgg_routes', 'stage_downloads', 'kit_archs',
-           'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages', 'stage_key',
-           'check_settings', 'clear_stages', 'model_downloads', 'style_downloads', 'run_downloads', 'check_downloads',
-           'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
-           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course',
-           'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
+           'era_grade', 'grade_grid', 'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages',
+           'stage_key', 'check_settings', 'clear_stages', 'model_downloads', 'style_downloads', 'run_downloads',
+           'check_downloads', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage',
+           'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint',
+           'run_course', 'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
@@ -41,7 +51,7 @@ default_settings = dict(
     arch=default_arch, pretrained=True, size=None, epochs=2, freeze_epochs=3, bs=32,      # model (chapter 4; size None: the arch's own)
     gradcam_per_era=2,
     style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
-    style_method='gatys', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner
+    style_method='grade', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner: the era grade, no download
 
 quick_settings = dict(max_per_era=40, n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,   # a sample of each era
                       style_per_era=1, style_size=128, style_steps=8, style_covers=8,
@@ -325,6 +335,12 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     write_csv(t, out/'style.csv')
     if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style,
                                  done={(r['target'], r['content']): out/r['after'] for r in rows})
+    test = df[df.split == 'test'].sort_values('file').groupby('era').head(2)
+    if method == 'grade' and len(test) and not (out/'looks.png').exists():   # chapter 7's grid: test covers, each with its era looks
+        import matplotlib.pyplot as plt
+        fig = grade_grid(list(test.file)[:6], era_grade(collection, s['eras']), strength=strength, size=96)
+        with atomic_path(out/'looks.png') as tmp: fig.savefig(tmp, format='png', dpi=72)
+        plt.close(fig); made += 1
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
 
 def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:

@@ -473,9 +473,9 @@ def explore(learn, covers, page_size=24, refresh=False, trust:bool=False, **kwar
                          seen=lambda img: seen_in_training(learn, [img])[0], **kwargs)
 
 # %% ../nbs/06_explore.ipynb #ef693905
-mix_methods = ('fast', *[m for m in style_methods if m != 'fast'])   # the quick one first: it is the mixer's default
+mix_methods = style_methods   # the era grade first: chapter 7's default, under a second and no download
 
-def mix_era(content, era:str, covers, strength:float=1., method:str='fast', size:int=256, learn=None, callback=None, **kwargs):
+def mix_era(content, era:str, covers, strength:float=1., method:str='grade', size:int=256, learn=None, callback=None, **kwargs):
     "`EraMixer`'s default `stylize`: chapter 7's `style_transfer` of `content` toward `era` of collection folder `covers`, at `strength`, by `method`."
     return style_transfer(content, era=era, covers=covers, size=size, method=method, strength=strength, learn=learn,
                           callback=callback, progress=False, **kwargs)
@@ -536,7 +536,7 @@ def _one_line(e):
 # %% ../nbs/06_explore.ipynb #cac2f3a8
 class EraMixer:
     "Mix an era into a cover: pick or upload one, choose a target era, a strength and a method, and compare `learn`'s P(era) before and after."
-    def __init__(self, learn, covers, stylize=None, predict=None, size:int=256, strength:float=1., method:str='fast',
+    def __init__(self, learn, covers, stylize=None, predict=None, size:int=256, strength:float=1., method:str='grade',
                  max_strength:float=2., big_px:int=256, trust:bool=False, seed:int=0, **style_kw):
         if isinstance(learn, (str, Path)): learn = load_era_model(learn, trust=trust)
         self.learn, self.size, self.big_px = learn, size, big_px

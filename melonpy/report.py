@@ -88,9 +88,11 @@ method only; with ImageNet weights (<code>--weights PATH</code>, or a class kit)
 {% if grid %}<p>One test cover (from the {{ grid[0].content_era }}) toward each era{% if style_route %}, by {{ style_route }}{% endif %}; under each picture, the classifier's probability of that era before → after.</p>
 <div class="pairs"><div class="pair"><img src="style/{{ grid[0].before }}" alt="before"><br>before</div>{% for r in grid %}
 <div class="pair"><img src="style/{{ r.after }}" alt="toward {{ r.target }}"><br>toward <b>{{ r.target }}</b>: P {{ '%.2f'|format(r.p_before) }} → <span class="{{ 'up' if r.p_after > r.p_before else 'down' }}">{{ '%.2f'|format(r.p_after) }}</span></div>{% endfor %}
-</div>{% endif %}{% endif %}
+</div>{% endif %}{% if 'style/looks.png' in files %}
+<p>Test covers (one per row), each followed by its look of every era by the era grade:</p>
+<img class="looks" src="style/looks.png" alt="test covers, each followed by its era looks" style="max-width:100%">{% endif %}{% endif %}
 {% if style is not none %}
-<p>Test covers given the look of another era by neural style transfer; under each pair, the classifier's probability of the target era before and after. It rose for {{ raised }} of {{ style|length }}.</p>
+<p>Test covers given the look of another era{% if style_route %} by {{ style_route }}{% endif %}; under each pair, the classifier's probability of the target era before and after. It rose for {{ raised }} of {{ style|length }}.</p>
 <div class="pairs">{% for r in style %}
 <div class="pair"><img src="style/{{ r.before }}" alt="before"> <img src="style/{{ r.after }}" alt="after"><br>a {{ r.content_era }} cover toward <b>{{ r.target }}</b>: P({{ r.target }}) {{ '%.2f'|format(r.p_before) }} → <span class="{{ 'up' if r.p_after > r.p_before else 'down' }}">{{ '%.2f'|format(r.p_after) }}</span></div>{% endfor %}
 </div>{% endif %}
@@ -174,7 +176,8 @@ def report_context(run) -> dict:
         ctx['grid'] = [r for r in g.to_dict('records') if (run/'style'/str(r['before'])).is_file() and (run/'style'/str(r['after'])).is_file()]
         st = (_read_json(run/'stages.json') or {}).get('settings') or {}
         if st.get('style_method'):
-            ctx['style_route'] = f"the {st['style_method']} method with the era's {st.get('style_era_style', 'average')} style"
+            ctx['style_route'] = ("the era's photo grade (tone curves, contrast, saturation, hue, sharpness and vignette fitted on the collection's covers from sources that mix eras)"
+                                  if st['style_method'] == 'grade' else f"the {st['style_method']} method with the era's {st.get('style_era_style', 'average')} style")
     return ctx
 
 # %% ../nbs/10_report.ipynb #a1950e4e

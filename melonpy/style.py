@@ -1,4 +1,4 @@
-"""Neural style transfer with VGG16, taught step by step, then pointed at a whole era of covers instead of one picture, made fast enough for a laptop CPU, and checked by the era classifier of chapter 4.
+"""What an era's look is, and three ways to give it to a cover: the era's photo grade (the default, from chapter 7a), neural style transfer with VGG16 taught step by step, and a network that stylises in one pass; each measured as a reader would judge it.
 
 Docs: https://melonpy.github.io/melonpy/style.html.md"""
 
@@ -14,6 +14,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, sample_covers, image_sides, default_eras, typical_k, fast_refine
 from .data import read_covers, open_cover, BadImage, cache_dir
+from .grade import era_grade, EraGrade, grade_words
 from .networks import vgg16_imagenet, _vgg16_weights_file
 from .learners import predict_covers
 from .model_file import load_era_model
@@ -23,9 +24,9 @@ __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'im
            'vgg_smallest', 'vgg16_widths', 'magenta_side', 'magenta_style_side', 'vgg16_features', 'VGGFeatures',
            'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss', 'StyleTarget', 'image_grams',
            'transfer_distances', 'colour_match', 'transfer_steps', 'content_features', 'scale_plan',
-           'laplacian_pyramid', 'collapse_pyramid', 'check_era_style', 'style_transfer', 'upsample', 'check_size',
-           'check_shape', 'era_grams', 'model_fingerprint', 'era_ranking', 'typical_covers', 'era_mean_target',
-           'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
+           'laplacian_pyramid', 'collapse_pyramid', 'check_era_style', 'style_transfer', 'grade_eras', 'upsample',
+           'check_size', 'check_shape', 'era_grams', 'model_fingerprint', 'era_ranking', 'typical_covers',
+           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
            'magenta_sessions', 'style_vectors', 'era_vector', 'magenta_transform', 'era_style_vector', 'era_grid',
            'era_probabilities', 'stylize_main']
 
@@ -253,7 +254,7 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
 
 # %% ../nbs/07_style.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
-style_methods = ('gatys', 'fast', 'colour')          # per-image optimisation, one pass of a feed-forward network, or the colours alone
+style_methods = ('grade', 'gatys', 'fast', 'colour')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colours alone
 
 def check_era_style(era_style:str, strength:float, learn=None):
     "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
@@ -267,11 +268,12 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
                    style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
                    init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
                    method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=typical_k,
-                   colours:bool=True, refine:int=0) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
+                   colours:bool=True, refine:int=0, texture:float=0., grade:EraGrade|None=None) -> Image.Image:
+    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
+    if method == 'grade': return _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache)
     check_era_style(era_style, strength, learn if era is not None else 0)
     if method == 'gatys' and steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
     if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
@@ -300,6 +302,26 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
             x = transfer_steps(x, net, target, cf, n, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
     finally: bar.close()
     return to_image(x)
+
+def grade_eras(covers, era:str, eras=None) -> list:
+    "The eras an era grade is fitted on: `eras` (default: chapter 4's three) that collection `covers` holds, and `era`."
+    have = set(_covers_table(covers).era)
+    return list(dict.fromkeys([*[e for e in (eras or default_eras) if e in have], era]))
+
+def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache):
+    "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`."
+    if era is None: raise UserError("method 'grade' gives an era's look: give --era (with style images, use fast, gatys or colour)")
+    if not 0 <= texture <= 1: raise UserError(f'texture={texture}: give a share from 0 (the grade alone) to 1')
+    if grade is None:
+        _era_files(covers, era, 0, 0)   # an era the collection lacks: one sentence, before any work
+        grade = era_grade(covers, grade_eras(covers, era, eras), cache=cache if cache else False)
+    x = image_tensor(to_image(content) if isinstance(content, torch.Tensor) else content, size)
+    im = grade.apply(x, era, strength)
+    if not texture: return im
+    vec = era_vector(covers, era)
+    t = colour_match(magenta_transform(im, vec, size), pixel_colour([im]))
+    y = image_tensor(im)
+    return to_image(y + texture * (F.interpolate(t, size=y.shape[-2:], mode='bilinear', align_corners=False) - y))
 
 def _stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress):
     "The Gram/colour target at size `s`: of the style images, or of the era by `era_style`, moved from the content's own by `strength`."
@@ -686,7 +708,8 @@ def stylize_main(a) -> int:
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:
             raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
-    method, era_style, strength = a.method, a.era_style, a.strength
+    method, era_style, strength = a.method or ('grade' if a.era else 'fast'), a.era_style, a.strength
+    grade = era_grade(covers, grade_eras(covers, a.era), cache=not a.no_cache) if method == 'grade' else None   # fitted once per collection, then read from the cache
     if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
     refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
     net = _stylize_net(a.weights) if method == 'gatys' or refine else None
@@ -694,10 +717,12 @@ def stylize_main(a) -> int:
     gatys = {k: v for k, v in (('steps', a.steps), ('scales', a.scales)) if v is not None}   # else style_transfer's defaults
     im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, style_weight=a.style_weight, net=net,
                         max_covers=a.max_covers, cache=cache, method=method, era_style=era_style, strength=strength, learn=learn,
-                        refine=refine, **gatys)
+                        refine=refine, texture=getattr(a, 'texture', 0.) or 0., grade=grade, **gatys)
     out = Path(a.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
-    if a.era:
+    if grade is not None:
+        what = f'era {a.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[a.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    elif a.era:
         n = len(typical_covers(learn, covers, a.era)) if era_style == 'typical' else len(_era_files(covers, a.era, a.max_covers, 0)[0])
         what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
     else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')

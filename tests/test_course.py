@@ -210,6 +210,7 @@ def test_offline_run_names_a_flag_that_works(tmp_path, fake):
     assert r.returncode == 0, r.stderr[-2000:]
     book = _stages(run)
     assert list(book['stages']) == STAGES and (run/'report.html').is_file(), book
+    assert (run/'style'/'looks.png').is_file() and 'style/looks.png' in (run/'report.html').read_text()   # the era looks grid, in the report
     assert not (tmp_path/'empty-torch-home').exists() or not any((tmp_path/'empty-torch-home').rglob('*.pth')), 'something was downloaded'
 
 

@@ -87,6 +87,9 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('unknown_era', "era '1890s' is not in"),
     ('empty_era', "era '2000s'"),
     ('empty_era_gatys', "era '2000s'"),
+    ('empty_era_grade', "era '2000s'"),
+    ('texture_is_grade', '--texture is for --method grade: with fast'),
+    ('grade_needs_era', '--method grade gives an era'),
     ('empty_era_colour', "era '2000s'"),
     ('size', 'out of range: give 16 to 1024'),
     ('steps', 'argument --steps: 0 is out of range'),
@@ -118,7 +121,8 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
         'missing': [tmp_path/'nope.jpg', '--era', '1990s', '--data', coll],
         'unreadable': [bad, '--era', '1990s', '--data', coll],
         'unknown_era': [photo, '--era', '1890s', '--data', covers_dir],
-        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--refine', 2],
+        'empty_era': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--method', 'fast', '--refine', 2],
+        'empty_era_grade': [photo, '--era', '2000s', '--data', coll, '--size', 48],
         'empty_era_gatys': [photo, '--era', '2000s', '--data', coll, '--size', 48, '--method', 'gatys', '--steps', 2],
         'empty_era_colour': [photo, '--era', '2000s', '--data', coll, '--method', 'colour'],
         'size': [photo, '--era', '1990s', '--data', coll, '--size', 100000],
@@ -130,7 +134,9 @@ def test_stylize_bad_input_one_line(tmp_path, env, photo, covers_dir, case, expe
         'thin': [thin, '--style', photo],
         'typical_needs_model': [photo, '--era', '1990s', '--data', coll, '--era-style', 'typical'],
         'refine_is_fast': [photo, '--era', '1990s', '--data', coll, '--method', 'gatys', '--refine', 3],
-        'steps_is_gatys': [photo, '--era', '1990s', '--data', coll, '--steps', 30],
+        'steps_is_gatys': [photo, '--era', '1990s', '--data', coll, '--method', 'fast', '--steps', 30],
+        'texture_is_grade': [photo, '--era', '1990s', '--data', coll, '--method', 'fast', '--texture', 0.5],
+        'grade_needs_era': [photo, '--style', photo, '--method', 'grade'],
         'scales_is_gatys': [photo, '--era', '1990s', '--data', coll, '--method', 'colour', '--scales', 1],
         'strength': [photo, '--era', '1990s', '--data', coll, '--strength', -1],
         'era_style': [photo, '--era', '1990s', '--data', coll, '--era-style', 'newest'],
@@ -158,10 +164,11 @@ OFFLINE = [   # (flags after CONTENT, words of the one line; None: it works with
     (['--era', '1995s', '--data', '{coll}'], ["era '1995s' is not in", 'it has 1990s, 2000s', 'choose one']),   # not a VGG16 error
     (['--era', '1995s', '--data', '{coll}', '--method', 'gatys', '--check', '{model}'], ["era '1995s' is not in"]),   # before the model too
     (['--era', '1990s'], ['--era needs a cover collection', '--data DIR', 'MELONPY_DATA']),
-    (['--era', '1990s', '--data', '{coll}'], NO_DOWNLOAD),                        # the default route: fast + refining steps
+    (['--era', '1990s', '--data', '{coll}'], None),                               # the default route, the era grade: nothing to download
+    (['--era', '1990s', '--data', '{coll}', '--method', 'fast'], NO_DOWNLOAD),   # fast + refining steps
     (['--era', '1990s', '--data', '{coll}', '--method', 'gatys'], NO_DOWNLOAD),
     (['--style', '{coll}/2000s/0.jpg', '--refine', '3'], NO_DOWNLOAD),
-    (['--era', '1990s', '--data', '{coll}', '--refine', '0'], None),              # each route the error names works
+    (['--era', '1990s', '--data', '{coll}', '--method', 'fast', '--refine', '0'], None),              # each route the error names works
     (['--era', '1990s', '--data', '{coll}', '--method', 'colour'], None),
 ]
 
@@ -212,13 +219,14 @@ def test_stylize_method_and_era_style(tmp_path, env, photo, covers_dir, tiny_mod
         assert outs[era_style].shape == (36, 48, 3)
     a, t, d = outs.values()
     assert np.abs(a - t).mean() > 0.5 and np.abs(a - d).mean() > 0.5   # three definitions, three different pictures
-    if method == 'fast':   # no --method, --refine, --era-style: the measured default (fast + refine steps; typical when a classifier is given, else the average)
-        from melonpy.core import fast_refine
-        for check, want in (('--check', True), (None, False)):
-            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--size', 48, '--max-covers', 6,
+    if method == 'fast':   # no --method: the measured default, the era grade (fitted once into the cache, then read), with or without a classifier
+        for check in ('--check', None):
+            r = stylize(photo, '--era', '1990s', '--data', covers_dir, '--size', 48,
                         *((check, tiny_model) if check else ()), '--out', tmp_path/'auto.png', env=env)
             assert r.returncode == 0, r.stderr
-            assert ('typical' in _last_line(r)) == want and f'by fast + {fast_refine} steps at 48x36' in _last_line(r), _last_line(r)
+            line = _last_line(r)
+            assert 'its grade, fitted on' in line and 'by grade at 48x36' in line and ('P(1990s) by m.safetensors' in line) == bool(check), line
+        assert len(list((tmp_path/'cache'/'style').glob('grade-*.json'))) == 1   # the second run read the first one's grade
 
 
 @pytest.fixture(scope='module')
@@ -386,3 +394,26 @@ def test_colour_route_takes_a_thin_picture(tmp_path):
     code, err = melonpy_inproc('stylize', thin, '--style', style, '--method', 'colour', '--out', tmp_path/'o.png')
     assert code == 0, err
     assert Image.open(tmp_path/'o.png').size == (256, 2)
+
+
+@pytest.mark.covers
+def test_era_grade_route(tmp_path):
+    "The default route: each era's grade is finite numbers that differ between eras, fitted once and then read from the cache, and it keeps the cover's structure."
+    import torch
+    from melonpy.grade import era_grade, grade_names, ssim
+    from melonpy.style import style_transfer, image_tensor
+    coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
+    g = era_grade(coll, ['1990s', '2000s'], steps=40, cache=cache)
+    t = g.table()
+    assert list(t.columns) == list(grade_names) and np.isfinite(t.to_numpy()).all()
+    assert (t.loc['1990s'] - t.loc['2000s']).abs().max() > 0.01, t
+    files = sorted((cache/'style').glob('grade-*.json'))
+    assert len(files) == 1 and not g.cached
+    stamp = files[0].stat().st_mtime_ns
+    g2 = era_grade(coll, ['1990s', '2000s'], steps=40, cache=cache)
+    assert g2.cached and files[0].stat().st_mtime_ns == stamp and torch.equal(g2.params['1990s'], g.params['1990s'])
+    content = coll/'2000s'/'0.jpg'
+    im = style_transfer(content, era='1990s', covers=coll, method='grade', grade=g, size=48)
+    a, b = image_tensor(im), image_tensor(content, 48)
+    assert a.shape == b.shape and ssim(a, b) > 0.7
+    assert (a - b).abs().mean() > 0.005   # it did change the picture

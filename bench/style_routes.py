@@ -1,0 +1,128 @@
+"""The routes to an era's look (chapter 7, issue 28), measured as a reader would judge them, on covers no fitting used.
+
+Each held-out cover (in the test split of both judges, the three eras) and a few covers of other decades is given the
+look of each era by each route. For every route and target era it reports:
+
+- `rise_default`, `rise_judge`: share of covers whose P(target) rises, by the default classifier (`nsfw_lite0_linear`,
+  balance both, seed 42) and by the independent judge `era_judge` (frozen EfficientNet-Lite2 + logistic regression,
+  seed 1, sources that mix eras only). Neither picked the covers any route learns from, and no route is optimised
+  against either.
+- `id_default`, `id_judge`: share of covers whose target version is the one, among the cover's three versions, with the
+  highest P(target) (chance 1/3).
+- `spread`: mean absolute difference between the three versions of a cover ÷ mean absolute difference to the cover
+  (goal ≥ 0.6); `ssim`: structural similarity with the cover, on brightness (goal ≥ 0.7).
+- `sec_per_cover`: seconds of the route per picture, in the library (the caches warm).
+
+Goals of issue 28: identified ≥ 80 % by both judges, P(target) rises ≥ 75 % for every era, spread ≥ 0.6, SSIM ≥ 0.7,
+≤ 1 s per 256-px cover, ≤ 5 s per command. Results: bench/results/style_routes.csv and .json (command, date, load).
+
+    MELONPY_SHARED=../shared nice python bench/style_routes.py --per-era 8 --others 6 --size 256
+    MELONPY_SHARED=../shared nice python bench/style_routes.py --routes grade,grade_half --per-era 4   # a quick look
+"""
+import argparse, datetime, json, os, subprocess, sys, tempfile, time
+from pathlib import Path
+import numpy as np, pandas as pd, torch, torch.nn.functional as F
+from melonpy.core import sample_covers, default_eras
+from melonpy.data import read_covers, cache_dir
+from melonpy.models import train_era_model, era_judge, evaluation_covers, export_era_model, load_era_model, predict_covers
+from melonpy.style import style_transfer, image_tensor
+from melonpy.grade import era_grade, ssim
+
+routes = dict(   # name: style_transfer keywords; strength 1 = `grade_gain` (2) x the fitted grade, 0.5 = the grade as fitted
+    grade=dict(method='grade'), grade_half=dict(method='grade', strength=0.5), grade_strong=dict(method='grade', strength=1.5),
+    grade_texture=dict(method='grade', texture=0.35),
+    sep_half=dict(method='grade', strength=0.5, fit='separate'), sep=dict(method='grade', fit='separate'),
+    sep_half_texture=dict(method='grade', strength=0.5, texture=0.35, fit='separate'),
+    colour=dict(method='colour'), fast=dict(method='fast', refine=0),
+    fast_refine=dict(method='fast', refine=12), gatys=dict(method='gatys', steps=30))
+
+def judges(covers, folder:Path):
+    "The default classifier and the independent judge (trained once, kept in `folder`), and the covers in both test splits."
+    folder.mkdir(parents=True, exist_ok=True)
+    paths, held = [folder/'default.safetensors', folder/'judge.safetensors'], folder/'heldout.json'
+    if not (all(p.exists() for p in paths) and held.exists()):
+        d = train_era_model(covers, arch='nsfw_lite0_linear', balance='both', quiet=True)
+        j = era_judge(covers)
+        both = sorted(set(evaluation_covers(d).file.astype(str)) & set(evaluation_covers(j).file.astype(str)))
+        export_era_model(d, paths[0]); export_era_model(j, paths[1]); held.write_text(json.dumps(both))
+    return load_era_model(paths[0]), load_era_model(paths[1]), json.loads(held.read_text())
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
+    p.add_argument('--routes', default='grade,grade_half,grade_texture,colour,fast', help=f'among {", ".join(routes)}')
+    p.add_argument('--per-era', type=int, default=8, help='held-out covers per era (of the three eras)')
+    p.add_argument('--others', type=int, default=6, help='covers of other decades')
+    p.add_argument('--size', type=int, default=256)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--command', action='store_true', help='also time `melonpy stylize` (default route, warm cache) as a command')
+    p.add_argument('--out', default=str(Path(__file__).parent/'results'/'style_routes'))
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    covers, eras, t0 = sample_covers() if a.data is None else Path(a.data), list(default_eras), time.time()
+    learn, judge, held = judges(covers, cache_dir()/'bench-style-judges')
+    df = read_covers(covers)
+    rng = np.random.default_rng(0)
+    h = df[df.file.astype(str).isin(held)]
+    contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(a.per_era, (h.era == e).sum()), replace=False))]
+    other = df[~df.era.isin(eras)]
+    contents += [(str(f), e) for f, e in other.sample(min(a.others, len(other)), random_state=0)[['file', 'era']].itertuples(index=False)]
+    grades, fit_s = {}, {}
+    for how in dict.fromkeys(routes[n].get('fit', 'mean') for n in a.routes.split(',')):
+        t = time.time(); grades[how] = era_grade(covers, eras, exclude=held, how=how, cache=cache_dir()/'bench-style-grade'); fit_s[how] = round(time.time() - t, 1)
+        print(f'# {len(contents)} covers; grade ({how}) fitted without them in {fit_s[how]:.1f}s ({"cached" if grades[how].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
+    rows = []
+    for name in a.routes.split(','):
+        kw = dict(routes[name]); g = grades[kw.pop('fit', 'mean')]
+        for f, ce in contents:
+            c = image_tensor(f, a.size)
+            ims, secs = {}, []
+            for e in eras:
+                t = time.perf_counter()
+                ims[e] = style_transfer(f, era=e, covers=covers, size=a.size, progress=False, grade=g, **kw)
+                secs.append(time.perf_counter() - t)
+            xs = {e: image_tensor(im) for e, im in ims.items()}
+            xs = {e: x if x.shape == c.shape else F.interpolate(x, size=c.shape[-2:], mode='bilinear') for e, x in xs.items()}
+            pairs = [(xs[eras[i]] - xs[eras[j]]).abs().mean().item() for i in range(3) for j in range(i + 1, 3)]
+            spread = np.mean(pairs) / max(np.mean([(xs[e] - c).abs().mean().item() for e in eras]), 1e-6)
+            pd_, pj = (predict_covers(m, [f] + [ims[e] for e in eras]) for m in (learn, judge))
+            for k, e in enumerate(eras):
+                rows.append(dict(route=name, content=Path(f).name, content_era=ce, group='held-out' if ce in eras else 'other decades', target=e,
+                                 p0_default=pd_[f'prob_{e}'].iloc[0], p1_default=pd_[f'prob_{e}'].iloc[1 + k],
+                                 p0_judge=pj[f'prob_{e}'].iloc[0], p1_judge=pj[f'prob_{e}'].iloc[1 + k],
+                                 id_default=int(pd_[f'prob_{e}'].iloc[1:].to_numpy().argmax() == k), id_judge=int(pj[f'prob_{e}'].iloc[1:].to_numpy().argmax() == k),
+                                 spread=spread, ssim=ssim(xs[e], c), sec=secs[k]))
+        r = pd.DataFrame([x for x in rows if x['route'] == name])
+        print(f'{name:14s} id {r.id_default.mean():.2f}/{r.id_judge.mean():.2f}  rise {(r.p1_default > r.p0_default).mean():.2f}/{(r.p1_judge > r.p0_judge).mean():.2f}  '
+              f'spread {r.spread.mean():.2f}  ssim {r.ssim.mean():.2f}  {r.sec.mean():.2f}s/cover  load {os.getloadavg()[0]:.2f}', flush=True)
+    raw = pd.DataFrame(rows)
+    summ = lambda r: pd.Series(dict(covers=r.content.nunique(), rise_default=(r.p1_default > r.p0_default).mean(), rise_judge=(r.p1_judge > r.p0_judge).mean(),
+                                    id_default=r.id_default.mean(), id_judge=r.id_judge.mean(), dp_default=(r.p1_default - r.p0_default).mean(),
+                                    dp_judge=(r.p1_judge - r.p0_judge).mean(), spread=r.spread.mean(), ssim=r.ssim.mean(), sec_per_cover=r.sec.mean()))
+    tab = pd.concat([raw.assign(target='all').groupby(['route', 'target'], sort=False).apply(summ),
+                     raw.groupby(['route', 'target'], sort=False).apply(summ)]).reset_index()
+    tab = tab.sort_values(['route', 'target'], key=lambda s: s.map({n: i for i, n in enumerate(a.routes.split(','))}) if s.name == 'route' else s, kind='stable')
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    for t_, path in ((tab, out.with_suffix('.csv')), (raw, out.parent/(out.name + '_raw.csv'))):   # routes measured before and not now are kept
+        old = pd.read_csv(path) if path.exists() else None
+        if old is not None: t_ = pd.concat([old[~old.route.isin(a.routes.split(','))], t_], ignore_index=True)
+        t_.round(4).to_csv(path, index=False)
+    cmd = None
+    if a.command:
+        with tempfile.TemporaryDirectory() as d:
+            secs = []
+            for _ in range(2):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', contents[0][0], '--era', eras[0], '--data', str(covers), '--out', f'{d}/o.png'],
+                               check=True, capture_output=True)
+                secs.append(time.perf_counter() - t)
+            cmd = dict(first=round(secs[0], 2), warm=round(secs[1], 2))
+            print(f'# melonpy stylize (default route): first {secs[0]:.1f}s (fits the grade unless cached), warm {secs[1]:.1f}s')
+    meta = dict(command=' '.join(['python', 'bench/style_routes.py', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
+                grades={h: g.table().to_dict(orient='index') for h, g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
+    runs = json.loads(out.with_suffix('.json').read_text()).get('runs', []) if out.with_suffix('.json').exists() else []
+    out.with_suffix('.json').write_text(json.dumps(dict(runs=[r for r in runs if not set(r['routes']) <= set(meta['routes'])] + [meta]), indent=1, default=float))
+    print(tab.round(2).to_string(index=False))
+
+if __name__ == '__main__': main()
