@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/learners.html.md"""
 
 # %% ../nbs/04b_learners.ipynb #ec558af8
 from __future__ import annotations
-import dataclasses, json, os, warnings
+import dataclasses, json, os, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -24,9 +24,10 @@ from .networks import (dnn, cnn, cnn_bn, vgg16_imagenet, lite_archs, lite_sizes,
                               EnsembleEraModel, linear_members, linear_archs, ensemble_archs, linear_family)
 
 # %% auto #0
-__all__ = ['scratch_archs', 'offline_archs', 'feature_version', 'aug_levels', 'default_size', 'arch_names', 'EpochHistory',
-           'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features', 'era_order', 'cover_weights',
-           'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'seen_in_training', 'predict_covers']
+__all__ = ['scratch_archs', 'offline_archs', 'save_every', 'feature_version', 'aug_levels', 'default_size', 'arch_names',
+           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features', 'era_order',
+           'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'seen_in_training',
+           'predict_covers']
 
 # %% ../nbs/04b_learners.ipynb #1e1d2ef4
 model_meta[vgg16_imagenet] = {**model_meta[torchvision.models.vgg16_bn],
@@ -158,6 +159,14 @@ def mixed_sources(df:pd.DataFrame) -> list:
     return sorted(n[n > 1].index.astype(str))
 
 # %% ../nbs/04b_learners.ipynb #536caf75
+save_every = 60   # seconds: a feature pass saves what it has this often, so a run that is killed (not only stopped by Ctrl-C) resumes from there
+
+def _save_features(path, known:dict):
+    "Write the features `known` (key -> vector) of covers that still exist to the cache file `path` (atomically)."
+    keep = [k for k in known if os.path.exists(k.split('|')[0])]
+    try: save_tensors({'x': torch.from_numpy(np.stack([known[k] for k in keep]))}, path, metadata={'keys': json.dumps(keep)})
+    except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e.strerror or e}); set MELONPY_CACHE to a writable folder with free space')
+
 feature_version = 2   # in the feature cache's name: raise it when what a network's features are changes, and older caches are not read
 
 def _read_feature_cache(path, nf:int) -> dict:
@@ -179,18 +188,16 @@ def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bo
     todo = sorted({f for f, k in zip(files, keys) if k not in known})
     if todo:
         dl = learn.dls.test_dl(todo, bs=bs)
-        bar, done = tqdm(total=len(todo), desc=f'{member.name}_linear features', unit='cover', disable=not progress, leave=False), 0
+        bar, done, saved = tqdm(total=len(todo), desc=f'{member.name}_linear features', unit='cover', disable=not progress, leave=False), 0, time.monotonic()
         try:
             with torch.inference_mode():
                 for (xb,), chunk in zip(dl, chunked(todo, bs)):
                     for f, v in zip(chunk, model.features(xb).float().numpy()): known[_key(f)] = v
                     bar.update(len(chunk)); done += len(chunk)
+                    if cache and time.monotonic() - saved > save_every: _save_features(path, known); saved = time.monotonic()
         finally:   # also after Ctrl-C: the features computed so far are saved, and the next run starts from them
             bar.close()
-            if cache and done:
-                keep = [k for k in known if os.path.exists(k.split('|')[0])]
-                try: save_tensors({'x': torch.from_numpy(np.stack([known[k] for k in keep]))}, path, metadata={'keys': json.dumps(keep)})
-                except OSError as e: warnings.warn(f'could not write the feature cache {path} ({e.strerror or e}); set MELONPY_CACHE to a writable folder with free space')
+            if cache and done: _save_features(path, known)
     return np.stack([known[k] for k in keys]).astype(np.float32)
 
 # %% ../nbs/04b_learners.ipynb #7e71ff59

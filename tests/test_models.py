@@ -1,5 +1,5 @@
 "`melonpy train` and `melonpy predict` as real processes on a small subset of the shared covers, and their bad-input errors."
-import os, pickle, re, shutil
+import json, os, pickle, re, shutil
 import numpy as np
 from PIL import Image
 from pathlib import Path
@@ -271,6 +271,40 @@ def _nsfw_and_pictures(folder, n):
     files = [folder/f'{i}.png' for i in range(n)]
     for i, f in enumerate(files): Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(f)
     return learn, files
+
+def test_a_killed_feature_pass_keeps_what_it_saved(tmp_path, monkeypatch):
+    "A feature pass saves what it has every `save_every` seconds (issue 30): killed outright (SIGKILL, no `finally` runs) after two of its three batches, the cache holds those covers and the next pass computes only the rest."
+    import subprocess, sys, textwrap
+    from melonpy.learners import cover_features
+    from safetensors import safe_open
+    learn, files = _nsfw_and_pictures(tmp_path, 6)
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_models import _nsfw_and_pictures
+        from pathlib import Path
+        import melonpy.learners as L
+        learn, files = _nsfw_and_pictures(Path({str(tmp_path)!r}), 6)
+        L.save_every = 0   # save after every batch
+        m = L.linear_members(learn.model)[0]; calls, forward = [], m.features.forward
+        def dying(x):
+            calls.append(1)
+            if len(calls) == 3: os.kill(os.getpid(), signal.SIGKILL)
+            return forward(x)
+        m.features.forward = dying
+        L.cover_features(learn, files, bs=2, progress=False)
+    """)
+    env = {**os.environ, 'MELONPY_CACHE': str(tmp_path/'cache')}
+    r = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == -9, r.stderr[-2000:]
+    [path] = (tmp_path/'cache').glob('features-nsfw*.safetensors')
+    with safe_open(str(path), 'np') as f: assert len(json.loads(f.metadata()['keys'])) == 4   # two batches of two
+    import melonpy.learners as L
+    monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
+    m = L.linear_members(learn.model)[0]; seen, forward = [], m.features.forward
+    m.features.forward = lambda x: seen.append(len(x)) or forward(x)
+    x = cover_features(learn, files, bs=2, progress=False)
+    assert seen == [2] and x.shape == (6, 1024)   # only the last two covers were computed again
 
 def test_feature_cache_on_a_full_disk(tmp_path, monkeypatch):
     "The feature cache cannot be written (a full disk): a warning, and the features computed are still returned (they were lost in a traceback)."
