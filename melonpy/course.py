@@ -24,16 +24,6 @@ def _torch_chapters():
     from melonpy import models, style
     return models, style
 
-def era_grade(*args, **kwargs):
-    "`melonpy.grade.era_grade`, imported when first needed (it loads PyTorch)."
-    from melonpy.grade import era_grade
-    return era_grade(*args, **kwargs)
-
-def grade_grid(*args, **kwargs):
-    "`melonpy.grade.grade_grid`, imported when first needed (it loads PyTorch)."
-    from melonpy.grade import grade_grid
-    return grade_grid(*args, **kwargs)
-
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'vgg_routes', 'stage_downloads', 'kit_archs',
            'era_grade', 'grade_grid', 'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages',
@@ -42,9 +32,22 @@ __all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings'
            'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint',
            'run_course', 'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
+# %% ../nbs/08_course.ipynb #c3c54d16
+def era_grade(*args, **kwargs):
+    "`melonpy.grade.era_grade`, imported when first needed (it loads PyTorch)."
+    from melonpy.grade import era_grade
+    return era_grade(*args, **kwargs)
+
+# %% ../nbs/08_course.ipynb #bfc33c90
+def grade_grid(*args, **kwargs):
+    "`melonpy.grade.grade_grid`, imported when first needed (it loads PyTorch)."
+    from melonpy.grade import grade_grid
+    return grade_grid(*args, **kwargs)
+
 # %% ../nbs/08_course.ipynb #62f8ec27
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
 
+# %% ../nbs/08_course.ipynb #87861cdd
 default_settings = dict(
     eras=list(default_eras), quality='all', max_per_era=None, seed=42,                   # dataset (chapter 2)
     colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
@@ -53,10 +56,12 @@ default_settings = dict(
     style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
     style_method='grade', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner: the era grade, no download
 
+# %% ../nbs/08_course.ipynb #7e60096d
 quick_settings = dict(max_per_era=40, n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,   # a sample of each era
                       style_per_era=1, style_size=128, style_steps=8, style_covers=8,
                       style_method='colour', style_era_style='average')   # an era's colours: no download, no ranking of its covers
 
+# %% ../nbs/08_course.ipynb #4b6b3511
 def course_settings(quick:bool=False, **overrides) -> dict:
     "The settings of a run: `default_settings`, shrunk by `quick_settings` if `quick`, then `overrides` (unknown names are an error)."
     unknown = sorted(set(overrides) - set(default_settings))
@@ -84,6 +89,7 @@ def load_stages(run) -> dict:
     tries = {n: [a for a in v if isinstance(a, dict) and isinstance(a.get('seconds'), (int, float))] for n, v in tries.items() if n in stage_names and isinstance(v, list)}
     return dict(settings=d.get('settings'), stages=stages, attempts=tries)
 
+# %% ../nbs/08_course.ipynb #8bd9f630
 def stage_outputs(name:str, book:dict) -> list:
     "The files stage `name` must have left in the run folder (relative paths): a finished stage whose files are gone is run again."
     if name == 'scrape': return ['scrape/charts.csv'] if book['stages'].get('scrape', {}).get('scraped') else []
@@ -91,6 +97,7 @@ def stage_outputs(name:str, book:dict) -> list:
                 model=['model.safetensors', 'model/metrics.json', 'model/predictions.csv'], style=['style/style.csv'],
                 report=['report.html'])[name]
 
+# %% ../nbs/08_course.ipynb #ae8be865
 def still_done(run, book:dict) -> dict:
     "Forget, in `book`, the first finished stage whose files are missing from `run` and every stage after it (they used its files)."
     for k, n in enumerate(stage_names):
@@ -99,6 +106,7 @@ def still_done(run, book:dict) -> dict:
             break
     return book
 
+# %% ../nbs/08_course.ipynb #35861606
 def _json(v):
     "`v` made JSON-friendly (numpy numbers, paths)."
     if isinstance(v, dict): return {str(k): _json(x) for k, x in v.items()}
@@ -107,10 +115,12 @@ def _json(v):
     if isinstance(v, Path): return str(v)
     return v
 
+# %% ../nbs/08_course.ipynb #9af25151
 def save_stages(run, book:dict) -> Path:
     "Write bookkeeping `book` to `run/stages.json`, atomically."
     return atomic_write(Path(run)/'stages.json', json.dumps(_json(book), indent=1, ensure_ascii=False))
 
+# %% ../nbs/08_course.ipynb #bb989199
 stage_settings = dict(   # the settings each stage reads (what it reads from earlier stages is their files)
     scrape=('data', 'years', 'base_url'),
     dataset=('eras', 'quality', 'max_per_era', 'seed', 'colour_size'),
@@ -120,6 +130,7 @@ stage_settings = dict(   # the settings each stage reads (what it reads from ear
            'style_era_style', 'style_strength'),
     report=())
 
+# %% ../nbs/08_course.ipynb #c58710a3
 def stage_key(name:str, settings:dict) -> dict:
     "The settings stage `name` reads, as they act: `pretrained` changes nothing for the linear family (it downloads nothing), nor `vgg_weights` for a style method without VGG16."
     s = dict(settings)
@@ -127,6 +138,7 @@ def stage_key(name:str, settings:dict) -> dict:
     if s.get('style_method', 'gatys') != 'gatys': s['vgg_weights'] = None
     return {k: _json(s.get(k)) for k in stage_settings[name]}
 
+# %% ../nbs/08_course.ipynb #65cfe555
 def check_settings(book:dict, settings:dict):
     "Adopt `settings` for the run in `book`. If the run had other settings, forget the first stage whose `stage_key` differs and every stage after it (they used its files); `book['changed']` says which settings changed and the first stage to redo (`redo`, None if none is affected)."
     old, new = book.get('settings'), _json(settings)
@@ -138,6 +150,7 @@ def check_settings(book:dict, settings:dict):
     book['changed'] = dict(settings=[k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)], redo=first)
     return book
 
+# %% ../nbs/08_course.ipynb #e600c773
 def clear_stages(run, names):
     "Remove from run folder `run` what stages `names` wrote, so that nothing made with other settings is kept (a half-done style stage's pictures included). The scrape's downloads stay: a scrape with other years reuses them."
     where = dict(dataset=['dataset'], colors=['colors'], model=['model', 'model.safetensors'], style=['style'], report=['report.html'])
@@ -155,6 +168,7 @@ def _download(stage:str, what:str, weights, local=None, flags:str='') -> dict:
     return dict(stage=stage, what=what, mb=weights.meta.get('_file_size'), url=weights.url, path=str(path), local=str(local) if local else None,
                 have=bool(local and Path(local).is_file()) or path.is_file(), flags=flags)
 
+# %% ../nbs/08_course.ipynb #86cae6dd
 def model_downloads(settings:dict) -> list:
     "What the model stage downloads with `settings`: a torchvision network's ImageNet weights when `pretrained`; nothing for the linear family, EfficientNet-Lite (their weights come with melonpy) or the small CNNs."
     models, _ = _torch_chapters()
@@ -167,8 +181,10 @@ def model_downloads(settings:dict) -> list:
     return [_download('model', f'the ImageNet weights of {arch}', w, vgg16_weights_file() if arch == 'vgg16' else None,
                       '--no-pretrained (the network starts from random weights)')]
 
+# %% ../nbs/08_course.ipynb #8db3a728
 vgg_routes = ('gatys', 'fast')   # the style routes that optimise through VGG16 (fast: its refine steps)
 
+# %% ../nbs/08_course.ipynb #f28c14c7
 def style_downloads(settings:dict) -> list:
     "What the style stage downloads with `settings`: VGG16's ImageNet weights for a route through VGG16 (`vgg_routes`), unless `vgg_weights` is a file or None (untrained)."
     if settings['style_method'] not in vgg_routes or settings['vgg_weights'] != 'DEFAULT': return []
@@ -177,12 +193,15 @@ def style_downloads(settings:dict) -> list:
     return [_download('style', "VGG16's ImageNet weights", torchvision.models.VGG16_Weights.DEFAULT, vgg16_weights_file(),
                       '--weights PATH (a copy of them), --quick (the colour route: nothing to download), --no-pretrained (an untrained VGG16: textures, not an era\'s look)')]
 
+# %% ../nbs/08_course.ipynb #86dec25b
 stage_downloads = dict(model=model_downloads, style=style_downloads)   # each stage answers for its own settings
 
+# %% ../nbs/08_course.ipynb #b1c974fa
 def run_downloads(settings:dict, stages=stage_names) -> list:
     "Every download that `stages` of a run with `settings` need (`stage_downloads`), whether this machine has it or not (`have`)."
     return [d for n in stages if n in stage_downloads for d in stage_downloads[n](settings)]
 
+# %% ../nbs/08_course.ipynb #43f160bc
 def check_downloads(settings:dict, stages=stage_names, progress:bool=True) -> list:
     "Before the first stage: download now what `stages` need and this machine lacks (`run_downloads`), or stop in one line naming the flags that work without it. Returns the downloads made."
     import torch
@@ -204,6 +223,7 @@ def collection_dir(run, data=None) -> Path:
     "The cover collection of a run: `data` if given, else the run's own scrape."
     return Path(data).resolve() if data is not None else Path(run).resolve()/'scrape'
 
+# %% ../nbs/08_course.ipynb #209c9573
 def scrape_stage(run, data=None, years=(1990, 2019), base_url=None, delay:float=0.3, progress:bool=True) -> dict:
     "Stage 1: scrape `years` into `run/scrape` (chapter 1), unless collection `data` is given; returns facts for `stages.json`."
     if data is not None: return dict(collection=str(collection_dir(run, data)), scraped=False)
@@ -240,6 +260,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
     atomic_write(out/'summary.json', json.dumps(_json(summary), indent=1))
     return dict(covers=len(df), skipped=len(skipped))
 
+# %% ../nbs/08_course.ipynb #f910e142
 def read_split(run) -> pd.DataFrame:
     "The split table written by the dataset stage of `run`."
     f = Path(run)/'dataset'/'split.csv'
@@ -264,6 +285,7 @@ def _predict(predict, learn, files:list, progress:bool=True, chunk:int=32) -> pd
             parts.append(predict(learn, files[i:i + chunk])); bar.update(len(parts[-1]))
     return pd.concat(parts, ignore_index=True)
 
+# %% ../nbs/08_course.ipynb #ea6c9121
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.safetensors`, write metrics, test predictions and figures to `run/model`."
     models, _ = _torch_chapters()
@@ -306,6 +328,7 @@ def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
         pairs += [(e, f) for f in pick]; used.update(pick)
     return pairs
 
+# %% ../nbs/08_course.ipynb #839b09d6
 def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     "Stage 5: stylise test covers toward each era (chapter 7), write before/after PNGs and `style.csv` with the classifier's P(era)."
     models, style = _torch_chapters()
@@ -343,6 +366,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
         plt.close(fig); made += 1
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
 
+# %% ../nbs/08_course.ipynb #3c707f44
 def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:
     "One cover toward every era (chapter 7's grid): `grid_before.png`, `grid_<k>.png` and `grid.csv` with P(era) before and after; `done` {(era, file): picture} are copied, not made again. Returns how many pictures were made."
     before, made, rows = out/'grid_before.png', 0, []
@@ -358,7 +382,6 @@ def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:
         rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name, p_before=p0, p_after=p1))
     write_csv(pd.DataFrame(rows), out/'grid.csv')
     return made
-
 
 # %% ../nbs/08_course.ipynb #8b30721e
 def report_stage(run, settings:dict=None, progress:bool=True) -> dict:
@@ -378,6 +401,7 @@ def ticking(bar, every:float=1.):
     try: yield bar
     finally: stop.set(); t.join()
 
+# %% ../nbs/08_course.ipynb #07fce057
 def stage_hint(name:str, settings:dict) -> str:
     "What the stage bar says while stage `name` works: its name, and for the long stages what they do first (the bars under it name only their own step)."
     linear = str(settings.get('arch')).endswith('_linear')
@@ -386,6 +410,7 @@ def stage_hint(name:str, settings:dict) -> str:
                  style="first each era's covers ranked by the classifier, to find its typical ones" if settings.get('style_era_style') == 'typical' else '')
     return f'{name}: {hints[name]}' if hints.get(name) else name
 
+# %% ../nbs/08_course.ipynb #f296ccd7
 def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str|None=None, delay:float=0.3,
                progress:bool=True, stages=stage_names, **overrides) -> dict:
     "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests). Returns `stages.json`'s content."
@@ -435,6 +460,7 @@ def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str
                 bar.update(1)
         return book
 
+# %% ../nbs/08_course.ipynb #13b2ea19
 def course_summary(book:dict, run) -> str:
     "One line about a finished run: covers, test accuracy against the baseline, wall time per stage, where the report is."
     st = book['stages']
@@ -473,6 +499,7 @@ def run_main(a) -> int:
     print(course_summary(book, a.out))
     return 0
 
+# %% ../nbs/08_course.ipynb #f7484fea
 def kit_main(a) -> int:
     "Run `melonpy kit`: make a class kit (`make_kit`), then say how to use it."
     k = make_kit(a.out, years=a.years or '1990-2019', base_url=a.base_url, delay=a.delay, data=a.data, archs=a.archs)
@@ -484,12 +511,14 @@ def kit_main(a) -> int:
 # %% ../nbs/08_course.ipynb #kit00002
 kit_archs = ('squeezenet1_1',)   # the ImageNet network chapters 4 and 5 fine-tune (chapter 5's default search)
 
+# %% ../nbs/08_course.ipynb #cfac8143
 def kit_downloads(archs=kit_archs) -> list:
     "What a class downloads: a default `melonpy run`'s needs (`run_downloads`), VGG16's weights for chapter 7's Gatys route, and the ImageNet weights of `archs`."
     s = course_settings()
     need = run_downloads(s) + style_downloads(dict(s, style_method='gatys')) + [d for a in archs for d in model_downloads(dict(s, arch=a))]
     return list({d['url']: d for d in need}.values())
 
+# %% ../nbs/08_course.ipynb #981e3c26
 def make_kit(out, years='1990-2019', base_url:str|None=None, delay:float=0.3, data=None, archs=kit_archs, progress:bool=True) -> dict:
     "A class kit in folder `out`: `covers/` (a scrape of `years` from `base_url`, or a copy of collection `data`) and `torch_home/` with every file `kit_downloads` lists (a local copy copied, else downloaded); returns what it holds. Run it again to finish an interrupted kit."
     import torch

