@@ -21,7 +21,7 @@ def main():
     from melonpy.data import read_covers
     from melonpy.learners import train_era_model
     from melonpy.model_file import load_era_model
-    from melonpy.explore import explore
+    from melonpy.explorer import explore
     src = sample_covers()
     t = time.perf_counter()
     if len(sys.argv) > 1: learn = load_era_model(sys.argv[1]); how = f'loaded {sys.argv[1]}'

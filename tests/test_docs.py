@@ -105,7 +105,7 @@ def test_the_other_chapters_are_named():
     chs = {p.stem[:2] for p in (ROOT/'nbs').glob('[0-9]*.ipynb')} - {'11'}   # 11: the benchmarks page, no code
     assert chs == set(CELL_CHAPTERS) | set(NOT_YET), chs ^ (set(CELL_CHAPTERS) | set(NOT_YET))
 
-COVERS_LATER = {'06_explore': 'issue 28 changes its era mixer cells: their outputs are saved after the merge'}
+COVERS_LATER = {}
 NO_OUTPUT = '# no saved output:'   # the marker a `#| covers` cell carries when its output is not kept, with the reason
 
 def test_covers_cells_keep_their_output():

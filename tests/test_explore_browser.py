@@ -164,7 +164,7 @@ def evil_env(lab_env):
         d = evil/('1990s' if i % 3 == 0 else EVIL); d.mkdir(parents=True, exist_ok=True)
         shutil.copy(f, d/f.name)
     _train(evil, root/'evil_model.safetensors', env, *env['MELONPY_TEST_ARCH'].split(), '--eras', f'1990s,{EVIL}')
-    _notebook(root/'evil_demo.ipynb', 'from melonpy.data import read_covers\nfrom melonpy.explore import explore\n\n'
+    _notebook(root/'evil_demo.ipynb', 'from melonpy.data import read_covers\nfrom melonpy.explorer import explore\n\n'
               f'explorer = explore({str(root/"evil_model.safetensors")!r}, read_covers({str(evil)!r}), page_size=12)\nexplorer')
     return root, env
 
@@ -355,7 +355,7 @@ def _vgg_weights():
 
 def _mixer_notebook(path, model, covers):
     "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 256 px (as in class), 10 covers per era style, 10 Gatys steps."
-    _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.explore import EraMixer\n\n'
+    _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.mixer import EraMixer\n\n'
               f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=256, max_covers=10, steps=10, weights={_vgg_weights()!r})\nmixer')
 
 
