@@ -21,7 +21,7 @@ from .core import atomic_path, sample_covers, typical_k, fast_refine
 from .grade import era_grade, grade_words
 from .networks import _vgg16_weights_file
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
-from .era_targets import _era_files, typical_covers
+from .era_targets import _era_files, era_covers
 from .style import style_transfer, grade_eras, _stage_target, era_probabilities
 
 # %% auto #0
@@ -165,7 +165,7 @@ def stylize_main(a) -> int:
     if grade is not None:
         what = f'era {a.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[a.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
     elif a.era:
-        n = len(typical_covers(learn, covers, a.era)) if era_style == 'typical' else len(_era_files(covers, a.era, a.max_covers, 0)[0])
+        n = len(era_covers(covers, a.era, era_style, learn, max_covers=a.max_covers)[0])
         what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
     else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
     msg = f'stylized {Path(a.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'

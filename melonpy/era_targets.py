@@ -20,9 +20,9 @@ from .gatys import (VGGFeatures, StyleTarget, style_layers, vgg16_widths, image_
 from .magenta import style_vectors
 
 # %% auto #0
-__all__ = ['era_styles', 'check_era_style', 'era_grams', 'model_fingerprint', 'era_ranking', 'typical_covers', 'era_mean_target',
-           'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour', 'era_vector',
-           'era_style_vector']
+__all__ = ['era_styles', 'check_era_style', 'era_grams', 'model_fingerprint', 'era_ranking', 'typical_covers', 'era_covers',
+           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
+           'era_vector', 'era_style_vector']
 
 # %% ../nbs/07d_era_targets.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
@@ -154,8 +154,28 @@ def typical_covers(learn, covers, era:str, k:int=typical_k, max_covers:int=300, 
     if df.seen.notna().all() and df.seen.sum() >= k: df = df[df.seen.astype(bool)]   # the model's training split only
     return df.file.head(k).tolist()
 
-# %% ../nbs/07d_era_targets.ipynb #ecaba359
-_typical_grams = {}
+# %% ../nbs/07d_era_targets.ipynb #e76da911
+_stats = {}   # the era statistics computed in this process: {(kind, files): value}, for Gram targets, colours and Magenta embeddings alike
+
+# %% ../nbs/07d_era_targets.ipynb #39f271fc
+def _kept(kind:str, files:tuple, make):
+    "The statistic `kind` of the covers `files`: `make()` the first time, then from memory."
+    if (kind, files) not in _stats: _stats[kind, files] = make()
+    return _stats[kind, files]
+
+# %% ../nbs/07d_era_targets.ipynb #60f2f233
+def era_covers(covers, era:str, era_style:str='average', learn=None, k:int=typical_k, max_covers:int=100, seed:int=0,
+               cache=True, progress:bool=True) -> tuple:
+    "Which covers of collection `covers` stand for `era`: for `era_style` 'typical' the `k` that classifier `learn` is surest of (`typical_covers`), else at most `max_covers` random ones; as (files, where they come from)."
+    if era_style == 'typical': return tuple(typical_covers(learn, covers, era, k, cache=cache, progress=progress)), f'{k} typical covers of {era}'
+    files, src = _era_files(covers, era, max_covers, seed)
+    return tuple(files), src
+
+# %% ../nbs/07d_era_targets.ipynb #8d00e943
+def _of_era(stat, era, src, files):
+    "`stat(files, skip_bad=True)` (`pixel_colour`, `style_vectors`), or one sentence naming the era if none of its covers is readable."
+    try: return stat(files, skip_bad=True)
+    except UserError: raise _unreadable_era(era, src, files) from None
 
 # %% ../nbs/07d_era_targets.ipynb #36551d62
 def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
@@ -179,12 +199,10 @@ def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='averag
                learn=None, eras=None, k:int=typical_k, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
     "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
     check_era_style(era_style, strength, learn)
-    if era_style == 'typical':
-        files = tuple(typical_covers(learn, covers, era, k, cache=cache, progress=progress))
-        key = (files, size, net.fingerprint())   # kept in memory (every transfer asks again) and on disk
-        if key not in _typical_grams:
-            _typical_grams[key] = _cached_grams(files, f'{era}-typical', size, net, style_layers, cache, progress, f'era {era}, {len(files)} typical covers', era=era)
-        t = _typical_grams[key]
+    if era_style == 'typical':   # kept in memory (every transfer asks again) and on disk
+        files, _ = era_covers(covers, era, era_style, learn, k, cache=cache, progress=progress)
+        t = _kept(f'grams {size}px {net.fingerprint()}', files, lambda: _cached_grams(files, f'{era}-typical', size, net, style_layers, cache, progress,
+                                                                                      f'era {era}, {len(files)} typical covers', era=era))
     else: t = era_grams(covers, era, size, net=net, max_covers=max_covers, cache=cache, progress=progress)
     if own is None: return t
     base = era_mean_target(covers, era, size, net, eras or (learn and [str(v) for v in learn.dls.vocab]), max_covers, cache) if era_style == 'direction' else None
@@ -207,18 +225,11 @@ def move_colour(own:tuple, target:tuple, strength:float=1., base:tuple|None=None
     e, v = torch.linalg.eigh(c.double())
     return m.clamp(0, 1), ((v * e.clamp_min(1e-6)) @ v.T).float()
 
-# %% ../nbs/07d_era_targets.ipynb #5fd9e079
-_colours = {}
-
 # %% ../nbs/07d_era_targets.ipynb #fa521689
-def era_colour(covers, era:str, max_covers:int=100, seed:int=0) -> tuple:
-    "Pixel colour statistics (`pixel_colour`) of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
-    files, src = _era_files(covers, era, max_covers, seed)
-    key = (src, era, tuple(files))
-    if key not in _colours:
-        try: _colours[key] = pixel_colour(files, skip_bad=True)
-        except UserError: raise _unreadable_era(era, src, files) from None
-    return _colours[key]
+def era_colour(covers, era:str, max_covers:int=100, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> tuple:
+    "Pixel colour statistics (`pixel_colour`) of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
+    files, src = era_covers(covers, era, era_style, learn, k, max_covers, seed)
+    return _kept('colour', files, lambda: _of_era(pixel_colour, era, src, files))
 
 # %% ../nbs/07d_era_targets.ipynb #bdf1f3a5
 def target_colour(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
@@ -227,28 +238,17 @@ def target_colour(content, style=None, era=None, covers=None, era_style:str='ave
     own = pixel_colour([content])
     if era is None: return move_colour(own, pixel_colour(style if isinstance(style, (list, tuple)) else [style]), strength)
     check_era_style(era_style, strength, learn)
-    if era_style == 'typical':
-        files = tuple(typical_covers(learn, covers, era, k))
-        if files not in _colours: _colours[files] = pixel_colour(files, skip_bad=True)
-        t = _colours[files]
-    else: t = era_colour(covers, era, max_covers)
+    t = era_colour(covers, era, max_covers, era_style=era_style, learn=learn, k=k)
     if era_style != 'direction': return move_colour(own, t, strength)
     eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
     cs = [era_colour(covers, e, max_covers) for e in eras]
     return move_colour(own, t, strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
 
-# %% ../nbs/07d_era_targets.ipynb #6093cf71
-_vectors = {}
-
 # %% ../nbs/07d_era_targets.ipynb #b4745c10
-def era_vector(covers, era:str, max_covers:int=100, seed:int=0) -> np.ndarray:
-    "The mean Magenta style embedding of (at most `max_covers` random) covers of `era` in `covers` (kept in memory)."
-    files, src = _era_files(covers, era, max_covers, seed)
-    key = (src, era, tuple(files))
-    if key not in _vectors:
-        try: _vectors[key] = style_vectors(files, skip_bad=True).mean(0)
-        except UserError: raise _unreadable_era(era, src, files) from None
-    return _vectors[key]
+def era_vector(covers, era:str, max_covers:int=100, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> np.ndarray:
+    "The mean Magenta style embedding of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
+    files, src = era_covers(covers, era, era_style, learn, k, max_covers, seed)
+    return _kept('vector', files, lambda: _of_era(style_vectors, era, src, files).mean(0))
 
 # %% ../nbs/07d_era_targets.ipynb #7a50e793
 def era_style_vector(content:Image.Image, covers, era:str, era_style:str='average', strength:float=1., learn=None, eras=None,
@@ -256,11 +256,7 @@ def era_style_vector(content:Image.Image, covers, era:str, era_style:str='averag
     "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
     check_era_style(era_style, strength, learn)
     own = style_vectors([content])[0]
-    if era_style == 'typical':
-        files = tuple(typical_covers(learn, covers, era, k))
-        if files not in _vectors: _vectors[files] = style_vectors(files, skip_bad=True).mean(0)
-        target = _vectors[files]
-    else: target = era_vector(covers, era, max_covers)
+    target = era_vector(covers, era, max_covers, era_style=era_style, learn=learn, k=k)
     if era_style == 'direction':
         eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
         return own + strength * (target - np.mean([era_vector(covers, e, max_covers) for e in eras], 0))
