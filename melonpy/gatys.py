@@ -262,9 +262,6 @@ def collapse_pyramid(levels:list) -> torch.Tensor:
     for d in reversed(levels[:-1]): x = F.interpolate(x, size=d.shape[-2:], mode='bilinear', align_corners=False) + d
     return x
 
-# %% ../nbs/07b_gatys.ipynb #d273590e
-vgg16_widths = (64, 128, 256, 512, 512)   # channels of VGG16's blocks 1-5: a Gram matrix of layer convB_k is widths[B-1] square
-
 # %% ../nbs/07b_gatys.ipynb #583138b6
 def upsample(x:torch.Tensor, content:torch.Tensor, detail:bool=True) -> torch.Tensor:
     "Enlarge `x` to the size of `content` (bicubic) and, if `detail`, add back `content`'s details lost at `x`'s size; clipped to [0, 1]."
@@ -274,6 +271,9 @@ def upsample(x:torch.Tensor, content:torch.Tensor, detail:bool=True) -> torch.Te
         blurred = F.interpolate(F.interpolate(content, size=x.shape[-2:], mode='area'), size=size, mode='bicubic', align_corners=False)
         up = up + content - blurred
     return up.clamp(0, 1)
+
+# %% ../nbs/07b_gatys.ipynb #d273590e
+vgg16_widths = (64, 128, 256, 512, 512)   # channels of VGG16's blocks 1-5: a Gram matrix of layer convB_k is widths[B-1] square
 
 # %% ../nbs/07b_gatys.ipynb #1d698bcb
 def check_size(size, smallest:int=image_sides[0]):
