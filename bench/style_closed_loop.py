@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from melonpy.core import sample_covers
 from melonpy.data import read_covers
-from melonpy.style import VGGFeatures, style_transfer, typical_covers, era_styles, style_methods, typical_k
+from melonpy.core import typical_k
+from melonpy.gatys import VGGFeatures
+from melonpy.era_targets import typical_covers, era_styles
+from melonpy.style import style_transfer, style_methods
 
 
 def load_avg(): return ' '.join(f'{x:.2f}' for x in os.getloadavg())

@@ -25,7 +25,8 @@ import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from melonpy.core import sample_covers, default_eras
 from melonpy.data import read_covers, cache_dir
 from melonpy.models import train_era_model, era_judge, evaluation_covers, export_era_model, load_era_model, predict_covers
-from melonpy.style import style_transfer, image_tensor
+from melonpy.gatys import image_tensor
+from melonpy.style import style_transfer
 from melonpy.grade import era_grade, ssim
 
 routes = dict(   # name: style_transfer keywords; strength 1 = `grade_gain` (2) x the fitted grade, 0.5 = the grade as fitted

@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd, torch
 from melonpy.core import sample_covers
 from melonpy.data import read_covers
-from melonpy.style import (VGGFeatures, style_transfer, era_grams, image_tensor, to_image, transfer_distances,
-                           style_loss, content_loss)
+from melonpy.gatys import VGGFeatures, image_tensor, to_image, transfer_distances, style_loss, content_loss
+from melonpy.era_targets import era_grams
+from melonpy.style import style_transfer
 
 
 def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False, trace=None):

@@ -13,7 +13,9 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from melonpy.core import sample_covers
 from melonpy.data import read_covers
-from melonpy.style import VGGFeatures, style_transfer, era_grams, image_tensor, transfer_distances
+from melonpy.gatys import VGGFeatures, image_tensor, transfer_distances
+from melonpy.era_targets import era_grams
+from melonpy.style import style_transfer
 from style_speed import timed
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 from melonpy.core import sample_covers, fast_refine, default_eras
 from melonpy.model_file import load_era_model
-from melonpy.style import VGGFeatures, style_transfer
+from melonpy.gatys import VGGFeatures
+from melonpy.style import style_transfer
 
 
 def main(argv=None):

@@ -36,7 +36,7 @@ commands = {
                 ['melonpy predict era.safetensors new_covers/ --csv predictions.csv', 'melonpy predict era.safetensors cover.jpg --csv > predictions.csv']),
     'tune':    ('melonpy.tuning', 'search learning rate, size, architecture and regularisation',
                 ['melonpy tune covers --trials 8 --out search.csv', 'melonpy tune covers --archs cnn_bn --sizes 64,96 --max-per-era 60 --out small.csv']),
-    'stylize': ('melonpy.style', "give an image the look of an era: its photo grade, or neural style transfer",
+    'stylize': ('melonpy.commands', "give an image the look of an era: its photo grade, or neural style transfer",
                 ['melonpy stylize photo.jpg --era 1990s --data covers --out photo-1990s.png',
                  'melonpy stylize photo.jpg --era 2010s --data covers --method gatys --out photo-2010s.png',
                  'melonpy stylize photo.jpg --style painting.jpg --size 384 --out photo-painted.png']),

@@ -1,4 +1,4 @@
-"""What `melonpy train` and `melonpy predict` run, once the `melonpy` command (chapter 9) has checked their flags: the bodies of the commands, which load PyTorch and fastai.
+"""What `melonpy train`, `melonpy predict` and `melonpy stylize` run, once the `melonpy` command (chapter 9) has checked their flags: the bodies of the commands, which load PyTorch and fastai.
 
 Docs: https://melonpy.github.io/melonpy/commands.html.md"""
 
@@ -15,9 +15,17 @@ from .splits import split_by_source
 from .learners import arch_names, predict_covers, train_era_model
 from .measuring import baseline_verdict, evaluate_era_model, metrics_notes, metrics_table, recall_words
 from .model_file import export_era_model, load_era_model
+from pathlib import Path
+from PIL import Image
+from .core import atomic_path, sample_covers, typical_k, fast_refine
+from .grade import era_grade, grade_words
+from .networks import _vgg16_weights_file
+from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
+from .era_targets import _era_files, era_covers
+from .style import style_transfer, grade_eras, _stage_target, era_probabilities
 
 # %% auto #0
-__all__ = ['train_main', 'train_data', 'predict_main']
+__all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
 
 # %% ../nbs/09a_commands.ipynb #a1e31c02
 def _check_arch(a):
@@ -107,4 +115,68 @@ def predict_main(a) -> int:
           + (f', {len(bad)} unreadable' if len(bad) else '')
           + (f'; {seen} seen in training (a right answer there proves little)' if seen else '')
           + (f'; wrote {a.csv}' if a.csv and not to_stdout else ''), file=out)
+    return 0
+
+# %% ../nbs/09a_commands.ipynb #42ea93a3
+def _fmt(d): return f'style {d["style"]:.3f}, content {d["content"]:.3f}'
+
+# %% ../nbs/09a_commands.ipynb #1d93ab13
+def _stylize_net(weights):
+    "VGG16 for `melonpy stylize` (`weights`: its --weights, or None); a failed download names every route that needs none."
+    try: return VGGFeatures(weights=weights or 'DEFAULT')
+    except UserError:
+        if weights or _vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
+        raise UserError("could not download VGG16's ImageNet weights (528 MB), which --method gatys and the refining steps of --method fast need; "
+                        'offline, use --refine 0 (the network alone) or --method colour, give a local copy with --weights PATH '
+                        '(a state dict of torchvision vgg16().features), or set TORCH_HOME to a folder whose hub/checkpoints holds them') from None
+
+# %% ../nbs/09a_commands.ipynb #731a12b1
+def stylize_main(a) -> int:
+    "Run `melonpy stylize`: check the inputs, stylise, save, print one summary line."
+    t = time.time()
+    content = image_tensor(a.content)
+    styles = list(a.style or [])
+    for s in styles: image_tensor(s, 8)
+    covers = None
+    if a.era:   # the collection and its era first: a mistake there is one line before any model or weights are loaded
+        try: covers = Path(a.data) if a.data else sample_covers()
+        except UserError: raise UserError('--era needs a cover collection: give one with --data DIR (`melonpy scrape --years 1990-2019 --out covers` '
+                                          'makes one), or set MELONPY_DATA to one') from None
+        _era_files(covers, a.era, 0, 0)
+    learn, era = None, a.era
+    if a.check:   # a model that does not know the era fails before any work, and before OUT is written
+        learn = load_era_model(a.check, trust=a.trust_pickle)
+        if era is None: era = predict_covers(learn, styles).filter(like='prob_').mean().idxmax()[len('prob_'):]
+        vocab = [str(v) for v in learn.dls.vocab]
+        if era not in vocab:
+            raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
+    method, era_style, strength = a.method or ('grade' if a.era else 'fast'), a.era_style, a.strength
+    grade = era_grade(covers, grade_eras(covers, a.era), cache=not a.no_cache) if method == 'grade' else None   # fitted once per collection, then read from the cache
+    if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
+    refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
+    net = _stylize_net(a.weights) if method == 'gatys' or refine else None
+    cache = not a.no_cache
+    gatys = {k: v for k, v in (('steps', a.steps), ('scales', a.scales)) if v is not None}   # else style_transfer's defaults
+    im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, style_weight=a.style_weight, net=net,
+                        max_covers=a.max_covers, cache=cache, method=method, era_style=era_style, strength=strength, learn=learn,
+                        refine=refine, texture=getattr(a, 'texture', 0.) or 0., grade=grade, **gatys)
+    out = Path(a.out)
+    with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
+    if grade is not None:
+        what = f'era {a.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[a.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    elif a.era:
+        n = len(era_covers(covers, a.era, era_style, learn, max_covers=a.max_covers)[0])
+        what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
+    msg = f'stylized {Path(a.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
+    if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
+        c = image_tensor(a.content, a.size)
+        target = _stage_target(to_image(content), c, styles or None, a.era, covers, a.size, net, era_style, strength, learn, None, typical_k, a.max_covers, cache, False)
+        d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
+        msg += f': {_fmt(d0)} -> {_fmt(d1)}'
+    msg += f'; saved {out}'
+    if learn is not None:
+        p0, p1 = era_probabilities(learn, [a.content, im], era)
+        msg += f'; P({era}) by {Path(a.check).name}: {p0:.3f} -> {p1:.3f}'
+    print(msg)
     return 0

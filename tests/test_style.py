@@ -1,4 +1,4 @@
-"Chapter 7 (`melonpy.style`): the `melonpy stylize` command end to end, its one-line errors, and the era-statistics cache."
+"Chapter 7 (`melonpy.style` and its lessons 7b-7d, `melonpy.commands` for the command): the `melonpy stylize` command end to end, its one-line errors, and the era-statistics cache."
 import re
 import numpy as np
 import pytest
@@ -251,8 +251,10 @@ def _coll(tmp_path):
 def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     "The era definitions in numbers: strength 0 = the content's own statistics, 1 = the era's; the direction adds (era - mean of eras)."
     import torch
-    from melonpy.style import (VGGFeatures, image_grams, era_target, era_grams, era_mean_target, target_colour, pixel_colour,
-                               era_colour, style_vectors, era_style_vector, era_vector, typical_covers)
+    from melonpy.gatys import VGGFeatures, image_grams
+    from melonpy.magenta import style_vectors
+    from melonpy.era_targets import (era_target, era_grams, era_mean_target, target_colour, pixel_colour, era_colour,
+                                     era_style_vector, era_vector, typical_covers)
     from melonpy.learners import predict_covers
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
     content = Image.open(coll/'2000s'/'0.jpg')
@@ -279,7 +281,7 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     top = typical_covers(tiny_learn, coll, '1990s', k=3)
     pr = predict_covers(tiny_learn, sorted((coll/'1990s').glob('*.jpg')))
     assert [str(f) for f in top] == pr.sort_values('prob_1990s', ascending=False, kind='stable').file.head(3).tolist()
-    import melonpy.style as st
+    import melonpy.era_targets as st
     calls = []
     monkeypatch.setattr(st, 'predict_covers', lambda *a, **k: calls.append(1) or predict_covers(*a, **k))
     top2, top4 = typical_covers(tiny_learn, coll, '1990s', k=2), typical_covers(tiny_learn, coll, '1990s', k=4)
@@ -290,7 +292,7 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
 def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
     "The ranking of an era's covers is kept on disk: a new process reads it with no prediction; a changed cover, another model, a broken file or cache=False rank again."
     import os, torch
-    import melonpy.style as st
+    import melonpy.era_targets as st
     from melonpy.learners import predict_covers
     coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
     monkeypatch.setenv('MELONPY_CACHE', str(cache))
@@ -326,7 +328,9 @@ def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
 @pytest.mark.covers
 def test_style_transfer_strength_and_methods(tmp_path):
     "Both methods in-process at a small size: strength 0 leaves the content (nearly) as it is, strength 1 moves its colours toward the era's."
-    from melonpy.style import VGGFeatures, style_transfer, image_tensor, pixel_colour, era_colour
+    from melonpy.gatys import VGGFeatures, image_tensor
+    from melonpy.era_targets import pixel_colour, era_colour
+    from melonpy.style import style_transfer
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
     content = Image.open(coll/'2000s'/'1.jpg')
     x0 = np.asarray(content, dtype=float)
@@ -353,7 +357,8 @@ BAD_GRAMS = {   # name: a change of the saved dict (Gram matrices, colours, coun
 def test_bad_gram_cache_is_computed_again(tmp_path, kind):
     import torch
     from melonpy.splits import fake_scrape
-    from melonpy.style import VGGFeatures, era_grams
+    from melonpy.gatys import VGGFeatures
+    from melonpy.era_targets import era_grams
     covers, net = fake_scrape(tmp_path/'c', n=8), VGGFeatures(weights=None)
     good = era_grams(covers, '1990s', size=32, net=net, cache=tmp_path/'cache', progress=False)
     [path] = (tmp_path/'cache'/'style').glob('1990s-*.pt')
@@ -374,7 +379,7 @@ def test_bad_ranking_cache_is_computed_again(tmp_path, rows):
     from melonpy.splits import fake_scrape
     from melonpy.learners import ModelCard
     from melonpy.model_file import _rebuild
-    from melonpy.style import typical_covers, _rankings
+    from melonpy.era_targets import typical_covers, _rankings
     covers = fake_scrape(tmp_path/'c', n=20)
     learn = _rebuild(ModelCard(arch='cnn', eras=['1990s', '2000s'], size=32))
     good = typical_covers(learn, covers, '1990s', k=4, cache=tmp_path/'cache', progress=False)
@@ -401,7 +406,8 @@ def test_era_grade_route(tmp_path):
     "The default route: each era's grade is finite numbers that differ between eras, fitted once and then read from the cache, and it keeps the cover's structure."
     import torch
     from melonpy.grade import era_grade, grade_names, ssim
-    from melonpy.style import style_transfer, image_tensor
+    from melonpy.gatys import image_tensor
+    from melonpy.style import style_transfer
     coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
     g = era_grade(coll, ['1990s', '2000s'], steps=40, cache=cache)
     t = g.table()
