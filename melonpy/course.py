@@ -18,19 +18,14 @@ from .splits import split_covers
 from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
 from .colors import analyze, measure_names
 from .report import report_html
-
-def _torch_chapters():
-    "Chapters 4 and 7 (`melonpy.models`, `melonpy.style`), imported when a stage first needs them: they load PyTorch and fastai (seconds), which `melonpy run --help` and a mistyped option should not wait for."
-    from melonpy import models, style
-    return models, style
+from .stages import (_torch_chapters, stage_names, default_settings, quick_settings, course_settings, stage_settings, load_stages,
+                             stage_outputs, still_done, save_stages, stage_key, check_settings, clear_stages, vgg_routes, stage_downloads,
+                             model_downloads, style_downloads, run_downloads, check_downloads)
 
 # %% auto #0
-__all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'vgg_routes', 'stage_downloads', 'kit_archs',
-           'era_grade', 'grade_grid', 'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages',
-           'stage_key', 'check_settings', 'clear_stages', 'model_downloads', 'style_downloads', 'run_downloads',
-           'check_downloads', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage',
-           'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint',
-           'run_course', 'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
+__all__ = ['kit_archs', 'era_grade', 'grade_grid', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
+           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking',
+           'stage_hint', 'run_course', 'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #c3c54d16
 def era_grade(*args, **kwargs):
@@ -43,180 +38,6 @@ def grade_grid(*args, **kwargs):
     "`melonpy.grade.grade_grid`, imported when first needed (it loads PyTorch)."
     from melonpy.grade import grade_grid
     return grade_grid(*args, **kwargs)
-
-# %% ../nbs/08_course.ipynb #62f8ec27
-stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
-
-# %% ../nbs/08_course.ipynb #87861cdd
-default_settings = dict(
-    eras=list(default_eras), quality='all', max_per_era=None, seed=42,                   # dataset (chapter 2)
-    colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
-    arch=default_arch, pretrained=True, size=None, epochs=2, freeze_epochs=3, bs=32,      # model (chapter 4; size None: the arch's own)
-    gradcam_per_era=2,
-    style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
-    style_method='grade', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner: the era grade, no download
-
-# %% ../nbs/08_course.ipynb #7e60096d
-quick_settings = dict(max_per_era=40, n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,   # a sample of each era
-                      style_per_era=1, style_size=128, style_steps=8, style_covers=8,
-                      style_method='colour', style_era_style='average')   # an era's colours: no download, no ranking of its covers
-
-# %% ../nbs/08_course.ipynb #4b6b3511
-def course_settings(quick:bool=False, **overrides) -> dict:
-    "The settings of a run: `default_settings`, shrunk by `quick_settings` if `quick`, then `overrides` (unknown names are an error)."
-    unknown = sorted(set(overrides) - set(default_settings))
-    if unknown: raise UserError(f'unknown course settings {", ".join(unknown)}: choose among {", ".join(default_settings)}')
-    s = {**default_settings, **(quick_settings if quick else {}), **overrides}
-    if quick and 'size' not in overrides and str(s['arch']).endswith('_linear'): s['size'] = None   # a frozen network sees covers at its own size
-    s['eras'] = era_list(s['eras'], at_least_two=True)
-    if s['max_per_era'] is not None and s['max_per_era'] < 4:
-        raise UserError(f'--max-per-era {s["max_per_era"]}: use at least 4 covers per era, so that train, valid and test all get some')
-    return s
-
-# %% ../nbs/08_course.ipynb #5babb94f
-def load_stages(run) -> dict:
-    "The bookkeeping of run folder `run`: `{'settings': {...}, 'stages': {name: {'seconds': s, ...}}, 'attempts': {name: [stopped attempts]}}` (empty if new)."
-    f = Path(run)/'stages.json'
-    if not f.exists(): return dict(settings=None, stages={}, attempts={})
-    try:
-        d = json.loads(f.read_text(encoding='utf-8'))
-        if not isinstance(d, dict) or not isinstance(d.get('settings'), (dict, type(None))): raise ValueError
-        stages = d.get('stages', {})
-        if not isinstance(stages, dict) or not all(n in stage_names and isinstance(v, dict) and isinstance(v.get('seconds'), (int, float))
-                                                   for n, v in stages.items()): raise ValueError
-    except (ValueError, UnicodeDecodeError): raise UserError(f'{f} is damaged: remove it to start the run again') from None
-    tries = d.get('attempts') if isinstance(d.get('attempts'), dict) else {}   # only ever shown: what cannot be read is dropped
-    tries = {n: [a for a in v if isinstance(a, dict) and isinstance(a.get('seconds'), (int, float))] for n, v in tries.items() if n in stage_names and isinstance(v, list)}
-    return dict(settings=d.get('settings'), stages=stages, attempts=tries)
-
-# %% ../nbs/08_course.ipynb #8bd9f630
-def stage_outputs(name:str, book:dict) -> list:
-    "The files stage `name` must have left in the run folder (relative paths): a finished stage whose files are gone is run again."
-    if name == 'scrape': return ['scrape/charts.csv'] if book['stages'].get('scrape', {}).get('scraped') else []
-    return dict(dataset=['dataset/split.csv', 'dataset/summary.json'], colors=['colors/stats.csv'],
-                model=['model.safetensors', 'model/metrics.json', 'model/predictions.csv'], style=['style/style.csv'],
-                report=['report.html'])[name]
-
-# %% ../nbs/08_course.ipynb #ae8be865
-def still_done(run, book:dict) -> dict:
-    "Forget, in `book`, the first finished stage whose files are missing from `run` and every stage after it (they used its files)."
-    for k, n in enumerate(stage_names):
-        if n in book['stages'] and not all((Path(run)/f).is_file() for f in stage_outputs(n, book)):
-            for later in stage_names[k:]: book['stages'].pop(later, None)
-            break
-    return book
-
-# %% ../nbs/08_course.ipynb #35861606
-def _json(v):
-    "`v` made JSON-friendly (numpy numbers, paths)."
-    if isinstance(v, dict): return {str(k): _json(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)): return [_json(x) for x in v]
-    if isinstance(v, np.generic): return v.item()
-    if isinstance(v, Path): return str(v)
-    return v
-
-# %% ../nbs/08_course.ipynb #9af25151
-def save_stages(run, book:dict) -> Path:
-    "Write bookkeeping `book` to `run/stages.json`, atomically."
-    return atomic_write(Path(run)/'stages.json', json.dumps(_json(book), indent=1, ensure_ascii=False))
-
-# %% ../nbs/08_course.ipynb #bb989199
-stage_settings = dict(   # the settings each stage reads (what it reads from earlier stages is their files)
-    scrape=('data', 'years', 'base_url'),
-    dataset=('eras', 'quality', 'max_per_era', 'seed', 'colour_size'),
-    colors=('colour_size', 'n_boot', 'seed'),
-    model=('arch', 'pretrained', 'size', 'epochs', 'freeze_epochs', 'bs', 'gradcam_per_era', 'seed'),
-    style=('eras', 'seed', 'style_per_era', 'style_size', 'style_steps', 'style_covers', 'vgg_weights', 'style_method',
-           'style_era_style', 'style_strength'),
-    report=())
-
-# %% ../nbs/08_course.ipynb #c58710a3
-def stage_key(name:str, settings:dict) -> dict:
-    "The settings stage `name` reads, as they act: `pretrained` changes nothing for the linear family (it downloads nothing), nor `vgg_weights` for a style method without VGG16."
-    s = dict(settings)
-    if str(s.get('arch')).endswith('_linear'): s['pretrained'] = True
-    if s.get('style_method', 'gatys') != 'gatys': s['vgg_weights'] = None
-    return {k: _json(s.get(k)) for k in stage_settings[name]}
-
-# %% ../nbs/08_course.ipynb #65cfe555
-def check_settings(book:dict, settings:dict):
-    "Adopt `settings` for the run in `book`. If the run had other settings, forget the first stage whose `stage_key` differs and every stage after it (they used its files); `book['changed']` says which settings changed and the first stage to redo (`redo`, None if none is affected)."
-    old, new = book.get('settings'), _json(settings)
-    book['settings'], book['changed'] = new, None
-    if old is None or old == new: return book
-    first = next((n for n in stage_names if stage_key(n, old) != stage_key(n, new)), None)
-    if first is not None:
-        for later in stage_names[stage_names.index(first):]: book['stages'].pop(later, None)
-    book['changed'] = dict(settings=[k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)], redo=first)
-    return book
-
-# %% ../nbs/08_course.ipynb #e600c773
-def clear_stages(run, names):
-    "Remove from run folder `run` what stages `names` wrote, so that nothing made with other settings is kept (a half-done style stage's pictures included). The scrape's downloads stay: a scrape with other years reuses them."
-    where = dict(dataset=['dataset'], colors=['colors'], model=['model', 'model.safetensors'], style=['style'], report=['report.html'])
-    for n in names:
-        for f in where.get(n, []):
-            p = Path(run)/f
-            if p.is_dir(): shutil.rmtree(p)
-            else: p.unlink(missing_ok=True)
-
-# %% ../nbs/08_course.ipynb #dl000002
-def _download(stage:str, what:str, weights, local=None, flags:str='') -> dict:
-    "One download of `stage`: torchvision `weights` (a `Weights` enum member), where torch keeps them (`$TORCH_HOME/hub/checkpoints`), and whether they, or a `local` copy, are there."
-    import torch
-    path = Path(torch.hub.get_dir())/'checkpoints'/weights.url.rsplit('/', 1)[-1]
-    return dict(stage=stage, what=what, mb=weights.meta.get('_file_size'), url=weights.url, path=str(path), local=str(local) if local else None,
-                have=bool(local and Path(local).is_file()) or path.is_file(), flags=flags)
-
-# %% ../nbs/08_course.ipynb #86cae6dd
-def model_downloads(settings:dict) -> list:
-    "What the model stage downloads with `settings`: a torchvision network's ImageNet weights when `pretrained`; nothing for the linear family, EfficientNet-Lite (their weights come with melonpy) or the small CNNs."
-    models, _ = _torch_chapters()
-    from melonpy.networks import _vgg16_weights_file as vgg16_weights_file
-    arch = str(settings['arch'])
-    if not settings['pretrained'] or arch in (*models.linear_family, *models.scratch_archs, *models.lite_archs): return []
-    import torchvision
-    try: w = torchvision.models.get_model_weights(arch).DEFAULT
-    except (ValueError, KeyError, AttributeError): return []   # a timm model fetches its own weights: we cannot tell
-    return [_download('model', f'the ImageNet weights of {arch}', w, vgg16_weights_file() if arch == 'vgg16' else None,
-                      '--no-pretrained (the network starts from random weights)')]
-
-# %% ../nbs/08_course.ipynb #8db3a728
-vgg_routes = ('gatys', 'fast')   # the style routes that optimise through VGG16 (fast: its refine steps)
-
-# %% ../nbs/08_course.ipynb #f28c14c7
-def style_downloads(settings:dict) -> list:
-    "What the style stage downloads with `settings`: VGG16's ImageNet weights for a route through VGG16 (`vgg_routes`), unless `vgg_weights` is a file or None (untrained)."
-    if settings['style_method'] not in vgg_routes or settings['vgg_weights'] != 'DEFAULT': return []
-    from melonpy.networks import _vgg16_weights_file as vgg16_weights_file
-    import torchvision
-    return [_download('style', "VGG16's ImageNet weights", torchvision.models.VGG16_Weights.DEFAULT, vgg16_weights_file(),
-                      '--weights PATH (a copy of them), --quick (the colour route: nothing to download), --no-pretrained (an untrained VGG16: textures, not an era\'s look)')]
-
-# %% ../nbs/08_course.ipynb #86dec25b
-stage_downloads = dict(model=model_downloads, style=style_downloads)   # each stage answers for its own settings
-
-# %% ../nbs/08_course.ipynb #b1c974fa
-def run_downloads(settings:dict, stages=stage_names) -> list:
-    "Every download that `stages` of a run with `settings` need (`stage_downloads`), whether this machine has it or not (`have`)."
-    return [d for n in stages if n in stage_downloads for d in stage_downloads[n](settings)]
-
-# %% ../nbs/08_course.ipynb #43f160bc
-def check_downloads(settings:dict, stages=stage_names, progress:bool=True) -> list:
-    "Before the first stage: download now what `stages` need and this machine lacks (`run_downloads`), or stop in one line naming the flags that work without it. Returns the downloads made."
-    import torch
-    made = []
-    for d in run_downloads(settings, stages):
-        if d['have']: continue
-        try:
-            Path(d['path']).parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(d['url'], d['path'], progress=progress)
-        except (OSError, RuntimeError) as e:   # urllib's URLError offline; a bad hash
-            raise UserError(f"this run needs {d['what']} ({d['mb']:.0f} MB) for its {d['stage']} stage and could not download them ({type(e).__name__}), "
-                            f"so no stage was started; offline, use {d['flags']}, or a class kit: MELONPY_KIT=KIT, made by `melonpy kit --out KIT` on a connected machine"
-                            + ("; the run also scrapes Melon's charts first: offline, give a cover collection with --data DIR" if 'scrape' in stages else '')) from None
-        made.append(d)
-    return made
 
 # %% ../nbs/08_course.ipynb #93454fe4
 def collection_dir(run, data=None) -> Path:

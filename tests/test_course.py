@@ -216,14 +216,14 @@ def test_offline_run_names_a_flag_that_works(tmp_path, fake):
 def test_downloads_are_fetched_before_the_first_stage(tmp_path, monkeypatch):
     "A download a run needs is fetched before any stage (here from a local HTTP server), into $TORCH_HOME where the stage finds it; a second check downloads nothing."
     import functools, http.server, threading
-    from melonpy import course
+    from melonpy import course, stages
     (tmp_path/'site').mkdir(); (tmp_path/'site'/'w-0123abcd.pth').write_bytes(b'weights' * 1000)
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=tmp_path/'site'))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     monkeypatch.setenv('TORCH_HOME', str(tmp_path/'th'))
     for k in ('http_proxy', 'HTTP_PROXY'): monkeypatch.delenv(k, raising=False)
     weights = type('W', (), dict(url=f'http://127.0.0.1:{srv.server_address[1]}/w-0123abcd.pth', meta={'_file_size': 0.007}))
-    monkeypatch.setitem(course.stage_downloads, 'model', lambda s: [course._download('model', 'test weights', weights, None, '--no-pretrained')])
+    monkeypatch.setitem(course.stage_downloads, 'model', lambda s: [stages._download('model', 'test weights', weights, None, '--no-pretrained')])
     try:
         made = course.check_downloads(course.course_settings(quick=True), ['model', 'style'], progress=False)
         assert [d['what'] for d in made] == ['test weights']
