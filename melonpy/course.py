@@ -18,7 +18,7 @@ from .splits import split_covers
 from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
 from .colors import analyze, measure_names
 from .report import report_html
-from .stages import (_torch_chapters, stage_names, default_settings, quick_settings, course_settings, stage_settings, load_stages,
+from .stages import (_torch_chapters, _json, stage_names, default_settings, quick_settings, course_settings, stage_settings, load_stages,
                              stage_outputs, still_done, save_stages, stage_key, check_settings, clear_stages, vgg_routes, stage_downloads,
                              model_downloads, style_downloads, run_downloads, check_downloads)
 
