@@ -23,21 +23,9 @@ from .stages import (_torch_chapters, _json, stage_names, default_settings, quic
                              model_downloads, style_downloads, run_downloads, check_downloads)
 
 # %% auto #0
-__all__ = ['kit_archs', 'era_grade', 'grade_grid', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split',
-           'colors_stage', 'model_stage', 'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking',
-           'stage_hint', 'run_course', 'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
-
-# %% ../nbs/08_course.ipynb #c3c54d16
-def era_grade(*args, **kwargs):
-    "`melonpy.grade.era_grade`, imported when first needed (it loads PyTorch)."
-    from melonpy.grade import era_grade
-    return era_grade(*args, **kwargs)
-
-# %% ../nbs/08_course.ipynb #bfc33c90
-def grade_grid(*args, **kwargs):
-    "`melonpy.grade.grade_grid`, imported when first needed (it loads PyTorch)."
-    from melonpy.grade import grade_grid
-    return grade_grid(*args, **kwargs)
+__all__ = ['kit_archs', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
+           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course',
+           'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #93454fe4
 def collection_dir(run, data=None) -> Path:
@@ -182,6 +170,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     test = df[df.split == 'test'].sort_values('file').groupby('era').head(2)
     if method == 'grade' and len(test) and not (out/'looks.png').exists():   # chapter 7's grid: test covers, each with its era looks
         import matplotlib.pyplot as plt
+        from melonpy.grade import era_grade, grade_grid   # loads PyTorch: only when the stage runs
         fig = grade_grid(list(test.file)[:6], era_grade(collection, s['eras']), strength=strength, size=96)
         with atomic_path(out/'looks.png') as tmp: fig.savefig(tmp, format='png', dpi=72)
         plt.close(fig); made += 1

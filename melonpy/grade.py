@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from PIL import Image
-from .core import UserError, atomic_path, default_eras
+from .core import UserError, atomic_path, default_eras, torch_threads
 from .data import read_covers, open_cover, BadImage, cache_dir
+from .gatys import image_tensor, to_image
 
 # %% auto #0
-__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'one_thread',
-           'apply_grade', 'grade_stats', 'era_sample', 'fit_grade', 'mean_objective', 'separate_objective', 'EraGrade',
-           'era_grade', 'ssim', 'grade_words', 'grade_grid']
+__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'apply_grade',
+           'grade_stats', 'era_sample', 'fit_grade', 'mean_objective', 'separate_objective', 'EraGrade', 'era_grade',
+           'ssim', 'grade_words', 'grade_grid']
 
 # %% ../nbs/07a_grade.ipynb #a8658b85
 grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'gamma_r', 'gamma_g', 'gamma_b',
@@ -28,12 +29,6 @@ grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'g
 # contrast bends the tone curve (an S above 0), hue turns colours (radians), grain adds noise, sharpen < 0 blurs, vignette darkens corners
 grade_limits = dict(lift=(-0.15, 0.15), white=(-0.25, 0.15), gamma=(-0.5, 0.5), contrast=(-0.8, 0.8), saturation=(-0.9, 0.6),
                     hue=(-0.5, 0.5), grain=(0., 0.06), sharpen=(-1., 1.5), vignette=(-0.3, 0.5))
-
-# %% ../nbs/07a_grade.ipynb #b57a2b4c
-class one_thread:
-    "Within the block, PyTorch works on one thread: the grade's small tensors gain nothing from more, and on a busy machine two threads wait for each other (ten times slower measured on 2 shared cores)."
-    def __enter__(self): self.n = torch.get_num_threads(); torch.set_num_threads(1)
-    def __exit__(self, *exc): torch.set_num_threads(self.n)
 
 # %% ../nbs/07a_grade.ipynb #33789d44
 def _limits() -> tuple:
@@ -141,7 +136,7 @@ def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:in
         idx = torch.multinomial(w, min(batch, len(w)), replacement=False, generator=g)
         loss = objective(grade_stats(apply_grade(x[idx], p, seed=step)), w[idx]) + reg * ((p / (hi - lo)) ** 2).sum()
         opt.zero_grad(); loss.backward(); opt.step()
-        with torch.no_grad(): p.copy_(torch.maximum(torch.minimum(p, hi), lo))
+        with torch.no_grad(): p.copy_(p.clamp(lo, hi))
     return p.detach(), loss.item()
 
 # %% ../nbs/07a_grade.ipynb #14a3c0e3
@@ -195,10 +190,9 @@ class EraGrade:
         self.check_era(era)
         if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:
             raise UserError(f'strength {strength!r}: give a number from 0 (unchanged) to 4 (1 is the default)')
-        x = img if isinstance(img, torch.Tensor) else _picture(img, size)
+        x = img if isinstance(img, torch.Tensor) else image_tensor(img, size)
         lo, hi = _limits()
-        with torch.no_grad(), one_thread(): y = apply_grade(x, torch.maximum(torch.minimum(strength * grade_gain * self.params[era], hi), lo), seed=seed)
-        return Image.fromarray((y[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+        with torch.no_grad(), torch_threads(1): return to_image(apply_grade(x, (strength * grade_gain * self.params[era]).clamp(lo, hi), seed=seed))
 
     def table(self) -> pd.DataFrame:
         "The parameters, one row per era, one column per `grade_names`."
@@ -212,17 +206,6 @@ class EraGrade:
         if d.get('version') != grade_version or not isinstance(d.get('params'), dict): raise ValueError('not a grade of this version')
         if not all(isinstance(v, list) and len(v) == len(grade_names) and all(isinstance(a, (int, float)) for a in v) for v in d['params'].values()): raise ValueError('bad parameters')
         return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True)
-
-# %% ../nbs/07a_grade.ipynb #bb204cb9
-def _picture(img, size) -> torch.Tensor:
-    "Picture `img` (path or PIL image) as (1, 3, H, W) in [0, 1], its longer side `size` (None: as it is)."
-    try: im = open_cover(img, min_side=8)
-    except BadImage as e: raise UserError(f'{"the image" if isinstance(img, Image.Image) else img}: {e}; give a JPEG or PNG image file') from None
-    if size:
-        w, h = im.size
-        wh = (max(1, round(w * size / max(w, h))), max(1, round(h * size / max(w, h))))
-        if wh != im.size: im = im.resize(wh, Image.Resampling.LANCZOS)
-    return torch.from_numpy(np.asarray(im, dtype=np.float32) / 255).permute(2, 0, 1)[None].contiguous()
 
 # %% ../nbs/07a_grade.ipynb #c308a798
 def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:int=100, how:str='mean', cache=True, seed:int=0) -> EraGrade:
@@ -245,7 +228,7 @@ def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:in
     w = w / torch.tensor(df.groupby('era').weight.transform('sum').to_numpy(), dtype=torch.float32)   # every era weighs the same in the starting point
     scale = s.std(0, correction=0).clamp_min(1e-3)
     params, loss = {}, {}
-    with one_thread():
+    with torch_threads(1):   # the grade's small tensors gain nothing from more threads, and on a busy machine two wait for each other (ten times slower on 2 shared cores)
         for e in eras:
             m = torch.tensor((df.era == e).to_numpy())
             if not m.any(): raise UserError(f'era {e!r}: none of its covers is a readable image; check the collection')
@@ -298,7 +281,7 @@ def grade_grid(files, grade:EraGrade, eras=None, strength:float=1., size:int=128
     eras = list(eras or grade.eras)
     fig, axs = plt.subplots(len(files), len(eras) + 1, figsize=(1.6 * (len(eras) + 1), 1.6 * len(files)), squeeze=False)
     for r, f in enumerate(files):
-        x = _picture(f, size)
+        x = image_tensor(f, size)
         axs[r, 0].imshow(x[0].permute(1, 2, 0).numpy())
         for k, e in enumerate(eras): axs[r, k + 1].imshow(grade.apply(x, e, strength))
     if titles:
