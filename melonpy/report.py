@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup, escape
+from .stages import vgg_routes
 
 # %% auto #0
 __all__ = ['report_css', 'report_template', 'table_html', 'markdown_html', 'stage_table', 'failures', 'untrained_style',
@@ -145,7 +146,7 @@ def failures(pred:pd.DataFrame, eras=None) -> str|None:
 # %% ../nbs/10_report.ipynb #81164b88
 def untrained_style(settings:dict) -> str|None:
     "Why the run's style pictures came from an untrained VGG16 (`--no-pretrained` without `--weights`, on a route through VGG16), or None."
-    if settings.get('pretrained') is False and settings.get('vgg_weights') is None and settings.get('style_method', 'gatys') in ('gatys', 'fast'):
+    if settings.get('pretrained') is False and settings.get('vgg_weights') is None and settings.get('style_method', 'gatys') in vgg_routes:
         return '--no-pretrained, without --weights'
     return None
 
