@@ -148,11 +148,19 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     pairs = style_pairs(df, s['eras'], s['style_per_era'], s['seed'])
     net, rows, made = None, [], 0
     method, era_style, strength = s.get('style_method', 'gatys'), s.get('style_era_style', 'average'), s.get('style_strength', 1.)
+    grade = None
+    def era_look():
+        "The era grade, fitted (or read from its cache) when a picture first needs it, then kept for the others."
+        nonlocal grade
+        if grade is None:
+            from melonpy.grade import era_grade
+            grade = era_grade(collection, s['eras'])
+        return grade
     def stylize(f, era):
         nonlocal net
         if net is None and method == 'gatys': net = style.VGGFeatures(weights=s['vgg_weights'])
         return style.style_transfer(f, era=era, covers=collection, size=s['style_size'], steps=s['style_steps'], net=net, max_covers=s['style_covers'],
-                                    method=method, era_style=era_style, strength=strength, learn=learn, eras=s['eras'], progress=progress)
+                                    method=method, era_style=era_style, strength=strength, learn=learn, eras=s['eras'], grade=era_look() if method == 'grade' else None, progress=progress)
     for k, (era, f) in enumerate(tqdm(pairs, desc='style', unit='cover', disable=not progress, leave=False)):
         before, after = out/f'{k:02d}_{era}_before.png', out/f'{k:02d}_{era}_after.png'
         if not (before.exists() and after.exists()):
@@ -170,8 +178,8 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     test = df[df.split == 'test'].sort_values('file').groupby('era').head(2)
     if method == 'grade' and len(test) and not (out/'looks.png').exists():   # chapter 7's grid: test covers, each with its era looks
         import matplotlib.pyplot as plt
-        from melonpy.grade import era_grade, grade_grid   # loads PyTorch: only when the stage runs
-        fig = grade_grid(list(test.file)[:6], era_grade(collection, s['eras']), strength=strength, size=96)
+        from melonpy.grade import grade_grid
+        fig = grade_grid(list(test.file)[:6], era_look(), strength=strength, size=96)
         with atomic_path(out/'looks.png') as tmp: fig.savefig(tmp, format='png', dpi=72)
         plt.close(fig); made += 1
     return dict(covers=len(t), made=made, raised=int((t.p_after > t.p_before).sum()) if len(t) else 0)
