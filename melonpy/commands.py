@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 from .core import atomic_path, sample_covers, typical_k, fast_refine
 from .grade import era_grade, grade_words
-from .networks import _vgg16_weights_file
+from .networks import vgg16_weights_file
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
 from .era_targets import _era_files, era_covers
 from .style import style_transfer, grade_eras, _stage_target, era_probabilities
@@ -125,7 +125,7 @@ def _stylize_net(weights):
     "VGG16 for `melonpy stylize` (`weights`: its --weights, or None); a failed download names every route that needs none."
     try: return VGGFeatures(weights=weights or 'DEFAULT')
     except UserError:
-        if weights or _vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
+        if weights or vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
         raise UserError("could not download VGG16's ImageNet weights (528 MB), which --method gatys and the refining steps of --method fast need; "
                         'offline, use --refine 0 (the network alone) or --method colour, give a local copy with --weights PATH '
                         '(a state dict of torchvision vgg16().features), or set TORCH_HOME to a folder whose hub/checkpoints holds them') from None

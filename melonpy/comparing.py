@@ -16,7 +16,7 @@ from .data import read_covers
 from .splits import split_covers, find_root
 from .networks import EnsembleEraModel, LinearEraModel, linear_members
 from .learners import cover_features, mixed_sources, predict_covers, train_era_model
-from .measuring import _era_years, against_majority, beats_baseline, era_metrics, era_recalls, evaluate_era_model, predicted_years
+from .measuring import era_median_years, against_majority, beats_baseline, era_metrics, era_recalls, evaluate_era_model, predicted_years
 
 # %% auto #0
 __all__ = ['compare_era_models', 'plot_comparison', 'cv_groups', 'cv_splits', 'cross_validate', 'average_predictions',
@@ -95,7 +95,7 @@ def _held_out_rows(table:pd.DataFrame, arch, seed:int, test:pd.DataFrame|None=No
     return (pd.concat([test[['file', 'year', 'era', *(['source'] if 'source' in test else [])]].reset_index(drop=True).rename(columns={'year': 'true_year'}),
                        pr.drop(columns=['file', 'seen', 'year'], errors='ignore').reset_index(drop=True)], axis=1)
             .assign(seed=seed, majority=train.era.value_counts().index[0], median_year=pd.to_numeric(train.year, errors='coerce').median(),
-                    pred_year=predicted_years(pr, _era_years(train, pr))))
+                    pred_year=predicted_years(pr, era_median_years(train, pr))))
 
 # %% ../nbs/04d_comparing.ipynb #d5090cd9
 def cross_validate(covers:pd.DataFrame, arch='nsfw_linear', folds:int=5, seeds=(0, 1, 2), test_quality:str|None='exact',

@@ -15,8 +15,8 @@ from .core import UserError, atomic_path, sample_covers, csv_unguard
 
 # %% auto #0
 __all__ = ['year_range', 'min_era_covers', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers',
-           'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'load_covers',
-           'usable_covers', 'skipped_summary']
+           'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'file_key',
+           'load_covers', 'usable_covers', 'skipped_summary']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -261,11 +261,13 @@ def cache_dir() -> Path:
     "Folder for melonpy's caches: `$MELONPY_CACHE`, else `~/.cache/melonpy`."
     return Path(os.environ.get('MELONPY_CACHE') or Path.home()/'.cache'/'melonpy')
 
-# %% ../nbs/02_data.ipynb #2727e272
-def _key(f):
+# %% ../nbs/02_data.ipynb #4e7f5106
+def file_key(f) -> str:
+    "What a cache knows file `f` by: its path, size and modification time, so an edited or replaced file is read again."
     try: st = os.stat(f); return f'{f}|{st.st_size}|{st.st_mtime_ns}'
     except OSError: return f'{f}|missing'
 
+# %% ../nbs/02_data.ipynb #59677b85
 covers_version = 2   # in the image cache's name: raise it when `open_cover` reads pixels differently (2: 16-bit and float images scaled)
 
 def _disk_cache(size):
@@ -297,7 +299,7 @@ def _save_disk(size, entries):
 def load_covers(files, size:int=48, min_side:int=32, cache:bool=True, progress:bool=True) -> tuple[np.ndarray, list]:
     "Covers `files` as a uint8 array (n, size, size, 3) and a list of reasons (`''` = usable, else why it was skipped: its pixels are 0)."
     files = [str(f) for f in files]
-    keys = [_key(f) + f'|{min_side}' for f in files]
+    keys = [file_key(f) + f'|{min_side}' for f in files]
     mem = _mem_cache.setdefault(size, {}) if cache else {}
     todo = [k for k in keys if k not in mem]
     if todo and cache:

@@ -14,8 +14,8 @@ from fastai.vision.all import ClassificationInterpretation
 from .core import UserError
 from .data import open_cover
 from .networks import EnsembleEraModel, LinearEraModel, LiteFeatures, linear_members
-from .learners import _test_dl, cover_features, predict_covers
-from .measuring import _covers
+from .learners import image_loader, cover_features, predict_covers
+from .measuring import trained_covers
 
 # %% auto #0
 __all__ = ['gradcam', 'show_gradcam', 'feature_names', 'telling_features', 'plot_telling_features', 'plot_curves',
@@ -35,7 +35,7 @@ def gradcam(learn, img, layer=None, cls=None) -> np.ndarray:
     "Grad-CAM heat-map (H×W of `img`, values in [0, 1]) for era `cls` (name or index; default the predicted era); `img` a path or PIL image."
     im = open_cover(img, min_side=1)
     layer = _body(learn) if layer is None else layer
-    xb = _test_dl(learn, [im]).one_batch()[0].detach().requires_grad_()
+    xb = image_loader(learn, [im]).one_batch()[0].detach().requires_grad_()
     model, store = learn.model.eval(), {}
     hook = layer.register_forward_hook(lambda m, i, o: store.update(acts=o))
     try: out = model(xb)
@@ -100,7 +100,7 @@ def plot_telling_features(learn, covers:pd.DataFrame|None=None, k:int=2, n:int=4
     "For each era, its `k` telling features (`telling_features`), each shown by the `n` training covers of `covers` (default: the model's split table) where it is strongest; returns the figure."
     import matplotlib.pyplot as plt
     t = telling_features(learn, k)
-    train = _covers(learn, covers).query("split == 'train'")
+    train = trained_covers(learn, covers).query("split == 'train'")
     x = cover_features(learn, train.file, progress=False)
     fig, axs = plt.subplots(len(t), n, figsize=(1.6 * n, 1.75 * len(t)), squeeze=False)
     for r, ax_row in zip(t.itertuples(), axs):
@@ -131,7 +131,7 @@ def plot_curves(learn, title=None, axs=None):
 # %% ../nbs/04e_interpret.ipynb #12fa1101
 def test_interpretation(learn, df=None, split='test'):
     "fastai `ClassificationInterpretation` of `learn` on the labelled `split` rows of `df` (default: the covers it was trained on)."
-    df = _covers(learn, df)
+    df = trained_covers(learn, df)
     rows = df[(df.split == split) & df.era.isin(list(learn.dls.vocab))].reset_index(drop=True)
     if not len(rows): raise UserError(f'no {split} covers to interpret')
     return ClassificationInterpretation.from_learner(learn, dl=learn.dls.test_dl(rows, with_labels=True))

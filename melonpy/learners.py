@@ -18,16 +18,16 @@ from safetensors import safe_open
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, set_seed, Normalize, aug_transforms, default_split, params, L, create_head, chunked)
 from .core import UserError, save_tensors, default_eras, default_arch, default_balance, balances
-from .data import read_covers, open_cover, image_files, sample_per_era, load_covers, cache_dir, _key
+from .data import read_covers, open_cover, image_files, sample_per_era, load_covers, cache_dir, file_key
 from .splits import split_covers, cover_dls, cover_hashes
 from .networks import (dnn, cnn, cnn_bn, vgg16_imagenet, lite_archs, lite_sizes, lite_stats, NsfwFeatures, LinearEraModel,
                               EnsembleEraModel, linear_members, linear_archs, ensemble_archs, linear_family)
 
 # %% auto #0
 __all__ = ['scratch_archs', 'offline_archs', 'save_every', 'feature_version', 'aug_levels', 'default_size', 'arch_names',
-           'EpochHistory', 'ModelCard', 'ProgressBar', 'era_learner', 'mixed_sources', 'cover_features', 'era_order',
-           'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms', 'train_era_model', 'seen_in_training',
-           'predict_covers']
+           'EpochHistory', 'ModelCard', 'ProgressBar', 'add_normalize', 'era_learner', 'mixed_sources',
+           'cover_features', 'era_order', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms',
+           'train_era_model', 'image_loader', 'seen_in_training', 'predict_covers']
 
 # %% ../nbs/04b_learners.ipynb #1e1d2ef4
 model_meta[vgg16_imagenet] = {**model_meta[torchvision.models.vgg16_bn],
@@ -105,25 +105,27 @@ class ProgressBar(Callback):
     def after_fit(self):
         if self.bar is not None: self.bar.close(); self.bar = None
 
-# %% ../nbs/04b_learners.ipynb #f068b73a
+# %% ../nbs/04b_learners.ipynb #b9e2f43c
 def _download_help(arch, e):
     return UserError(f'could not download the ImageNet weights of {arch} ({type(e).__name__}); offline, start from random weights '
                      f'with --no-pretrained (pretrained=False), or set TORCH_HOME to a folder whose hub/checkpoints holds them')
 
-def _normalize(dls, stats):
+# %% ../nbs/04b_learners.ipynb #c36d2b4d
+def add_normalize(dls, stats):
     "Add `Normalize` with `stats` (means, stds) to the batch transforms of `dls`, unless they have one already."
     if not dls.after_batch.fs.filter(lambda t: isinstance(t, Normalize)): dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
 
+# %% ../nbs/04b_learners.ipynb #f5af4b53
 def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5, wd=None, metrics=None, head='logistic', **kwargs):
     "A `Learner` that tells eras apart on `dls` with `arch` (a name from `arch_names()`, a timm name, or a torchvision function); `head`: 'logistic' or 'year' for the linear family (`linear_family`)."
     metrics = [accuracy, F1Score(average='macro')] if metrics is None else metrics
     common = dict(loss_func=CrossEntropyLossFlat(), metrics=metrics, wd=wd, cbs=[EpochHistory()])
     name = arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch))
     if name in scratch_archs:
-        _normalize(dls, imagenet_stats)
+        add_normalize(dls, imagenet_stats)
         learn = Learner(dls, scratch_archs[name](dls.c, ps=ps), splitter=default_split, **common, **kwargs)
     elif name in lite_archs:   # fastai cannot cut it: our body, fastai's head
-        _normalize(dls, lite_stats)
+        add_normalize(dls, lite_stats)
         body = lite_archs[name](pretrained=pretrained)
         learn = Learner(dls, nn.Sequential(body, create_head(body.nf, dls.c, ps=ps)), splitter=_lite_split, **common, **kwargs)
         if pretrained: learn.freeze()
@@ -184,7 +186,7 @@ def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bo
     files, model = [str(f) for f in files], member
     path = cache_dir()/f'features-{member.name}-{learn.card.size}px-v{feature_version}.safetensors'
     known = _read_feature_cache(path, member.features.nf) if cache and path.exists() else {}
-    keys = [_key(f) for f in files]
+    keys = [file_key(f) for f in files]
     todo = sorted({f for f, k in zip(files, keys) if k not in known})
     if todo:
         dl = learn.dls.test_dl(todo, bs=bs)
@@ -192,7 +194,7 @@ def cover_features(learn, files, member:nn.Module|None=None, bs:int=32, cache:bo
         try:
             with torch.inference_mode():
                 for (xb,), chunk in zip(dl, chunked(todo, bs)):
-                    for f, v in zip(chunk, model.features(xb).float().numpy()): known[_key(f)] = v
+                    for f, v in zip(chunk, model.features(xb).float().numpy()): known[file_key(f)] = v
                     bar.update(len(chunk)); done += len(chunk)
                     if cache and time.monotonic() - saved > save_every: _save_features(path, known); saved = time.monotonic()
         finally:   # also after Ctrl-C: the features computed so far are saved, and the next run starts from them
@@ -337,13 +339,14 @@ def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epo
                               last_epoch={k: round(float(v), 4) for k, v in history[-1].items()} if history else {})
     return learn
 
-# %% ../nbs/04b_learners.ipynb #a1ec9ba9
-def _test_dl(learn, imgs, **kwargs):
+# %% ../nbs/04b_learners.ipynb #bdaccc46
+def image_loader(learn, imgs, **kwargs):
     "A test `DataLoader` of PIL images through the learner's validation transforms (skipping its own file reading)."
     tfms = learn.dls.valid_ds.tls[0].tfms.fs
     i = next((i for i, t in enumerate(tfms) if str(getattr(t, 'name', '')).endswith('.create')), None)
     return learn.dls.test_dl(imgs, rm_type_tfms=i, **kwargs)
 
+# %% ../nbs/04b_learners.ipynb #f81cc59d
 def seen_in_training(learn, imgs, max_dist:int=8) -> list:
     "For each PIL image in `imgs`: whether it is one of the covers `learn` was trained on, or a near copy (pHash within `max_dist` bits, as chapter 2's split groups them); `None` when the model does not know its training covers."
     known = getattr(getattr(learn, 'card', None), 'train_hashes', None)
@@ -367,7 +370,7 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     probs, years = np.full((len(items), len(vocab)), np.nan, dtype=np.float32), np.full(len(items), np.nan, dtype=np.float32)
     year_head = getattr(learn.model, 'head', None) == 'year'
     if imgs:
-        dl, ys = _test_dl(learn, imgs, bs=bs), []
+        dl, ys = image_loader(learn, imgs, bs=bs), []
         hook = learn.model.linear.register_forward_hook(lambda m, i, o: ys.append(o[:, 0].detach())) if year_head else None
         try:
             with learn.no_bar(), learn.no_logging(): p, _ = learn.get_preds(dl=dl)

@@ -12,8 +12,9 @@ from .learners import era_order, mixed_sources, predict_covers
 
 # %% auto #0
 __all__ = ['metric_names', 'era_metrics', 'majority_baseline', 'beats_baseline', 'baseline_verdict', 'predicted_years',
-           'year_metrics', 'by_source', 'era_recalls', 'against_majority', 'evaluation_covers', 'evaluate_era_model',
-           'confusion_table', 'plot_confusion', 'metrics_table', 'recall_words', 'metrics_notes', 'learnable_summary']
+           'year_metrics', 'by_source', 'era_recalls', 'against_majority', 'trained_covers', 'evaluation_covers',
+           'era_median_years', 'evaluate_era_model', 'confusion_table', 'plot_confusion', 'metrics_table',
+           'recall_words', 'metrics_notes', 'learnable_summary']
 
 # %% ../nbs/04c_measuring.ipynb #c1d17188
 def era_metrics(true, pred, eras) -> dict:
@@ -97,24 +98,25 @@ def against_majority(true, pred, eras) -> dict:
     return dict(n=len(true), **era_metrics(true, pred, eras), recall=era_recalls(true, pred, eras), majority=b['majority'],
                 baseline_accuracy=b['accuracy'], baseline_macro_f1=b['macro_f1'], p_vs_baseline=beats_baseline(true, pred, b['majority']))
 
-# %% ../nbs/04c_measuring.ipynb #d8dd9ac5
-def _covers(learn, df=None) -> pd.DataFrame:
+# %% ../nbs/04c_measuring.ipynb #db7983a1
+def trained_covers(learn, df=None) -> pd.DataFrame:
     "`df`, else the split table `learn` was trained on (`learn.card.covers`); a saved and loaded model does not carry one."
     if df is not None: return df
     c = getattr(getattr(learn, 'card', None), 'covers', None)
     if c is None: raise UserError('this model carries no split table (a saved model does not): pass the covers table as df')
     return c
 
+# %% ../nbs/04c_measuring.ipynb #1aa56387
 def evaluation_covers(learn, df=None, split='test') -> pd.DataFrame:
     "The `split` rows of `df` (default: the covers `learn` was trained on) whose era the model knows."
-    df = _covers(learn, df)
+    df = trained_covers(learn, df)
     vocab = list(learn.dls.vocab)
     test = df[(df.split == split) & df.era.isin(vocab)]
     if not len(test): raise UserError(f'no {split} covers in eras {vocab}')
     return test
 
-# %% ../nbs/04c_measuring.ipynb #5dac98d3
-def _era_years(train, pr) -> dict:
+# %% ../nbs/04c_measuring.ipynb #3bc4f901
+def era_median_years(train, pr) -> dict:
     "The median year of `train`'s covers in each era of `predict_covers` output `pr` (NaN for an era without years)."
     years = pd.to_numeric(train.year, errors='coerce')
     return years.groupby(train.era).median().astype(float).reindex([c[len('prob_'):] for c in pr.columns if c.startswith('prob_')]).to_dict()
@@ -125,7 +127,7 @@ def _year_results(test, pr, train) -> dict:
     yt, ytr = pd.to_numeric(test.year, errors='coerce').to_numpy(dtype=float), pd.to_numeric(train.year, errors='coerce').dropna()
     none = dict(year_mae=None, baseline_year=None, baseline_year_mae=None, year_mae_diff=None, year_mae_diff_ci=None)
     if not len(ytr): return none                         # a collection of era folders without years
-    yp = predicted_years(pr, _era_years(train, pr))
+    yp = predicted_years(pr, era_median_years(train, pr))
     ok = np.isfinite(yt) & np.isfinite(yp)
     if not ok.any(): return none
     return year_metrics(yt[ok], yp[ok], ytr, groups=test.group.to_numpy()[ok] if 'group' in test.columns else None)
@@ -133,7 +135,7 @@ def _year_results(test, pr, train) -> dict:
 # %% ../nbs/04c_measuring.ipynb #367289c5
 def evaluate_era_model(learn, df=None, split='test', preds=None) -> dict:
     "Test metrics of `learn` on the `split` rows of `df` (default: the covers it was trained on) beside the majority baseline's, with `p_vs_baseline`, year errors (`year_metrics`), `era_recalls` (`recall`) and the eras it never answers (`never_predicted`); when the covers have a `source`, `by_source` (its rows as records) and `mixed`: `against_majority` (with year errors) on the covers of `mixed_sources`; `preds`: `predict_covers` of those rows, if made already."
-    df = _covers(learn, df)
+    df = trained_covers(learn, df)
     test = evaluation_covers(learn, df, split)
     pr = predict_covers(learn, test.file.tolist()) if preds is None else preds
     if len(pr) != len(test): raise UserError(f'preds has {len(pr)} rows for {len(test)} {split} covers: give predict_covers of exactly those')

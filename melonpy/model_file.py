@@ -17,7 +17,7 @@ from fastai.vision.all import Normalize, load_learner
 from .core import UserError, save_tensors
 from .splits import cover_block
 from .networks import LinearEraModel, linear_family, linear_heads
-from .learners import ModelCard, _normalize, arch_names, era_learner
+from .learners import ModelCard, add_normalize, arch_names, era_learner
 
 # %% auto #0
 __all__ = ['model_format', 'max_eras', 'export_era_model', 'read_card', 'load_era_model']
@@ -91,7 +91,7 @@ def _rebuild(card:ModelCard):
     items = pd.DataFrame(dict(file=[Image.new('RGB', (32, 32))] * 2, era=[card.eras[0]] * 2, is_valid=[False, True]))
     dls = cover_block(card.eras, card.size).dataloaders(items, bs=1, num_workers=0)
     learn = era_learner(dls, card.arch, pretrained=card.arch in linear_family, ps=card.ps, head=card.head or 'logistic')
-    if card.normalize: _normalize(dls, card.normalize)
+    if card.normalize: add_normalize(dls, card.normalize)
     learn.card = card
     return learn
 

@@ -15,8 +15,9 @@ from .core import UserError, shared_dir
 
 # %% auto #0
 __all__ = ['lite_archs', 'lite_stats', 'lite_sizes', 'linear_heads', 'linear_archs', 'ensemble_archs', 'linear_family', 'dnn',
-           'cnn', 'cnn_bn', 'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0', 'efficientnet_lite2',
-           'NsfwFeatures', 'LiteFeatures', 'year_log_probs', 'LinearEraModel', 'EnsembleEraModel', 'linear_members']
+           'cnn', 'cnn_bn', 'vgg16_weights_file', 'vgg16_imagenet', 'EfficientLiteBody', 'efficientnet_lite0',
+           'efficientnet_lite2', 'NsfwFeatures', 'LiteFeatures', 'year_log_probs', 'LinearEraModel', 'EnsembleEraModel',
+           'linear_members']
 
 # %% ../nbs/04a_networks.ipynb #30e3314e
 def dnn(n_out, size=48, hidden=(512, 128), ps=0.25):
@@ -43,8 +44,8 @@ def cnn_bn(n_out, ps=0.25):
     "`cnn` with batch normalisation after each convolution."
     return cnn(n_out, bn=True, ps=ps)
 
-# %% ../nbs/04a_networks.ipynb #78aad54b
-def _vgg16_weights_file():
+# %% ../nbs/04a_networks.ipynb #ce18bff2
+def vgg16_weights_file():
     "A local VGG16 `features` state dict: `$MELONPY_VGG16_WEIGHTS`, else the shared material's, else `None`."
     p = os.environ.get('MELONPY_VGG16_WEIGHTS')
     if p: return Path(p)
@@ -52,10 +53,11 @@ def _vgg16_weights_file():
     if s and (s/'weights'/'vgg16_features_imagenet.pth').exists(): return s/'weights'/'vgg16_features_imagenet.pth'
     return None
 
+# %% ../nbs/04a_networks.ipynb #8ed9b744
 def vgg16_imagenet(weights='DEFAULT', **kwargs):
     "torchvision VGG16 whose conv layers get ImageNet weights: from `weights` (a `features` state-dict path), a local file, or a download."
     if weights is None: return torchvision.models.vgg16(**kwargs)
-    path = Path(weights) if weights != 'DEFAULT' else _vgg16_weights_file()
+    path = Path(weights) if weights != 'DEFAULT' else vgg16_weights_file()
     if path is None:
         try: return torchvision.models.vgg16(weights='DEFAULT', **kwargs)
         except OSError as e:   # urllib's URLError: offline, or a firewall

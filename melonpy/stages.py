@@ -151,7 +151,7 @@ def _download(stage:str, what:str, weights, local=None, flags:str='') -> dict:
 def model_downloads(settings:dict) -> list:
     "What the model stage downloads with `settings`: a torchvision network's ImageNet weights when `pretrained`; nothing for the linear family, EfficientNet-Lite (their weights come with melonpy) or the small CNNs."
     models, _ = _torch_chapters()
-    from melonpy.networks import _vgg16_weights_file as vgg16_weights_file
+    from melonpy.networks import vgg16_weights_file
     arch = str(settings['arch'])
     if not settings['pretrained'] or arch in (*models.linear_family, *models.scratch_archs, *models.lite_archs): return []
     import torchvision
@@ -167,7 +167,7 @@ vgg_routes = ('gatys', 'fast')   # the style routes that optimise through VGG16 
 def style_downloads(settings:dict) -> list:
     "What the style stage downloads with `settings`: VGG16's ImageNet weights for a route through VGG16 (`vgg_routes`), unless `vgg_weights` is a file or None (untrained)."
     if settings['style_method'] not in vgg_routes or settings['vgg_weights'] != 'DEFAULT': return []
-    from melonpy.networks import _vgg16_weights_file as vgg16_weights_file
+    from melonpy.networks import vgg16_weights_file
     import torchvision
     return [_download('style', "VGG16's ImageNet weights", torchvision.models.VGG16_Weights.DEFAULT, vgg16_weights_file(),
                       '--weights PATH (a copy of them), --quick (the colour route: nothing to download), --no-pretrained (an untrained VGG16: textures, not an era\'s look)')]
