@@ -20,7 +20,8 @@ from .model_file import load_era_model
 from .predictions import *
 
 # %% auto #0
-__all__ = ['CoversView', 'ConfusionView', 'DetailPane', 'ImageInput', 'CoverExplorer', 'cached_predictions', 'explore']
+__all__ = ['CoversView', 'ConfusionView', 'DetailPane', 'ImageInput', 'CoverExplorer', 'cached_predictions', 'covers_frame',
+           'explore']
 
 # %% ../nbs/06b_explorer.ipynb #df9891a0
 class CoversView:
@@ -343,8 +344,8 @@ def cached_predictions(learn, files, chunk=64, refresh=False, predict=None):
         cache[key] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['file', 'pred'])
     return cache[key].copy()
 
-# %% ../nbs/06b_explorer.ipynb #259865c9
-def _covers_frame(covers):
+# %% ../nbs/06b_explorer.ipynb #fc686111
+def covers_frame(covers):
     "A `DataFrame` with `file` (and `era` when known) from a covers DataFrame, folder or list of files."
     if isinstance(covers, pd.DataFrame):
         if 'file' not in covers.columns: raise UserError('the covers table needs a `file` column: use `melonpy.data.read_covers(folder)`')
@@ -361,7 +362,7 @@ def _covers_frame(covers):
 def explore(learn, covers, page_size=24, refresh=False, trust:bool=False, **kwargs):
     "Open a `CoverExplorer` on the predictions of `learn` (a `Learner`, or the path of a model `melonpy train` saved; a fastai pickle only with `trust`) for `covers`."
     if isinstance(learn, (str, Path)): learn = load_era_model(learn, trust=trust)
-    df = _covers_frame(covers)
+    df = covers_frame(covers)
     if not len(df): raise UserError('the cover collection is empty: check the folder, or the filters you passed to read_covers')
     preds = cached_predictions(learn, df['file'], refresh=refresh)
     preds['file'] = [str(f) for f in df['file']]

@@ -19,7 +19,7 @@ from .learners import predict_covers
 from .model_file import load_era_model
 from .style import style_transfer, style_methods
 from .predictions import *
-from .explorer import ImageInput, _covers_frame
+from .explorer import ImageInput, covers_frame
 
 # %% auto #0
 __all__ = ['mix_methods', 'mix_era', 'mix_bars_html', 'EraMix', 'EraMixer']
@@ -93,7 +93,7 @@ class EraMixer:
                  max_strength:float=2., big_px:int=256, trust:bool=False, seed:int=0, **style_kw):
         if isinstance(learn, (str, Path)): learn = load_era_model(learn, trust=trust)
         self.learn, self.size, self.big_px = learn, size, big_px
-        self.table = _covers_frame(covers)
+        self.table = covers_frame(covers)
         self.eras = [str(v) for v in learn.dls.vocab]
         have = set(self.table['era'].dropna().astype(str)) if 'era' in self.table.columns else set()
         self.targets = [e for e in self.eras if e in have]

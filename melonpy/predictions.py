@@ -16,8 +16,9 @@ from .data import open_cover, BadImage
 from .measuring import confusion_table
 
 # %% auto #0
-__all__ = ['era_columns', 'prediction_table', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes',
-           'overlay_heatmap', 'prob_bars_html']
+__all__ = ['demo_rgb', 'demo_eras', 'era_columns', 'prediction_table', 'demo_covers', 'demo_probs', 'demo_heatmap',
+           'demo_predictions', 'filter_predictions', 'era_confusion', 'load_image', 'image_bytes', 'overlay_heatmap',
+           'prob_bars_html']
 
 # %% ../nbs/06a_predictions.ipynb #96b9cbbe
 def era_columns(preds):
@@ -44,6 +45,38 @@ def prediction_table(preds):
     df['conf'] = probs.max(axis=1)
     df['correct'] = [None if t is None else bool(t == p) for t, p in zip(df['era'], df['pred'])]
     return df
+
+# %% ../nbs/06a_predictions.ipynb #ab47251f
+demo_rgb = {'1990s': (200, 40, 40), '2000s': (40, 180, 60), '2010s': (40, 60, 200)}   # the demo model's eras: red, green, blue
+demo_eras = list(demo_rgb)
+
+def demo_covers(folder, n:int=12) -> pd.DataFrame:
+    "`n` synthetic covers in `folder`: plain red (1990s), green (2000s) or blue (2010s) with a white stripe; every fourth is coloured like the next era."
+    folder, rows = Path(folder), []
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        true, shown = demo_eras[i % 3], demo_eras[(i + (i % 4 == 3)) % 3]   # every fourth: a "mistake" for a model that goes by colour
+        im = Image.new('RGB', (64, 64), demo_rgb[shown]); im.paste((250, 250, 250), (8, 20, 56, 30))
+        f = folder/f'cover_{i:02d}.jpg'; im.save(f)
+        rows.append(dict(file=str(f), era=true))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/06a_predictions.ipynb #a5453c60
+def demo_probs(img) -> np.ndarray:
+    "P(era) of the demo model for PIL image `img`: the softmax of its mean R, G, B (red: 1990s, green: 2000s, blue: 2010s)."
+    m = np.asarray(img.convert('RGB'), dtype=float).reshape(-1, 3).mean(0) / 40
+    p = np.exp(m - m.max()); return p / p.sum()
+
+# %% ../nbs/06a_predictions.ipynb #331b2ba9
+def demo_heatmap(img) -> np.ndarray:
+    "The demo model's stand-in for a Grad-CAM heat-map of `img`: 8×8, brightest where the image is brightest."
+    a = np.asarray(img.convert('L').resize((8, 8)), dtype=float); return (a - a.min()) / (np.ptp(a) or 1)
+
+# %% ../nbs/06a_predictions.ipynb #6765602c
+def demo_predictions(covers:pd.DataFrame) -> pd.DataFrame:
+    "The demo model's predictions of `covers` (a table with `file`), in the format of `predict_covers`: `file`, `pred`, `prob_<era>`."
+    P = np.stack([demo_probs(Image.open(f)) for f in covers.file])
+    return pd.DataFrame(dict(file=covers.file, pred=[demo_eras[i] for i in P.argmax(1)], **{f'prob_{e}': P[:, j] for j, e in enumerate(demo_eras)}))
 
 # %% ../nbs/06a_predictions.ipynb #f19183e3
 def filter_predictions(preds, true='all', pred='all', outcome='all', conf=(0., 1.)):
