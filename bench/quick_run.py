@@ -4,7 +4,9 @@
 Runs `melonpy run --data COVERS --quick --out RUN` in a fresh process (so PyTorch's import is counted) with an empty
 melonpy cache (`MELONPY_CACHE` in a temporary folder: no covers read before, no features computed before), then
 prints the wall time, each stage's seconds (from the run's stages.json), the load average before and after, and
-writes them to bench/results/quick_run.json. The goal: at most 2 minutes on a 2-core CPU (`--goal`).
+writes them to bench/results/quick_run.json. The goal: at most 2 minutes on a 2-core CPU (`--goal`). What the run's
+report page shows (its sections, pictures, size, the sentence on where the model fails) goes to
+bench/results/quick_report.json, read by chapter 10's "What we found".
 
     MELONPY_SHARED=../shared TORCH_HOME=../shared/torch_home nice python bench/quick_run.py
     python bench/quick_run.py --data covers --threads 2        # any collection; --threads as `melonpy run --threads`
@@ -17,12 +19,24 @@ from pathlib import Path
 here = Path(__file__).resolve().parent
 
 
+def report_facts(run:Path) -> dict:
+    "What the report page of run folder `run` shows, as a reader meets it: sections, pictures, size, the failure sentence."
+    from bs4 import BeautifulSoup
+    from melonpy.report import report_context
+    html = (run/'report.html').read_text(encoding='utf-8')
+    soup, ctx = BeautifulSoup(html, 'html.parser'), report_context(run)
+    return dict(kb=round(len(html.encode()) / 1024, 1), sections=[h.get_text(' ', strip=True) for h in soup.find_all('h2')],
+                pictures=len(soup.find_all('img')), tables=len(soup.find_all('table')), fails=ctx['fails'],
+                styled=len(ctx['style'] or []), raised=ctx['raised'], warnings=len(soup.select('.warn')))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_SHARED/data/covers)')
     p.add_argument('--threads', type=int, default=None, help="melonpy run --threads (default: PyTorch's choice)")
     p.add_argument('--goal', type=float, default=120., help='seconds the quick run should stay within (default: %(default)s)')
     p.add_argument('--save', default=str(here/'results'/'quick_run.json'), help='where to write the figures (default: %(default)s)')
+    p.add_argument('--save-report', default=str(here/'results'/'quick_report.json'), help="where to write what the run's report shows (default: %(default)s)")
     a = p.parse_args()
     data = a.data or (os.environ.get('MELONPY_SHARED') and str(Path(os.environ['MELONPY_SHARED'])/'data'/'covers'))
     if not data or not Path(data, 'metadata.csv').is_file() and not Path(data).is_dir():
@@ -37,6 +51,7 @@ def main():
         wall, load1 = time.time() - t, os.getloadavg()
         if r.returncode: sys.exit(f'bench/quick_run.py: the run failed:\n{r.stderr[-3000:]}')
         book = json.loads((run/'stages.json').read_text())
+        page = report_facts(run)
     res = dict(date=time.strftime('%Y-%m-%d %H:%M'), command='melonpy run --data COVERS --quick --out RUN', cache='empty',
                wall_s=round(wall, 1), goal_s=a.goal, within_goal=wall <= a.goal, cpus=os.cpu_count(), threads=a.threads,
                load_before=[round(x, 2) for x in load0], load_after=[round(x, 2) for x in load1],
@@ -47,7 +62,9 @@ def main():
     print('| stage | s |\n|---|---|\n' + '\n'.join(f'| {n} | {s:.1f} |' for n, s in res['stages'].items()))
     Path(a.save).parent.mkdir(parents=True, exist_ok=True)
     Path(a.save).write_text(json.dumps(res, indent=1, ensure_ascii=False) + '\n')
-    print(f'saved {a.save}')
+    rep = dict(date=res['date'], command=res['command'], covers=res['covers'], report_s=res['stages'].get('report'), **page)
+    Path(a.save_report).write_text(json.dumps(rep, indent=1, ensure_ascii=False) + '\n')
+    print(f'saved {a.save} and {a.save_report}')
     return 0 if res['within_goal'] else 1
 
 
