@@ -140,9 +140,9 @@ def read_covers(src=None, eras=None, quality=None, bins=None, min_covers:int=min
     if (~exists & ~outside).sum(): dropped['file not found'] = int((~exists & ~outside).sum())
     df = df[exists]
     if quality not in (None, 'all'):
-        if 'label_quality' not in df.columns: raise UserError(f'quality={quality!r}: {src} has no label_quality column; leave quality out')
+        if 'label_quality' not in df.columns: raise UserError(f'{src} has no label_quality column; leave quality out', 'quality', quality)
         qs = sorted(df.label_quality.dropna().astype(str).unique())
-        if quality not in qs: raise UserError(f'quality {quality!r} is not in this collection; choose one of {", ".join(qs)} (or all)')
+        if quality not in qs: raise UserError(f'not in this collection; choose one of {", ".join(qs)} (or all)', 'quality', quality)
         df = df[df.label_quality == quality]
     if eras is not None:
         eras = era_list(eras)

@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 from tqdm.auto import tqdm
 
 from .core import UserError, atomic_write, writable_dir, write_csv, csv_unguard
+from .settings import ScrapeSettings
 from .fetch import (MELON, polite_session, FetchError, fetch, allowed_hosts, check_url, check_page, as_jpeg,
                            request_deadline, max_page_bytes, max_cover_bytes)
 
@@ -309,8 +310,8 @@ def _scrape(years, out, genre, base_url, delay, size, s, tries, backoff, retry_m
                 total_rows=len(charts), out=str(out))
 
 # %% ../nbs/01_scrape.ipynb #4de66306
-def scrape(years, out, genre:str='KPOP', base_url:str=MELON, delay:float=0.3, size:int|None=500,
-           session:requests.Session|None=None, tries:int=4, backoff:float=0.5, retry_missing:bool=False,
+def scrape(years, out, genre:str=ScrapeSettings.genre, base_url:str=MELON, delay:float=ScrapeSettings.delay, size:int|None=ScrapeSettings.size,
+           session:requests.Session|None=None, tries:int=ScrapeSettings.tries, backoff:float=ScrapeSettings.backoff, retry_missing:bool=False,
            progress:bool=True, max_page_bytes:int=max_page_bytes, max_cover_bytes:int=max_cover_bytes,
            deadline:float=request_deadline) -> dict:
     "Collect the yearly Top-100 charts of `genre` for `years` and their album covers into folder `out`; returns a summary."

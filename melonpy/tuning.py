@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
 from .core import UserError, atomic_path, default_eras
+from .settings import TuneSettings
 from .data import read_covers, era_list
 from .splits import split_covers, cover_dls, subset_train
 from .learners import train_era_model, era_learner, aug_levels, arch_names
@@ -97,8 +98,8 @@ def search_results(study) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(['valid_accuracy', 'trial'], ascending=[False, True]).reset_index(drop=True)
 
 # %% ../nbs/05_tuning.ipynb #310ed594
-def tune_era_model(covers, n_trials=8, epochs=1, freeze_epochs=1, space=None, storage=None, seed=42, max_per_era=None,
-                   bs=32, progress=True, **kwargs) -> pd.DataFrame:
+def tune_era_model(covers, n_trials=TuneSettings.n_trials, epochs=TuneSettings.epochs, freeze_epochs=TuneSettings.freeze_epochs, space=None, storage=None, seed=42, max_per_era=None,
+                   bs=TuneSettings.bs, progress=True, **kwargs) -> pd.DataFrame:
     "Search `space` (see `default_space`) with `n_trials` optuna trials (`freeze_epochs`+`epochs` each), scored on the valid split; return `search_results`."
     from tqdm.auto import tqdm
     space = check_space(space)
