@@ -129,10 +129,10 @@ def parse_years(spec) -> list[int]:
     years, this = set(), date.today().year
     for part in spec.split(','):
         m = re.fullmatch(r'\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?', part)
-        if not m: raise UserError('not a year or a range of years: write e.g. 1990-2019, 1995 or 1990-1994,2000', 'years', spec)
+        if not m: raise UserError('is not a year or a range of years: write e.g. 1990-2019, 1995 or 1990-1994,2000', 'years', spec)
         lo, hi = int(m[1]), int(m[2] or m[1])
         if hi < lo: raise UserError(f'runs backwards: write the earlier year first, e.g. {hi}-{lo}', 'years', part.strip())
-        if lo < 1960 or hi > this: raise UserError(f'outside the charts Melon has: use years from 1960 to {this}', 'years', part.strip())
+        if lo < 1960 or hi > this: raise UserError(f'is outside the charts Melon has: use years from 1960 to {this}', 'years', part.strip())
         years.update(range(lo, hi + 1))
     return sorted(years)
 
