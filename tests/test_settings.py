@@ -95,3 +95,26 @@ def test_a_default_is_written_once(name, literal):
     where = [f'{p.name}:{i}' for p in sorted((ROOT/'melonpy').glob('*.py')) if p.name != '_modidx.py'
              for i, l in enumerate(p.read_text().splitlines(), 1) if pat.search(l)]
     assert len(where) == 1 and where[0].split(':')[0] == {'min_era_covers': 'core.py'}.get(name, 'settings.py'), where
+
+
+@pytest.mark.parametrize('args, field, value', [
+    (['analyze', 'covers', '--out', 'r', '--colours', '8'], 'k', 8), (['analyze', 'covers', '--out', 'r', '--colors', '8'], 'k', 8),
+    (['stylize', 'a.jpg', '--style', 'b.jpg', '--out', 'o.png', '--method', 'colour'], 'method', 'color'),
+    (['stylize', 'a.jpg', '--style', 'b.jpg', '--out', 'o.png', '--method', 'color'], 'method', 'color')])
+def test_one_spelling_the_other_an_alias(args, field, value):
+    "The API and the flags say color (as the module `colors`, `analyze` and `stylize` do); the command line also takes colour, and means the same."
+    from melonpy.cli import command_parser, commands
+    from melonpy.style import style_methods
+    s = st.from_args(commands[args[0]][0], command_parser(args[0]).parse_args(args[1:]))
+    assert getattr(s, field) == value
+    assert 'color' in style_methods and 'colour' not in style_methods
+
+
+def test_library_errors_speak_parameters_and_the_command_its_flags():
+    "A library error names its parameter (`eras=...`); the command that called it shows the flag the user typed."
+    from melonpy.core import UserError
+    from melonpy.data import era_list
+    with pytest.raises(UserError) as e: era_list(['all', '1990s'])
+    assert str(e.value).startswith("eras=['all', '1990s']: all means every era")
+    assert e.value.shown(st.flags_of(st.TrainSettings)).startswith('--eras all,1990s: all means every era')
+    assert st.flags_of(st.TrainSettings)['sources'] == '--test-sources' and st.flags_of(st.StylizeSettings)['covers'] == '--data'
