@@ -130,7 +130,7 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
         if pretrained: learn.freeze()
     elif name in linear_family:   # frozen features and one linear layer (or an ensemble of them), fitted by `fit_linear_head`, not by gradient descent
         if not pretrained: raise UserError(f'{name} is a frozen pretrained network with a linear model on top: it has no random-weights version; '
-                                           'leave out --no-pretrained (its weights come with melonpy), or choose another --arch')
+                                           'leave it out (its weights come with melonpy), or choose another {arch}', 'pretrained', mentions=('arch',))
         ms = [LinearEraModel(linear_archs[a](), dls.c, head, name=a.removesuffix('_linear')) for a in ensemble_archs.get(name, (name,))]
         learn = Learner(dls, ms[0] if len(ms) == 1 else EnsembleEraModel(ms), splitter=lambda m: [[p for l in linear_members(m) for p in l.linear.parameters()]],
                         **common, **kwargs)

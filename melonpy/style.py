@@ -75,7 +75,7 @@ def grade_eras(covers, era:str, eras=None) -> list:
 # %% ../nbs/07_style.ipynb #9bccf0db
 def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache):
     "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`."
-    if era is None: raise UserError("method 'grade' gives an era's look: give --era (with style images, use fast, gatys or colour)")
+    if era is None: raise UserError("method 'grade' gives an era's look: give {era} (with style images, use fast, gatys or color)", mentions=('era',))
     if not 0 <= texture <= 1: raise UserError(f'texture={texture}: give a share from 0 (the grade alone) to 1')
     if grade is None:
         _era_files(covers, era, 0, 0)   # an era the collection lacks: one sentence, before any work

@@ -101,7 +101,7 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('typical_needs_model', 'give one with --check MODEL'),
     ('refine_is_fast', '--refine is for --method fast'),
     ('steps_is_gatys', '--steps is for --method gatys: with fast, leave it out (use --refine N)'),
-    ('scales_is_gatys', '--scales is for --method gatys: with colour'),
+    ('scales_is_gatys', '--scales is for --method gatys: with color'),
     ('strength', 'argument --strength: -1 is out of range'),
     ('era_style', "argument --era-style: invalid choice: 'newest'"),
     ('era_style_with_images', '--era-style direction is for --era'),
