@@ -120,13 +120,13 @@ def add_flags(p:argparse.ArgumentParser, cls):
         m, kw = f.metadata, dict(f.metadata['kw'])
         group = kw.pop('group', None)
         shown = _shown(f)
-        help = m['help'] + (f' (default: {shown})' if shown is not None else '')
+        help = (m['help'] + (f' (default: {shown})' if shown is not None else '')).replace('%', '%%')   # argparse formats help with %
         if group is not None and group not in groups: groups[group] = p.add_mutually_exclusive_group(required=True)
         target = p if group is None else groups[group]
         if m['flag'] == '': target.add_argument(f.name, help=help, **kw); continue
         if f.default is MISSING: kw['required'] = True
         else: kw['default'] = list(f.default) if isinstance(f.default, tuple) and kw.get('nargs') else f.default
-        target.add_argument(_flag(f), *m['aliases'], dest=f.name, help=help.replace('%', '%%'), **kw)
+        target.add_argument(_flag(f), *m['aliases'], dest=f.name, help=help, **kw)
     return p
 
 # %% ../nbs/00a_settings.ipynb #acf1335e
