@@ -159,7 +159,7 @@ def test_stylize_missing_file_subprocess(tmp_path, env):
     assert lines == [f'melonpy stylize: error: {tmp_path/"nope.jpg"}: file not found; give a JPEG or PNG image file']
 
 
-NO_DOWNLOAD = ['could not download', '--refine 0', '--method colour', '--weights PATH', 'TORCH_HOME']
+NO_DOWNLOAD = ['could not download', '--refine 0', '--method color', '--weights PATH', 'TORCH_HOME']
 OFFLINE = [   # (flags after CONTENT, words of the one line; None: it works with nothing downloaded)
     (['--era', '1995s', '--data', '{coll}'], ["era '1995s' is not in", 'it has 1990s, 2000s', 'choose one']),   # not a VGG16 error
     (['--era', '1995s', '--data', '{coll}', '--method', 'gatys', '--check', '{model}'], ["era '1995s' is not in"]),   # before the model too
