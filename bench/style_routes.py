@@ -34,7 +34,7 @@ routes = dict(   # name: style_transfer keywords; strength 1 = `grade_gain` (2) 
     grade_texture=dict(method='grade', texture=0.35),
     sep_half=dict(method='grade', strength=0.5, fit='separate'), sep=dict(method='grade', fit='separate'),
     sep_half_texture=dict(method='grade', strength=0.5, texture=0.35, fit='separate'),
-    colour=dict(method='colour'), fast=dict(method='fast', refine=0),
+    colour=dict(method='color'), fast=dict(method='fast', refine=0),
     fast_refine=dict(method='fast', refine=12), gatys=dict(method='gatys', steps=30))
 
 def judges(covers, folder:Path):

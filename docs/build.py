@@ -196,8 +196,9 @@ def cli_page(mods):
              'The `melonpy` command and each of its subcommands, with the `--help` text they print '
              '(generated from the code when the site is built).' + (f' How the command is made: [its chapter]({made}).' if made else ''),
              '', '## `melonpy`', '', '```text', cli_help(['--help']), '```', '']
-    for cmd, (mod, helptext, *_) in commands.items():
-        parts += [f'## `melonpy {cmd}`', '', f'{helptext[0].upper()}{helptext[1:]} (module {api(mod)}).', '',
+    for cmd, (settings, fn) in commands.items():
+        mod, doc = fn.partition(':')[0], settings.__doc__
+        parts += [f'## `melonpy {cmd}`', '', f'{doc[0].upper()}{doc[1:]} (module {api(mod)}; settings `{settings.__name__}` in {api(settings.__module__)}).', '',
                   '```text', cli_help([cmd, '--help']), '```', '']
     return '\n'.join(parts)
 

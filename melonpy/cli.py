@@ -9,373 +9,31 @@ from __future__ import annotations
 import argparse, importlib, importlib.util, os, sys
 from pathlib import Path
 from . import __version__
-from .core import UserError, torch_threads, image_sides, default_eras, default_arch, typical_k, fast_refine, writable_dir, balances, default_balance
-
-min_era_covers = 20   # `--eras all`: the same as `melonpy.data.min_era_covers` (not imported here: the data chapter loads pandas)
+from .core import UserError, torch_threads
+from .settings import (add_flags, from_args, flags_of, ScrapeSettings, DatasetSettings, AnalyzeSettings, TrainSettings,
+                              PredictSettings, TuneSettings, StylizeSettings, RunSettings, KitSettings)
 
 # %% auto #0
-__all__ = ['min_era_covers', 'commands', 'int_in', 'float_in', 'size_arg', 'seed_arg', 'threads_arg', 'eras_arg', 'quality_arg',
-           'collection_args', 'training_args', 'weights_arg', 'model_args', 'scrape_args', 'dataset_args',
-           'analyze_args', 'train_args', 'predict_args', 'tune_args', 'stylize_args', 'run_args', 'kit_args',
-           'scrape_check', 'dataset_check', 'analyze_check', 'train_check', 'tune_check', 'predict_check',
-           'stylize_check', 'run_check', 'kit_check', 'available_commands', 'command_parser', 'use_kit', 'main']
+__all__ = ['commands', 'command_function', 'available_commands', 'command_parser', 'use_kit', 'main']
 
-# %% ../nbs/09_cli.ipynb #c646f01b
-commands = {
-    'scrape':  ('melonpy.scrape', "download Melon's yearly Top-100 charts and their album covers",
-                ['melonpy scrape --years 1990-2019 --out covers', 'melonpy scrape --years 1995 --delay 1 --out covers']),
-    'dataset': ('melonpy.splits', 'export a cover collection as normalised arrays (.npz) with a leak-free split',
-                ['melonpy dataset covers --size 48 --out covers48.npz', 'melonpy dataset covers --eras 1990s 2000s --quality exact --gray --out exact.npz',
-                 'melonpy dataset covers --eras all --out all-decades.npz']),
-    'analyze': ('melonpy.colors', 'compare the colours of eras: figures and stats.csv',
-                ['melonpy analyze covers --eras 1990s 2000s 2010s --out colours']),
-    'train':   ('melonpy.commands', 'train an era classifier and report test metrics beside the baseline',
-                ['melonpy train covers --out era.safetensors', 'melonpy train covers --eras 1990s,2010s --max-per-era 100 --size 64 --out quick.safetensors',
-                 'melonpy train covers --test-sources ucsd_dsc160_group18_gaon --out no-gaon.safetensors']),
-    'predict': ('melonpy.commands', 'predict the era of covers with a trained classifier',
-                ['melonpy predict era.safetensors new_covers/ --csv predictions.csv', 'melonpy predict era.safetensors cover.jpg --csv > predictions.csv']),
-    'tune':    ('melonpy.tuning', 'search learning rate, size, architecture and regularisation',
-                ['melonpy tune covers --trials 8 --out search.csv', 'melonpy tune covers --archs cnn_bn --sizes 64,96 --max-per-era 60 --out small.csv']),
-    'stylize': ('melonpy.commands', "give an image the look of an era: its photo grade, or neural style transfer",
-                ['melonpy stylize photo.jpg --era 1990s --data covers --out photo-1990s.png',
-                 'melonpy stylize photo.jpg --era 2010s --data covers --method gatys --out photo-2010s.png',
-                 'melonpy stylize photo.jpg --style painting.jpg --size 384 --out photo-painted.png']),
-    'run':     ('melonpy.course', 'the whole course in one command: data, colours, model, styles, report',
-                ['melonpy run --out run', 'melonpy run --data covers --quick --out run-quick', 'MELONPY_KIT=kit melonpy run --out run']),
-    'kit':     ('melonpy.course', 'fetch everything a class needs (covers, weights) into one folder, for machines without internet',
-                ['melonpy kit --out kit', 'melonpy kit --data covers --out kit']),
+# %% ../nbs/09_cli.ipynb #6f35e9ed
+commands = {   # name: (settings, function that runs it); a settings class's docstring is the command's one-line help
+    'scrape':  (ScrapeSettings,  'melonpy.scrape:scrape_main'),
+    'dataset': (DatasetSettings, 'melonpy.splits:dataset_main'),
+    'analyze': (AnalyzeSettings, 'melonpy.colors:analyze_main'),
+    'train':   (TrainSettings,   'melonpy.commands:train_main'),
+    'predict': (PredictSettings, 'melonpy.commands:predict_main'),
+    'tune':    (TuneSettings,    'melonpy.tuning:tune_main'),
+    'stylize': (StylizeSettings, 'melonpy.commands:stylize_main'),
+    'run':     (RunSettings,     'melonpy.course:run_main'),
+    'kit':     (KitSettings,     'melonpy.course:kit_main'),
 }
 
-# %% ../nbs/09_cli.ipynb #8acba930
-def _number_in(cast, what, lo, hi, lo_open=False):
-    "An `argparse` type: a `cast` number from `lo` to `hi` (`None`: no limit); `lo_open`: `lo` itself excluded."
-    def number(s):
-        try: v = cast(s)
-        except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not {what}') from None
-        if v != v or (v <= lo if lo_open else v < lo) or (hi is not None and v > hi):
-            raise argparse.ArgumentTypeError(f'{s} is out of range: give {"more than " if lo_open else ""}{lo}'
-                                             + (f' to {hi}' if hi is not None else '' if lo_open else ' or more'))
-        return v
-    return number
-
-# %% ../nbs/09_cli.ipynb #ab22f1df
-def int_in(lo:int, hi:int|None=None):
-    "An `argparse` type: a whole number from `lo` to `hi` (no upper limit if `None`); anything else is a one-line usage error."
-    return _number_in(int, 'a whole number', lo, hi)
-
-# %% ../nbs/09_cli.ipynb #7e3a8e3e
-def float_in(lo:float, hi:float|None=None, lo_open:bool=False):
-    "An `argparse` type: a number from `lo` (excluded if `lo_open`) to `hi`; anything else is a one-line usage error."
-    return _number_in(float, 'a number', lo, hi, lo_open)
-
-# %% ../nbs/09_cli.ipynb #ba354505
-def size_arg(p, default:int|None, help:str='side of the square each image is resized to, in pixels', flag:str='--size', shown:str|None=None):
-    "Add an image-size flag to parser `p`, limited to `image_sides`; `shown`: what the help says the default is (when `default` is None)."
-    p.add_argument(flag, type=int_in(*image_sides), default=default, metavar='PX',
-                   help=f'{help} ({image_sides[0]}-{image_sides[1]}; default: {shown or default})')
-
-# %% ../nbs/09_cli.ipynb #0a11d8e3
-def seed_arg(p, default:int=42, help:str='random seed, for results you can reproduce'):
-    "Add `--seed` to parser `p`: a whole number from 0 (numpy and PyTorch refuse negative seeds)."
-    p.add_argument('--seed', type=int_in(0, 2**32 - 1), default=default, help=f'{help} (default: {default})')
-
-# %% ../nbs/09_cli.ipynb #ab8ef718
-def threads_arg(p):
-    "Add `--threads` (PyTorch CPU threads) to parser `p`; `main` applies it around the command (`core.torch_threads`)."
-    p.add_argument('--threads', type=int_in(1, 256), default=None,
-                   help="PyTorch CPU threads (default: PyTorch's; 1 is much faster on a machine busy with other jobs)")
-
-# %% ../nbs/09_cli.ipynb #2a8e2fea
-def eras_arg(p, eras=None, help:str='eras to use'):
-    "Add `--eras` to parser `p`: eras separated by spaces or commas (read with `data.era_list`); default `eras`, or every era of the collection."
-    p.add_argument('--eras', nargs='+', metavar='ERA', default=None if eras is None else list(eras),
-                   help=f'{help}, separated by spaces or commas, e.g. --eras 1990s 2000s 2010s; all: every era with at least '
-                        f'{min_era_covers} covers (eras with fewer are left out, and the command says which) '
-                        f'(default: {" ".join(eras) if eras else "every era of the collection"})')
-
-# %% ../nbs/09_cli.ipynb #c3d229d4
-def quality_arg(p):
-    "Add `--quality` to parser `p`: keep only the covers whose `label_quality` is the value given (default: all)."
-    p.add_argument('--quality', metavar='Q', default='all', help="keep only covers whose label_quality is Q, e.g. exact (default: all)")
-
-# %% ../nbs/09_cli.ipynb #b51f92d3
-def collection_args(p, eras=None, eras_help:str='keep only these eras'):
-    "Add the arguments of every command that reads a cover collection to parser `p`: DIR, `--eras` (default `eras`), `--quality`."
-    p.add_argument('dir', metavar='DIR', help='cover collection: a folder with charts.csv (from `melonpy scrape`), metadata.csv or one subfolder per era')
-    eras_arg(p, eras, eras_help)
-    quality_arg(p)
-
-# %% ../nbs/09_cli.ipynb #80b0b708
-def training_args(p, epochs:int=2, freeze_epochs:int=3):
-    "Add the flags of every command that trains era classifiers (`train`, `tune`) to parser `p`: epochs, batch size, covers per era, seed, threads."
-    p.add_argument('--epochs', type=int_in(0, 1000), default=epochs, help=f'epochs of the whole network (default: {epochs})')
-    p.add_argument('--freeze-epochs', type=int_in(0, 1000), default=freeze_epochs,
-                   help=f'epochs of the new head alone first, for pretrained models (default: {freeze_epochs})')
-    p.add_argument('--bs', type=int_in(2, 1024), default=32, help='batch size (default: 32)')
-    p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more; quick runs)')
-    seed_arg(p, 42, 'seed of the split and of training')
-    threads_arg(p)
-
-# %% ../nbs/09_cli.ipynb #71e82e60
-def weights_arg(p, help:str):
-    "Add `--weights PATH`, a state dict of torchvision `vgg16().features`, to parser `p`; `help` says what it is for."
-    p.add_argument('--weights', metavar='PATH', default=None, help=f'state dict of torchvision vgg16().features {help}')
-
-# %% ../nbs/09_cli.ipynb #db1403e1
-def model_args(p, flag:str='model', help:str='a model saved by `melonpy train`'):
-    "Add a model file (`flag`: positional, or an option such as '--check') and `--trust-pickle` to parser `p`."
-    p.add_argument(flag, metavar='MODEL.safetensors', help=help)
-    p.add_argument('--trust-pickle', action='store_true',
-                   help='load a fastai pickle (.pkl) you made yourself; a pickle can run any code, never load one from others')
-
-# %% ../nbs/09_cli.ipynb #d5aed533
-def scrape_args(p):
-    "Flags of `melonpy scrape` (chapter 1)."
-    p.add_argument('--years', default='1990-2019', help='years to collect: 1990-2019 (default), 1995, or 1990-1994,2000')
-    p.add_argument('--genre', default='KPOP', type=str.upper, choices=('KPOP', 'POP'), help='KPOP (가요, default) or POP (팝)')
-    p.add_argument('--out', required=True, help='folder for charts.csv, covers/, pages/ and problems.csv (created if needed; runs add to it)')
-    p.add_argument('--base-url', default='https://www.melon.com', help='site to ask instead of Melon (a mirror, or a local practice server)')
-    p.add_argument('--delay', type=float_in(0), default=0.3, help='seconds to wait after each request, to be polite (default 0.3)')
-    size_arg(p, 500, 'cover size to ask the CDN for, in pixels (500: the original)')
-    p.add_argument('--tries', type=int_in(1, 20), default=4, help='attempts per URL before giving up on it (default 4)')
-    p.add_argument('--backoff', type=float_in(0), default=0.5, help='seconds to wait before the first retry; it doubles each time (default 0.5)')
-    p.add_argument('--retry-missing', action='store_true', help='ask again for covers that answered 404 in an earlier run')
-
-# %% ../nbs/09_cli.ipynb #c0b2ed9f
-def dataset_args(p):
-    "Flags of `melonpy dataset` (chapter 2)."
-    collection_args(p)
-    p.add_argument('--out', required=True, metavar='X.npz', help='file to write (arrays x, y, classes, split, group, path, year)')
-    size_arg(p, 48, 'side of the square arrays in pixels')
-    p.add_argument('--gray', action='store_true', help='grey levels instead of RGB')
-    p.add_argument('--valid-pct', type=float_in(0, 0.9), default=0.15, help='share of covers for validation (default 0.15)')
-    p.add_argument('--test-pct', type=float_in(0, 0.9), default=0.15, help='share of covers for the test set (default 0.15)')
-    seed_arg(p, 42, 'seed of the split')
-    p.add_argument('--max-dist', type=int_in(0, 64), default=8, help='pHash bits two covers may differ in and still be near-duplicates (default 8)')
-
-# %% ../nbs/09_cli.ipynb #c9984ca5
-def analyze_args(p):
-    "Flags of `melonpy analyze` (chapter 3)."
-    collection_args(p, eras_help='compare only these eras')
-    p.add_argument('--out', required=True, metavar='REPORT_DIR', help='folder for the figures (PNG), stats.csv, measures.csv and verdict.md')
-    size_arg(p, 48, 'side in pixels the covers are analysed at')
-    p.add_argument('--colours', type=int_in(2, 24), default=6, help='number of palette colours (default 6)')
-    p.add_argument('--boot', type=int_in(100, 100000), default=2000, help='bootstrap resamples and permutations (default 2000)')
-    seed_arg(p, 0)
-    p.add_argument('--keep-duplicates', action='store_true', help='count near-duplicate covers every time (default: once)')
-
-# %% ../nbs/09_cli.ipynb #2b06fea6
-def train_args(p):
-    "Flags of `melonpy train` (chapter 4)."
-    collection_args(p, default_eras, eras_help='eras to tell apart')
-    p.add_argument('--out', required=True, metavar='MODEL.safetensors', help="where to save the trained model (its weights and card; see chapter 4's `load_era_model`)")
-    p.add_argument('--arch', default=default_arch, help='architecture: nsfw_lite0_linear (the default, chapter 4\'s measured best: two frozen networks installed with melonpy, '
-                   'a linear model on each, their answers averaged), nsfw_linear, lite0_linear or lite2_linear (one of them; fitted in seconds once '
-                   'the covers went through the network); dnn, cnn, cnn_bn (from scratch); efficientnet_lite0 or efficientnet_lite2 '
-                   '(ImageNet weights installed with melonpy); squeezenet1_1 or vgg16 (ImageNet weights, downloaded once into $TORCH_HOME); '
-                   'or another torchvision name fastai knows, such as resnet34 (downloads its weights; default: %(default)s)')
-    p.add_argument('--head', choices=('logistic', 'year'), default='logistic',
-                   help="for *_linear: 'logistic' (scores per era) or 'year' (predict the year; the era follows) (default: %(default)s)")
-    p.add_argument('--approx-weight', type=float_in(0, 1), default=0.5, metavar='W',
-                   help="for *_linear: weight of covers whose year is only approximate (label_quality), 0-1 (default: %(default)s)")
-    p.add_argument('--balance', choices=list(balances), default=default_balance,
-                   help='for *_linear: how covers are weighed: ' + '; '.join(f'{k}: {v}' for k, v in balances.items())
-                        + " (a source is the collection's source column; default: %(default)s, chapter 4's measured choice)")
-    size_arg(p, None, shown="128, or the frozen network's own for *_linear: 224, 260 for lite2_linear")
-    training_args(p)
-    p.add_argument('--lr', type=float_in(0, 1, lo_open=True), default=None, help='learning rate (default: 2e-3 pretrained, 3e-3 from scratch)')
-    weights_arg(p, 'to start from (vgg16 only)')
-    p.add_argument('--no-pretrained', action='store_true', help='start from random weights (no download)')
-    p.add_argument('--test-sources', metavar='NAME[,NAME]', default=None,
-                   help="hold these sources (the collection's source column) out of training: their covers are the test split, "
-                        'the other covers are split as usual; e.g. ucsd_dsc160_group18_gaon (see chapter 4, per-source accuracy)')
-
-# %% ../nbs/09_cli.ipynb #6503020b
-def predict_args(p):
-    "Flags of `melonpy predict` (chapter 4)."
-    model_args(p)
-    p.add_argument('images', nargs='+', metavar='IMAGE_OR_DIR', help='image files, or folders searched for images')
-    p.add_argument('--csv', nargs='?', const='-', default=None, metavar='OUT.csv',
-                   help='also write the predictions to this CSV file; --csv alone writes CSV to standard output instead of the table')
-    threads_arg(p)
-
-# %% ../nbs/09_cli.ipynb #eb689bc5
-def _sizes(s) -> list:
-    "`argparse` type of `--sizes`: image sides separated by commas, each within `image_sides`."
-    sizes = [int_in(*image_sides)(v.strip()) for v in s.split(',') if v.strip()]
-    if not sizes: raise argparse.ArgumentTypeError('give at least one size, e.g. 64,96,128')
-    return sizes
-
-def tune_args(p):
-    "Flags of `melonpy tune` (chapter 5)."
-    collection_args(p, default_eras, eras_help='eras to tell apart')
-    p.add_argument('--out', required=True, metavar='RESULTS.csv', help='table of trials (an optuna journal is kept beside it to resume)')
-    p.add_argument('--trials', type=int_in(1, 10000), default=8, help='number of trials in total (default: %(default)s)')
-    p.add_argument('--archs', default=None, help="architectures to try, separated by commas (default: chapter 5's default search, squeezenet1_1,cnn_bn)")
-    p.add_argument('--sizes', type=_sizes, default=None, metavar='PX,PX',
-                   help=f"image sides to try, separated by commas ({image_sides[0]}-{image_sides[1]}; default: chapter 5's, 64,96,128)")
-    training_args(p, epochs=1, freeze_epochs=1)
-
-# %% ../nbs/09_cli.ipynb #eb9c80b1
-def stylize_args(p):
-    "Flags of `melonpy stylize` (chapter 7)."
-    p.add_argument('content', metavar='CONTENT', help='the image to restyle (JPEG, PNG, …)')
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument('--era', help='an era of the collection given with --data, e.g. 1990s')
-    g.add_argument('--style', nargs='+', metavar='STYLE', help='one or more style images (their styles are averaged)')
-    p.add_argument('--data', metavar='DIR', help='cover collection for --era (default: $MELONPY_DATA)')
-    p.add_argument('--out', required=True, metavar='OUT.png', help='where to write the result (.png or .jpg)')
-    size_arg(p, 256, 'longer side of the result in pixels')
-    p.add_argument('--steps', type=int_in(1, 5000), default=None, help='with --method gatys: L-BFGS evaluations, half at half size and half at full size (default: 60)')
-    p.add_argument('--style-weight', type=float_in(0, lo_open=True), default=5., metavar='W', help='weight of style against content (default: %(default)s)')
-    p.add_argument('--scales', type=int_in(1, 4), default=None, help='with --method gatys: sizes from coarse to fine; 1 = plain single-size transfer (default: 2)')
-    p.add_argument('--max-covers', type=int_in(1), default=100, metavar='N', help='with --era: average the style of at most N random covers (default: %(default)s)')
-    model_args(p, '--check', 'a classifier from `melonpy train`: print its probability of the era before and after')
-    weights_arg(p, "(default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
-    threads_arg(p)
-    p.add_argument('--no-cache', action='store_true', help='with --era: do not read or write the cached era statistics')
-    p.add_argument('--method', choices=('grade', 'gatys', 'fast', 'colour'), default=None,
-                   help="grade: the era's photo grade (tone curves, contrast, saturation, hue, sharpness, vignette), fitted once per collection and cached, "
-                        f"no download, under 1 s; fast: one pass of a feed-forward network, then --refine L-BFGS steps (about 7 s at 256 px with {fast_refine}; under 1 s with 0); "
-                        "gatys: optimise the picture from the start (about 30 s); colour: the era's colours only (default: grade with --era, fast with --style)")
-    p.add_argument('--texture', type=float_in(0, 1), default=0., metavar='T', help="with --method grade: add the fast network's texture on top, at share T from 0 to 1 (default: %(default)s)")
-    p.add_argument('--era-style', choices=('average', 'typical', 'direction'), default=None,
-                   help=f"with --era: the era's style is the average of its covers, that of the {typical_k} covers the --check model is surest of (typical), "
-                        "or what sets it apart from the other eras, added to the picture's own (direction) (default: typical with --check, else average)")
-    p.add_argument('--strength', type=float_in(0, 4), default=1., metavar='S', help='how far to move: 0 = unchanged, 1 = the era (default: %(default)s)')
-    p.add_argument('--refine', type=int_in(0, 500), default=None, metavar='N', help=f'with --method fast: N L-BFGS steps after the network pass; 0 = the network alone (default: {fast_refine})')
-
-# %% ../nbs/09_cli.ipynb #80843742
-def run_args(p):
-    "Flags of `melonpy run` (chapter 8)."
-    p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for everything the run makes, and report.html (run again to resume)')
-    p.add_argument('--data', metavar='DIR', help='an existing cover collection (a `melonpy scrape` output, or a folder with metadata.csv); default: the covers of the class kit $MELONPY_KIT names, else scrape first')
-    eras_arg(p, default_eras, 'eras to compare')
-    quality_arg(p)
-    p.add_argument('--quick', action='store_true', help='a class path: 40 random covers per era, small sizes, one epoch, the colour style route '
-                   '(nothing to download); measured at 76 s from an empty cache on a 2-core CPU')
-    p.add_argument('--max-per-era', type=int_in(4), default=None, metavar='N', help='use at most N random covers per era (4 or more)')
-    seed_arg(p, 42, 'seed of the split, training and picks')
-    _scrape_args(p)
-    p.add_argument('--no-pretrained', action='store_true', help='no ImageNet weights (nothing downloaded): the classifier starts from random weights, and '
-                   'style transfer uses an untrained VGG16 unless --weights gives one; for a classroom without internet')
-    weights_arg(p, "for style transfer (default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
-    threads_arg(p)
-
-# %% ../nbs/09_cli.ipynb #3388c649
-def _scrape_args(p):
-    "The flags of a scrape that `run` and `kit` make when no --data is given."
-    p.add_argument('--years', default=None, help='years to scrape when there is no --data (default: 1990-2019)')
-    p.add_argument('--base-url', default=None, help="with a scrape: a site to ask instead of Melon (a mirror, or chapter 1's practice server)")
-    p.add_argument('--delay', type=float_in(0), default=0.3, help='with a scrape: seconds to wait after each request, to be polite (default: %(default)s)')
-
-# %% ../nbs/09_cli.ipynb #e0809445
-def kit_args(p):
-    "Flags of `melonpy kit` (chapter 8)."
-    p.add_argument('--out', required=True, metavar='KIT_DIR', help='folder for the kit: covers/ and torch_home/ (run again to finish an interrupted kit)')
-    p.add_argument('--data', metavar='DIR', help='a cover collection you have, copied into the kit (default: scrape one)')
-    _scrape_args(p)
-    p.add_argument('--archs', type=lambda s: tuple(x.strip() for x in s.split(',') if x.strip()), default=('squeezenet1_1',), metavar='A,B',
-                   help="ImageNet networks whose weights the class fine-tunes in chapters 4-5 (default: squeezenet1_1; '' for none)")
-
-# %% ../nbs/09_cli.ipynb #36d708eb
-def _folder(d, what='the folder of a cover collection'):
-    if not Path(d).is_dir(): raise UserError(f'{d} is not a folder: give {what}')
-
-def _weights_file(a):
-    if a.weights and not Path(a.weights).is_file(): raise UserError(f'--weights {a.weights}: no such file')
-
-def _out_file(out, example, suffixes=None):
-    out = Path(out)
-    if out.is_dir(): raise UserError(f'--out {out} is a folder: give a file name such as {example}')
-    if suffixes and out.suffix.lower() not in suffixes: raise UserError(f'--out {out}: give a file name such as {example}')
-
-def scrape_check(a):
-    if not a.base_url.startswith(('http://', 'https://')): raise UserError(f'--base-url {a.base_url!r} is not an http(s) URL: e.g. https://www.melon.com')
-
-# %% ../nbs/09_cli.ipynb #03d2b706
-def dataset_check(a): _folder(a.dir); _out_file(a.out, 'covers48.npz', ('.npz',))
-
-# %% ../nbs/09_cli.ipynb #e25def59
-def analyze_check(a): _folder(a.dir)
-
-# %% ../nbs/09_cli.ipynb #cdc45296
-def _training_check(a):
-    _folder(a.dir)
-    if a.epochs + a.freeze_epochs < 1: raise UserError(f'--epochs {a.epochs} --freeze-epochs {a.freeze_epochs}: train at least 1 epoch')
-
-def _eras_check(a):
-    eras = [e.strip() for x in (getattr(a, 'eras', None) or []) for e in str(x).split(',') if e.strip()]
-    if len(eras) > 1 and any(e.lower() == 'all' for e in eras):
-        raise UserError(f'--eras {",".join(eras)}: all means every era with at least {min_era_covers} covers; give it alone, or list the eras')
-
-# %% ../nbs/09_cli.ipynb #ee473752
-def _sources_check(a):
-    "`--test-sources` names that the collection's metadata.csv does not hold (read with the csv module: no pandas yet)."
-    import csv
-    names = [s.strip() for s in (a.test_sources or '').split(',') if s.strip()]
-    if a.test_sources is None: return
-    index = Path(a.dir)/'metadata.csv'
-    if not index.is_file(): raise UserError(f'--test-sources: {a.dir} has no metadata.csv with a source column; leave the flag out')
-    try:
-        with open(index, newline='', encoding='utf-8') as f: have = sorted({r.get('source') or '' for r in csv.DictReader(f)} - {''})
-    except (UnicodeDecodeError, csv.Error): return   # read_covers says what is wrong with the index
-    if not have: raise UserError(f'--test-sources: {index} has no source column; leave the flag out')
-    unknown = [s for s in names if s not in have]
-    if unknown or not names: raise UserError(f'--test-sources {",".join(unknown) or "(none)"}: not a source of {a.dir}; choose among {", ".join(have)}')
-    if set(have) <= set(names): raise UserError(f'--test-sources {a.test_sources}: that is every source; leave at least one for training')
-
-# %% ../nbs/09_cli.ipynb #5a7d5ece
-def train_check(a):
-    _training_check(a)
-    linear = a.arch.endswith('_linear')
-    if a.head != 'logistic' and not linear: raise UserError(f'--head {a.head} is for the linear family (--arch nsfw_linear, lite0_linear or lite2_linear)')
-    if linear and a.no_pretrained: raise UserError(f'--arch {a.arch} is a frozen network whose weights come with melonpy (nothing to download): leave out --no-pretrained')
-    _sources_check(a)
-    if a.weights and a.arch != 'vgg16': raise UserError('--weights is for --arch vgg16 only')
-    _weights_file(a)
-    if Path(a.out).suffix.lower() == '.pkl': raise UserError(f'--out {a.out}: models are saved as weights and a card, not pickles; give a name such as era.safetensors')
-    _out_file(a.out, 'era.safetensors')
-    writable_dir(Path(a.out).expanduser().parent, '--out folder')   # before minutes of training, not after
-
-# %% ../nbs/09_cli.ipynb #0ecffc0a
-def tune_check(a): _training_check(a)
-
-# %% ../nbs/09_cli.ipynb #05e0355c
-def predict_check(a):
-    missing = [p for p in a.images if not Path(p).exists()]
-    if missing: raise UserError(f'{missing[0]}: no such file or folder' + (f' (and {len(missing)-1} more)' if len(missing) > 1 else ''))
-    if not Path(a.model).is_file(): raise UserError(f'{a.model}: no such model file; train one with `melonpy train DIR --out {Path(a.model).stem}.safetensors`')
-
-# %% ../nbs/09_cli.ipynb #7bc4b5d5
-def stylize_check(a):
-    if a.data and not a.era: raise UserError('--data is for --era: leave it out when you give --style images')
-    if a.method is None: a.method = 'grade' if a.era else 'fast'
-    if a.method == 'grade' and not a.era: raise UserError('--method grade gives an era\'s look: give --era, or use --method fast, gatys or colour with --style images')
-    if a.texture and a.method != 'grade': raise UserError(f'--texture is for --method grade: with {a.method}, leave it out')
-    _out_file(a.out, 'result.png', ('.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff'))
-    if a.data: _folder(a.data, 'a cover collection folder')
-    _weights_file(a)
-    if a.check and not Path(a.check).is_file(): raise UserError(f'--check {a.check}: no such model file')
-    if a.era_style not in (None, 'average') and not a.era: raise UserError(f'--era-style {a.era_style} is for --era: leave it out when you give --style images')
-    if a.era_style == 'typical' and not a.check: raise UserError('--era-style typical ranks the era\'s covers with a classifier: give one with --check MODEL')
-    if a.refine is not None and a.method != 'fast': raise UserError(f'--refine is for --method fast: with {a.method}, leave it out' + (' (use --steps)' if a.method == 'gatys' else ''))
-    if a.method != 'gatys' and (a.steps is not None or a.scales is not None):
-        raise UserError(f"--{'steps' if a.steps is not None else 'scales'} is for --method gatys: with {a.method}, leave it out" + (' (use --refine N)' if a.method == 'fast' else ''))
-
-# %% ../nbs/09_cli.ipynb #8f942b44
-def _data_or_scrape(a):
-    if a.data is not None and (a.years is not None or a.base_url is not None):
-        raise UserError('--years and --base-url are for scraping: leave them out when you give a collection with --data')
-
-def run_check(a):
-    _data_or_scrape(a)
-    _weights_file(a)
-
-# %% ../nbs/09_cli.ipynb #fad20bb0
-def kit_check(a):
-    _data_or_scrape(a)
-    if a.data is not None: _folder(a.data)
+# %% ../nbs/09_cli.ipynb #b860e583
+def command_function(name:str):
+    "The function that runs command `name`, its chapter imported now (`commands`' `'module:function'`)."
+    mod, _, fn = commands[name][1].partition(':')
+    return getattr(importlib.import_module(mod), fn)
 
 # %% ../nbs/09_cli.ipynb #a5a9f4a0
 class _Parser(argparse.ArgumentParser):
@@ -383,20 +41,19 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f'{self.prog}: error: {message} (see `{self.prog} --help`)\n')
 
-# %% ../nbs/09_cli.ipynb #9ceb1cf8
+# %% ../nbs/09_cli.ipynb #77c7f95e
 def available_commands():
     "The subcommands whose chapter module is installed, with their one-line help."
-    return {k: h for k, (m, h, _) in commands.items() if importlib.util.find_spec(m) is not None}
+    return {k: cls.__doc__ for k, (cls, fn) in commands.items() if importlib.util.find_spec(fn.partition(':')[0]) is not None}
 
-# %% ../nbs/09_cli.ipynb #5afdcabe
+# %% ../nbs/09_cli.ipynb #4c04f788
 def command_parser(name) -> argparse.ArgumentParser:
-    "The parser of subcommand `name`: its flags (`<name>_args` above) and a help that ends with examples."
-    modname, helptext, examples = commands[name]
-    p = _Parser(prog=f'melonpy {name}', description=helptext[0].upper() + helptext[1:] + '.',
+    "The parser of subcommand `name`: the flags of its settings class (`melonpy.settings`) and a help that ends with its examples."
+    cls = commands[name][0]
+    p = _Parser(prog=f'melonpy {name}', description=cls.__doc__[0].upper() + cls.__doc__[1:] + '.',
                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                epilog='examples:\n' + '\n'.join(f'  {e}' for e in examples))
-    globals()[f'{name}_args'](p)
-    return p
+                epilog='examples:\n' + '\n'.join(f'  {e}' for e in cls.examples))
+    return add_flags(p, cls)
 
 # %% ../nbs/09_cli.ipynb #55d02d35
 def _forget_interrupt():
@@ -415,19 +72,19 @@ def use_kit(environ=os.environ):
     if (kit/'covers').is_dir(): environ['MELONPY_DATA'] = str(kit/'covers')
     return kit
 
-# %% ../nbs/09_cli.ipynb #9cd04c9c
+# %% ../nbs/09_cli.ipynb #8a5d652f
 def _run(name, argv):
-    "Parse `argv` for subcommand `name`, then import its chapter and run it."
+    "Parse `argv` for subcommand `name` into its settings, check them, then import its chapter and run it."
+    cls, _ = commands[name]
     p = command_parser(name)
     args = p.parse_args(argv)         # usage errors end here, before any chapter (or PyTorch) is imported
     try:   # importing torch/fastai takes seconds: Ctrl-C then must not print a traceback either
         if name != 'kit': use_kit()   # a class kit's weights and covers, before any chapter reads $TORCH_HOME
-        _eras_check(args)
-        globals()[f'{name}_check'](args)   # mistakes that need two flags or a look at the files: still before any chapter
-        mod = importlib.import_module(commands[name][0])
-        with torch_threads(getattr(args, 'threads', None)):   # one place applies --threads for every command
-            return getattr(mod, f'{name}_main')(args) or 0
-    except UserError as e: p.exit(2, f'{p.prog}: error: {e}\n')
+        s = from_args(cls, args).validate()   # mistakes that need two flags or a look at the files: still before any chapter
+        run = command_function(name)
+        with torch_threads(getattr(s, 'threads', None)):   # one place applies --threads for every command
+            return run(s) or 0
+    except UserError as e: p.exit(2, f'{p.prog}: error: {e.shown(flags_of(cls))}\n')
     except KeyboardInterrupt:
         _forget_interrupt()
         p.exit(130, f'\n{p.prog}: interrupted; finished work is saved, run the same command again to resume\n')

@@ -387,11 +387,11 @@ def stats_table(stats:pd.DataFrame) -> str:
     return t.to_string()
 
 # %% ../nbs/03_colors.ipynb #a15a70c1
-def analyze_main(a) -> int:
-    "Run `melonpy analyze`: write the report, print the table and one summary line."
-    out = writable_dir(a.out, '--out folder')
-    st = analyze(a.dir, out, eras=a.eras, quality=a.quality, size=a.size, k=a.colours, n_boot=a.boot, seed=a.seed,
-                 dedupe=not a.keep_duplicates)
+def analyze_main(s) -> int:
+    "Run `melonpy analyze` with its settings `s` (`melonpy.settings.AnalyzeSettings`): write the report, print the table and one summary line."
+    out = writable_dir(s.out, '--out folder')
+    st = analyze(s.covers, out, eras=s.eras, quality=s.quality, size=s.size, k=s.k, n_boot=s.n_boot, seed=s.seed,
+                 dedupe=s.dedupe)
     print(stats_table(st))
     c = st.attrs['counts']
     diff = [m for m in measure_names if st[st.measure == m].p_value.iloc[0] < 0.05 / len(measure_names)]

@@ -10,14 +10,15 @@ import gc, sys, time
 import pandas as pd
 from tqdm.auto import tqdm
 from .core import UserError, csv_guard, shown_name, write_csv
-from .data import read_covers, era_list, sample_per_era, min_era_covers, image_exts, image_files
+from .data import read_covers, era_list, sample_per_era, image_exts, image_files
 from .splits import split_by_source
 from .learners import arch_names, predict_covers, train_era_model
 from .measuring import baseline_verdict, evaluate_era_model, metrics_notes, metrics_table, recall_words
 from .model_file import export_era_model, load_era_model
 from pathlib import Path
 from PIL import Image
-from .core import atomic_path, sample_covers, typical_k, fast_refine
+from .core import atomic_path, sample_covers, typical_k, min_era_covers
+from .settings import TrainSettings, PredictSettings, StylizeSettings
 from .grade import era_grade, grade_words
 from .networks import vgg16_weights_file
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
@@ -28,55 +29,55 @@ from .style import style_transfer, grade_eras, _stage_target, era_probabilities
 __all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
 
 # %% ../nbs/09a_commands.ipynb #a1e31c02
-def _check_arch(a):
+def _check_arch(s):
     "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
-    if a.arch not in arch_names():
+    if s.arch not in arch_names():
         try: import timm  # noqa: F401
-        except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
+        except ImportError: raise UserError(f'unknown --arch {s.arch!r}: choose one of {", ".join(arch_names())}') from None
 
 # %% ../nbs/09a_commands.ipynb #33c4bcfa
-def _print_results(a, learn, res:dict, seconds:float):
+def _print_results(s:TrainSettings, learn, res:dict, seconds:float):
     "What `melonpy train` prints once trained: the test metrics beside the baseline, the notes, and a one-line summary."
     n = learn.card.covers.split.value_counts()
     print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
     print(metrics_table(res).to_string())
     print(metrics_notes(res))
-    print(f'trained {a.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {seconds:.0f}s: '
+    print(f'trained {s.arch} on {n.get("train", 0)} covers ({n.get("valid", 0)} valid) in {seconds:.0f}s: '
           f'test accuracy {res["accuracy"]:.3f} (baseline {res["baseline_accuracy"]:.3f}; {baseline_verdict(res["p_vs_baseline"])}), '
-          f'macro-F1 {res["macro_f1"]:.3f}; {recall_words(res)}; saved {a.out}')
+          f'macro-F1 {res["macro_f1"]:.3f}; {recall_words(res)}; saved {s.out}')
 
 # %% ../nbs/09a_commands.ipynb #01b1c8cc
-def train_main(a) -> int:
-    "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
-    _check_arch(a)
+def train_main(s:TrainSettings) -> int:
+    "Run `melonpy train` with its settings `s`: train, print test metrics beside the baseline, export the model."
+    _check_arch(s)
     t = time.time()
-    learn = train_era_model(**train_data(a), arch=a.arch, size=a.size, epochs=a.epochs,
-                            freeze_epochs=a.freeze_epochs, lr=a.lr, bs=a.bs,
-                            quality=a.quality, pretrained=not a.no_pretrained,
-                            weights=a.weights, seed=a.seed, progress=True, head=a.head, approx_weight=a.approx_weight, balance=a.balance)
+    learn = train_era_model(**train_data(s), arch=s.arch, size=s.size, epochs=s.epochs,
+                            freeze_epochs=s.freeze_epochs, lr=s.lr, bs=s.bs,
+                            quality=s.quality, pretrained=s.pretrained,
+                            weights=s.weights, seed=s.seed, progress=True, head=s.head, approx_weight=s.approx_weight, balance=s.balance)
     res = evaluate_era_model(learn)
-    export_era_model(learn, a.out)
-    _print_results(a, learn, res, time.time() - t)
+    export_era_model(learn, s.out)
+    _print_results(s, learn, res, time.time() - t)
     return 0
 
 # %% ../nbs/09a_commands.ipynb #7944258b
-def train_data(a) -> dict:
-    "What `train_era_model` trains on for `melonpy train`'s flags `a`: `covers`, `eras`, `max_per_era`; with `--eras all` or `--test-sources`, a table read (and split by source) here."
-    eras, sources = era_list(a.eras, at_least_two=True), getattr(a, 'test_sources', None)
-    if eras != ['all'] and not sources: return dict(covers=a.dir, eras=eras, max_per_era=a.max_per_era)
-    df = read_covers(a.dir, eras=eras, quality=a.quality)
+def train_data(s:TrainSettings) -> dict:
+    "What `train_era_model` trains on for `melonpy train`'s settings `s`: `covers`, `eras`, `max_per_era`; with `--eras all` or `--test-sources`, a table read (and split by source) here."
+    eras, sources = era_list(s.eras, at_least_two=True), s.test_sources
+    if eras != ['all'] and not sources: return dict(covers=s.covers, eras=eras, max_per_era=s.max_per_era)
+    df = read_covers(s.covers, eras=eras, quality=s.quality)
     if eras == ['all']:
         left = df.attrs.get('left_out', {})
         print(f"--eras all: {', '.join(df.attrs['eras'])}" + (f"; left out (fewer than {min_era_covers} covers): "
               + ', '.join(f'{e} ({k})' for e, k in left.items()) if left else ''))
-    if not sources: return dict(covers=df, eras=None, max_per_era=a.max_per_era)
-    if 'source' in df.columns and a.max_per_era:   # sample the held-out sources apart, so that they stay in the test split
-        held = df.source.isin([s.strip() for s in sources.split(',')])
-        df = pd.concat([sample_per_era(df[~held], a.max_per_era, a.seed), sample_per_era(df[held], a.max_per_era, a.seed)])
-    s = split_by_source(df, sources, seed=a.seed)
-    print(f"--test-sources {sources}: {s.attrs['held_out_covers']} covers held out as test"
-          + (f" (and {s.attrs['moved_with_them']} of other sources in their album groups)" if s.attrs['moved_with_them'] else ''))
-    return dict(covers=s, eras=None, max_per_era=None)
+    if not sources: return dict(covers=df, eras=None, max_per_era=s.max_per_era)
+    if 'source' in df.columns and s.max_per_era:   # sample the held-out sources apart, so that they stay in the test split
+        held = df.source.isin([x.strip() for x in sources.split(',')])
+        df = pd.concat([sample_per_era(df[~held], s.max_per_era, s.seed), sample_per_era(df[held], s.max_per_era, s.seed)])
+    sp = split_by_source(df, sources, seed=s.seed)
+    print(f"--test-sources {sources}: {sp.attrs['held_out_covers']} covers held out as test"
+          + (f" (and {sp.attrs['moved_with_them']} of other sources in their album groups)" if sp.attrs['moved_with_them'] else ''))
+    return dict(covers=sp, eras=None, max_per_era=None)
 
 # %% ../nbs/09a_commands.ipynb #067055c2
 def _predict_in_chunks(learn, files, chunk:int=64) -> pd.DataFrame:
@@ -98,23 +99,23 @@ def _show_predictions(df:pd.DataFrame, csv:str|None):
                     .to_string(index=False, float_format=lambda v: f'{v:.3f}'))
 
 # %% ../nbs/09a_commands.ipynb #e1a52a8f
-def predict_main(a) -> int:
-    "Run `melonpy predict`: print and optionally write one row per image; unreadable files are reported, not fatal."
-    files = image_files(a.images)
-    if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
-    df = _predict_in_chunks(load_era_model(a.model, trust=a.trust_pickle), files)
+def predict_main(s:PredictSettings) -> int:
+    "Run `melonpy predict` with its settings `s`: print and optionally write one row per image; unreadable files are reported, not fatal."
+    files = image_files(s.images)
+    if not files: raise UserError(f'no images found in {" ".join(s.images)} (looked for {", ".join(image_exts)})')
+    df = _predict_in_chunks(load_era_model(s.model, trust=s.trust_pickle), files)
     bad = df[df.error != '']
     if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
-    to_stdout = a.csv == '-'
+    to_stdout = s.csv == '-'
     out = sys.stderr if to_stdout else sys.stdout            # with --csv alone, standard output is the CSV only
-    _show_predictions(df, a.csv)
+    _show_predictions(df, s.csv)
     for r in bad.itertuples(): print(f'skipped {shown_name(r.file)}: {r.error}', file=out)
-    if a.csv and not to_stdout: write_csv(df, a.csv)        # the names as they are; formula-like ones behind a quote
+    if s.csv and not to_stdout: write_csv(df, s.csv)        # the names as they are; formula-like ones behind a quote
     counts, seen = df.pred.value_counts(), int(df.seen.fillna(False).sum())
     print(f'predicted {len(df) - len(bad)} images ({", ".join(f"{k}: {v}" for k, v in counts.items())})'
           + (f', {len(bad)} unreadable' if len(bad) else '')
           + (f'; {seen} seen in training (a right answer there proves little)' if seen else '')
-          + (f'; wrote {a.csv}' if a.csv and not to_stdout else ''), file=out)
+          + (f'; wrote {s.csv}' if s.csv and not to_stdout else ''), file=out)
     return 0
 
 # %% ../nbs/09a_commands.ipynb #42ea93a3
@@ -127,56 +128,53 @@ def _stylize_net(weights):
     except UserError:
         if weights or vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
         raise UserError("could not download VGG16's ImageNet weights (528 MB), which --method gatys and the refining steps of --method fast need; "
-                        'offline, use --refine 0 (the network alone) or --method colour, give a local copy with --weights PATH '
+                        'offline, use --refine 0 (the network alone) or --method color, give a local copy with --weights PATH '
                         '(a state dict of torchvision vgg16().features), or set TORCH_HOME to a folder whose hub/checkpoints holds them') from None
 
 # %% ../nbs/09a_commands.ipynb #731a12b1
-def stylize_main(a) -> int:
-    "Run `melonpy stylize`: check the inputs, stylise, save, print one summary line."
+def stylize_main(s:StylizeSettings) -> int:
+    "Run `melonpy stylize` with its settings `s` (their `validate` settled the route, the era's style and the refining steps): check the inputs, stylise, save, print one summary line."
     t = time.time()
-    content = image_tensor(a.content)
-    styles = list(a.style or [])
-    for s in styles: image_tensor(s, 8)
+    content = image_tensor(s.content)
+    styles = list(s.style or [])
+    for f in styles: image_tensor(f, 8)
     covers = None
-    if a.era:   # the collection and its era first: a mistake there is one line before any model or weights are loaded
-        try: covers = Path(a.data) if a.data else sample_covers()
+    if s.era:   # the collection and its era first: a mistake there is one line before any model or weights are loaded
+        try: covers = Path(s.covers) if s.covers else sample_covers()
         except UserError: raise UserError('--era needs a cover collection: give one with --data DIR (`melonpy scrape --years 1990-2019 --out covers` '
                                           'makes one), or set MELONPY_DATA to one') from None
-        _era_files(covers, a.era, 0, 0)
-    learn, era = None, a.era
-    if a.check:   # a model that does not know the era fails before any work, and before OUT is written
-        learn = load_era_model(a.check, trust=a.trust_pickle)
+        _era_files(covers, s.era, 0, 0)
+    learn, era = None, s.era
+    if s.learn:   # a model that does not know the era fails before any work, and before OUT is written
+        learn = load_era_model(s.learn, trust=s.trust_pickle)
         if era is None: era = predict_covers(learn, styles).filter(like='prob_').mean().idxmax()[len('prob_'):]
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:
-            raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
-    method, era_style, strength = a.method or ('grade' if a.era else 'fast'), a.era_style, a.strength
-    grade = era_grade(covers, grade_eras(covers, a.era), cache=not a.no_cache) if method == 'grade' else None   # fitted once per collection, then read from the cache
-    if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
-    refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
-    net = _stylize_net(a.weights) if method == 'gatys' or refine else None
-    cache = not a.no_cache
-    gatys = {k: v for k, v in (('steps', a.steps), ('scales', a.scales)) if v is not None}   # else style_transfer's defaults
-    im = style_transfer(content, style=styles or None, era=a.era, covers=covers, size=a.size, style_weight=a.style_weight, net=net,
-                        max_covers=a.max_covers, cache=cache, method=method, era_style=era_style, strength=strength, learn=learn,
-                        refine=refine, texture=getattr(a, 'texture', 0.) or 0., grade=grade, **gatys)
-    out = Path(a.out)
+            raise UserError(f'--check {s.learn} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
+    method, era_style, strength, refine = s.method, s.era_style, s.strength, s.refine
+    grade = era_grade(covers, grade_eras(covers, s.era), cache=s.cache) if method == 'grade' else None   # fitted once per collection, then read from the cache
+    net = _stylize_net(s.weights) if method == 'gatys' or refine else None
+    gatys = {k: v for k, v in (('steps', s.steps), ('scales', s.scales)) if v is not None}   # else style_transfer's defaults
+    im = style_transfer(content, style=styles or None, era=s.era, covers=covers, size=s.size, style_weight=s.style_weight, net=net,
+                        max_covers=s.max_covers, cache=s.cache, method=method, era_style=era_style, strength=strength, learn=learn,
+                        refine=refine, texture=s.texture, grade=grade, **gatys)
+    out = Path(s.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
     if grade is not None:
-        what = f'era {a.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[a.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
-    elif a.era:
-        n = len(era_covers(covers, a.era, era_style, learn, max_covers=a.max_covers)[0])
-        what = f'era {a.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
-    else: what = ', '.join(Path(s).name for s in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
-    msg = f'stylized {Path(a.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
+        what = f'era {s.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[s.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    elif s.era:
+        n = len(era_covers(covers, s.era, era_style, learn, max_covers=s.max_covers)[0])
+        what = f'era {s.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
+    else: what = ', '.join(Path(f).name for f in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
+    msg = f'stylized {Path(s.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
     if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
-        c = image_tensor(a.content, a.size)
-        target = _stage_target(to_image(content), c, styles or None, a.era, covers, a.size, net, era_style, strength, learn, None, typical_k, a.max_covers, cache, False)
+        c = image_tensor(s.content, s.size)
+        target = _stage_target(to_image(content), c, styles or None, s.era, covers, s.size, net, era_style, strength, learn, None, typical_k, s.max_covers, s.cache, False)
         d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
         msg += f': {_fmt(d0)} -> {_fmt(d1)}'
     msg += f'; saved {out}'
     if learn is not None:
-        p0, p1 = era_probabilities(learn, [a.content, im], era)
-        msg += f'; P({era}) by {Path(a.check).name}: {p0:.3f} -> {p1:.3f}'
+        p0, p1 = era_probabilities(learn, [s.content, im], era)
+        msg += f'; P({era}) by {Path(s.learn).name}: {p0:.3f} -> {p1:.3f}'
     print(msg)
     return 0

@@ -12,6 +12,7 @@ import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastai.vision.all import Learner
 from .core import UserError, default_arch, default_eras
+from .settings import TrainSettings
 from .data import read_covers
 from .splits import split_covers, find_root
 from .networks import EnsembleEraModel, LinearEraModel, linear_members
@@ -23,7 +24,7 @@ __all__ = ['compare_era_models', 'plot_comparison', 'cv_groups', 'cv_splits', 'c
            'cv_summary', 'source_holdout', 'comparison_view', 'comparison_table', 'era_judge']
 
 # %% ../nbs/04d_comparing.ipynb #90baddb8
-def compare_era_models(covers, archs=('dnn', 'cnn', 'cnn_bn', 'squeezenet1_1'), epochs=2, **kwargs) -> tuple[pd.DataFrame, dict]:
+def compare_era_models(covers, archs=('dnn', 'cnn', 'cnn_bn', 'squeezenet1_1'), epochs=TrainSettings.epochs, **kwargs) -> tuple[pd.DataFrame, dict]:
     "Train each of `archs` on the same split of `covers`; return (table of test metrics with baseline and time, {arch: learner})."
     eras, quality = kwargs.pop('eras', default_eras), kwargs.pop('quality', None)
     if not isinstance(covers, pd.DataFrame): covers = read_covers(covers, eras=eras, quality=quality)

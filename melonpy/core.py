@@ -11,14 +11,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['formula_starts', 'image_sides', 'default_eras', 'default_arch', 'balances', 'default_balance', 'typical_k',
-           'fast_refine', 'UserError', 'atomic_path', 'atomic_write', 'save_tensors', 'csv_unguard', 'csv_guard',
-           'write_csv', 'shown_name', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers', 'check_threads',
-           'torch_threads']
+__all__ = ['formula_starts', 'image_sides', 'default_eras', 'min_era_covers', 'default_arch', 'balances', 'default_balance',
+           'typical_k', 'fast_refine', 'UserError', 'atomic_path', 'atomic_write', 'save_tensors', 'csv_unguard',
+           'csv_guard', 'write_csv', 'shown_name', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers',
+           'check_threads', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
-    "A mistake the user can fix: the message says what is wrong and what to do."
+    "A mistake the user can fix: the message `msg` says what is wrong and what to do; `param`: the parameter it is about (`value`: what was given); `mentions`: other parameters `msg` names as `{name}`. `shown` writes them as Python names them, or as the `melonpy` command's flags."
+    def __init__(self, msg:str, param:str|None=None, value=None, mentions:tuple=()):
+        super().__init__(msg); self.msg, self.param, self.value, self.mentions = msg, param, value, tuple(mentions)
+    def __str__(self): return self.shown()
+    def shown(self, flags:dict|None=None) -> str:
+        "The message led by the parameter and its value as Python names them (`eras=['all', '1990s']: …`), or as the command line does for those `flags` ({param: flag}) names (`--eras all,1990s: …`)."
+        flags = flags or {}
+        msg = self.msg
+        for n in self.mentions: msg = msg.replace('{' + n + '}', flags.get(n, n))
+        if self.param is None: return msg
+        if self.param not in flags: return f'{self.param}{"" if self.value is None else "=" + repr(self.value)}: {msg}'
+        v = ','.join(map(str, self.value)) if isinstance(self.value, (list, tuple)) else self.value
+        return f'{flags[self.param]}{"" if v is None else " " + str(v)}: {msg}'
 
 # %% ../nbs/00_core.ipynb #ea57734d
 @contextmanager
@@ -135,6 +147,7 @@ def sample_covers():
 # %% ../nbs/00_core.ipynb #c82f2e1a
 image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter
 default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
+min_era_covers = 20   # eras='all': eras with fewer covers are left out (too few for train, valid and test to get several each)
 default_arch = 'nsfw_lite0_linear'   # the era classifier of `melonpy train` and `melonpy run`: chapter 4 measured why
 balances = dict(none='every cover counts the same', eras='every era weighs the same in total',        # how the linear family weighs covers
                 sources='only the sources that mix eras count', both='only the sources that mix eras, every era the same in total')
@@ -145,7 +158,7 @@ fast_refine = 12   # L-BFGS steps after the one-pass network in `melonpy stylize
 # %% ../nbs/00_core.ipynb #dcbc46c8
 def check_threads(n:int|None) -> int|None:
     "`n` if it is a sensible number of threads (or `None`: PyTorch's choice), else a `UserError`."
-    if n is not None and not 1 <= n <= 256: raise UserError(f'--threads {n}: use a number of threads between 1 and 256')
+    if n is not None and not 1 <= n <= 256: raise UserError('use a number of threads between 1 and 256', 'threads', n)
     return n
 
 # %% ../nbs/00_core.ipynb #380054c7

@@ -13,6 +13,7 @@ import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from PIL import Image
 from .core import UserError, atomic_path, atomic_write, writable_dir, save_figure, default_eras, default_arch, write_csv, csv_unguard
+from .settings import ScrapeSettings, RunSettings, KitSettings
 from .data import read_covers, usable_covers, skipped_summary, era_list, sample_per_era, cache_dir
 from .splits import split_covers
 from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
@@ -23,9 +24,9 @@ from .stages import (_torch_chapters, _json, stage_names, default_settings, quic
                              model_downloads, style_downloads, run_downloads, check_downloads)
 
 # %% auto #0
-__all__ = ['kit_archs', 'collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage',
-           'style_pairs', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course',
-           'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
+__all__ = ['collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage', 'style_pairs',
+           'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course', 'course_summary',
+           'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #93454fe4
 def collection_dir(run, data=None) -> Path:
@@ -33,15 +34,15 @@ def collection_dir(run, data=None) -> Path:
     return Path(data).resolve() if data is not None else Path(run).resolve()/'scrape'
 
 # %% ../nbs/08_course.ipynb #209c9573
-def scrape_stage(run, data=None, years=(1990, 2019), base_url=None, delay:float=0.3, progress:bool=True) -> dict:
+def scrape_stage(run, data=None, years=ScrapeSettings.years, base_url=None, delay:float=ScrapeSettings.delay, progress:bool=True) -> dict:
     "Stage 1: scrape `years` into `run/scrape` (chapter 1), unless collection `data` is given; returns facts for `stages.json`."
     if data is not None: return dict(collection=str(collection_dir(run, data)), scraped=False)
     try: r = scrape(years, Path(run)/'scrape', base_url=base_url or MELON, delay=delay, progress=progress)
     except UserError as e:   # offline: a collection you have is the other way on
-        raise UserError(f'{e}; or give a cover collection you have with --data DIR (the same --out works)') from None
+        raise UserError(e.msg + '; or give a cover collection you have with {data} DIR (the same {out} works)', e.param, e.value, e.mentions + ('data', 'out')) from None
     if not r['rows']:
         raise UserError(f'the scrape got no chart rows ({r["failed_years"]} of {r["years"]} years failed; see {Path(run)/"scrape"/"problems.csv"}): '
-                        'check the connection and run again, or give a collection you have with --data')
+                        'check the connection and run again, or give a collection you have with {data}', mentions=('data',))
     return dict(collection=str(collection_dir(run)), scraped=True, summary=scrape_summary(r),
                 **{k: r[k] for k in ('rows', 'albums', 'downloaded', 'failed')})
 
@@ -55,9 +56,9 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
     df = sample_per_era(df, s['max_per_era'], s['seed'])
     df = split_covers(df, seed=s['seed'], progress=progress)
     info = {k: df.attrs[k] for k in ('same_album', 'near_duplicates', 'groups')}
-    df, skipped = usable_covers(df, size=s['colour_size'], progress=progress)
+    df, skipped = usable_covers(df, size=s['color_size'], progress=progress)
     missing = sorted(set(s['eras']) - set(df.era))
-    if missing: raise UserError(f'{collection}: no readable covers of {", ".join(missing)}; choose other --eras')
+    if missing: raise UserError(f'{collection} has no readable covers of {", ".join(missing)}; choose other eras', 'eras', s['eras'])
     for e, g in df.groupby('era'):
         if set(g.split) != {'train', 'valid', 'test'}:
             raise UserError(f'era {e} has only {len(g)} covers: too few for a train, valid and test split; use more covers per era')
@@ -80,7 +81,7 @@ def read_split(run) -> pd.DataFrame:
 def colors_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 3: compare the colours of the eras (chapter 3's `analyze`) into `run/colors`."
     s = settings
-    st = analyze(df=read_split(run), out=Path(run)/'colors', size=s['colour_size'], n_boot=s['n_boot'], seed=s['seed'], progress=progress)
+    st = analyze(df=read_split(run), out=Path(run)/'colors', size=s['color_size'], n_boot=s['n_boot'], seed=s['seed'], progress=progress)
     n = len(measure_names)
     differ = [m for m in measure_names if st[st.measure == m].p_value.iloc[0] < 0.05 / n]
     return dict(covers=int(sum(st.attrs['counts'].values())), different=differ)
@@ -147,7 +148,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     df = read_split(run)
     pairs = style_pairs(df, s['eras'], s['style_per_era'], s['seed'])
     net, rows, made = None, [], 0
-    method, era_style, strength = s.get('style_method', 'gatys'), s.get('style_era_style', 'average'), s.get('style_strength', 1.)
+    method, era_style, strength = s['style_method'], s['style_era_style'], s['style_strength']
     grade = None
     def era_look():
         "The era grade, fitted (or read from its cache) when a picture first needs it, then kept for the others."
@@ -229,15 +230,15 @@ def stage_hint(name:str, settings:dict) -> str:
     return f'{name}: {hints[name]}' if hints.get(name) else name
 
 # %% ../nbs/08_course.ipynb #f296ccd7
-def run_course(out, data=None, years='1990-2019', quick:bool=False, base_url:str|None=None, delay:float=0.3,
+def run_course(out, data=None, years=ScrapeSettings.years, quick:bool=False, base_url:str|None=None, delay:float=ScrapeSettings.delay,
                progress:bool=True, stages=stage_names, **overrides) -> dict:
     "Run the course's pipeline into folder `out` (resuming a run there); `data`: an existing collection, else scrape `years` (from `base_url`, waiting `delay` s between requests). Returns `stages.json`'s content."
     settings = course_settings(quick, **overrides)
-    if delay < 0: raise UserError(f'--delay {delay} is negative: give seconds to wait between requests, e.g. 0.3')
+    if delay < 0: raise UserError(f'negative: give seconds to wait between requests, e.g. {ScrapeSettings.delay}', 'delay', delay)
     covers = None
     if data is not None:
         data = Path(data)
-        if not data.is_dir(): raise UserError(f'--data {data}: no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)')
+        if not data.is_dir(): raise UserError('no such folder; give a cover collection (a `melonpy scrape` output or a folder with metadata.csv)', 'data', data)
         covers = read_covers(data, eras=settings['eras'], quality=settings['quality'])     # not a collection, or without these eras: fail now (the dataset stage uses this table)
         settings['eras'] = covers.attrs['eras']                                            # --eras all: the eras it kept
     year_list = parse_years(years) if data is None else None
@@ -300,44 +301,37 @@ def course_summary(book:dict, run) -> str:
     return f"{'; '.join(parts)}; stages: {times}; this run {new:.0f}s; caches in {cache_dir()}; report: {Path(run)/'report.html'}"
 
 # %% ../nbs/08_course.ipynb #5b373129
-def run_main(a) -> int:
-    "Run `melonpy run`: the whole pipeline, then one summary line."
-    over = dict(eras=a.eras, quality=a.quality, seed=a.seed, pretrained=not a.no_pretrained)
-    if a.weights or a.no_pretrained: over['vgg_weights'] = a.weights   # --no-pretrained alone: no ImageNet weights anywhere
-    if a.max_per_era is not None: over['max_per_era'] = a.max_per_era
-    data = a.data
-    if data is None and os.environ.get('MELONPY_KIT') and a.years is None and a.base_url is None and os.environ.get('MELONPY_DATA'):
+def run_main(s:RunSettings) -> int:
+    "Run `melonpy run` with its settings `s` (`melonpy.settings.RunSettings`): the whole pipeline, then one summary line."
+    over = dict(eras=s.eras, quality=s.quality, seed=s.seed, pretrained=s.pretrained)
+    if s.weights or not s.pretrained: over['vgg_weights'] = s.weights   # --no-pretrained alone: no ImageNet weights anywhere
+    if s.max_per_era is not None: over['max_per_era'] = s.max_per_era
+    data = s.data
+    if data is None and os.environ.get('MELONPY_KIT') and s.years is None and s.base_url is None and os.environ.get('MELONPY_DATA'):
         data = os.environ['MELONPY_DATA']   # a class kit's covers (the `melonpy` command set it from $MELONPY_KIT)
-    try: book = run_course(a.out, data=data, years=a.years or '1990-2019', quick=a.quick, base_url=a.base_url, delay=a.delay,
-                           **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
-    except UserError as e:   # the run has one more way out than `stylize`: say it
-        if "VGG16's ImageNet weights" in str(e) and '--no-pretrained' not in str(e):
-            raise UserError(f'{e}; or run with --no-pretrained (style transfer with an untrained VGG16): with the same --out, the finished stages it does not change are kept') from None
-        raise
-    print(course_summary(book, a.out))
+    book = run_course(s.out, data=data, years=s.years or ScrapeSettings.years, quick=s.quick, base_url=s.base_url, delay=s.delay,
+                      **over)   # --threads: applied by the `melonpy` command around every command (`core.torch_threads`)
+    print(course_summary(book, s.out))
     return 0
 
 # %% ../nbs/08_course.ipynb #f7484fea
-def kit_main(a) -> int:
-    "Run `melonpy kit`: make a class kit (`make_kit`), then say how to use it."
-    k = make_kit(a.out, years=a.years or '1990-2019', base_url=a.base_url, delay=a.delay, data=a.data, archs=a.archs)
+def kit_main(s:KitSettings) -> int:
+    "Run `melonpy kit` with its settings `s` (`melonpy.settings.KitSettings`): make a class kit (`make_kit`), then say how to use it."
+    k = make_kit(s.out, years=s.years or ScrapeSettings.years, base_url=s.base_url, delay=s.delay, data=s.data, archs=s.archs)
     print(f"class kit {k['kit']}: {k['covers']} covers and {len(k['files'])} weights files ({', '.join(Path(f).name for f in k['files']) or 'none'}), "
           f"{k['mb']} MB; copy the folder to each class machine and set MELONPY_KIT={k['kit']} there (or where you copied it): "
           "`melonpy run --out run` then needs no download")
     return 0
 
-# %% ../nbs/08_course.ipynb #kit00002
-kit_archs = ('squeezenet1_1',)   # the ImageNet network chapters 4 and 5 fine-tune (chapter 5's default search)
-
 # %% ../nbs/08_course.ipynb #cfac8143
-def kit_downloads(archs=kit_archs) -> list:
+def kit_downloads(archs=KitSettings.archs) -> list:
     "What a class downloads: a default `melonpy run`'s needs (`run_downloads`), VGG16's weights for chapter 7's Gatys route, and the ImageNet weights of `archs`."
     s = course_settings()
     need = run_downloads(s) + style_downloads(dict(s, style_method='gatys')) + [d for a in archs for d in model_downloads(dict(s, arch=a))]
     return list({d['url']: d for d in need}.values())
 
 # %% ../nbs/08_course.ipynb #981e3c26
-def make_kit(out, years='1990-2019', base_url:str|None=None, delay:float=0.3, data=None, archs=kit_archs, progress:bool=True) -> dict:
+def make_kit(out, years=ScrapeSettings.years, base_url:str|None=None, delay:float=ScrapeSettings.delay, data=None, archs=KitSettings.archs, progress:bool=True) -> dict:
     "A class kit in folder `out`: `covers/` (a scrape of `years` from `base_url`, or a copy of collection `data`) and `torch_home/` with every file `kit_downloads` lists (a local copy copied, else downloaded); returns what it holds. Run it again to finish an interrupted kit."
     import torch
     out = writable_dir(out, '--out folder')

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
-from .core import UserError, atomic_path, sample_covers, csv_unguard
+from .core import UserError, atomic_path, sample_covers, csv_unguard, min_era_covers
 
 # %% auto #0
-__all__ = ['year_range', 'min_era_covers', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers',
-           'sample_per_era', 'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'file_key',
-           'load_covers', 'usable_covers', 'skipped_summary']
+__all__ = ['year_range', 'image_exts', 'covers_version', 'era_of', 'era_list', 'all_eras', 'read_covers', 'sample_per_era',
+           'image_files', 'BadImage', 'open_cover', 'make_awkward', 'cache_dir', 'file_key', 'load_covers',
+           'usable_covers', 'skipped_summary']
 
 # %% ../nbs/02_data.ipynb #c887f597
 year_range = (1000, 2999)   # what counts as a year at all: anything else in an index is a typo or garbage (1e300)
@@ -47,16 +47,14 @@ def era_of(year, bins=None) -> str|None:
     return None
 
 # %% ../nbs/02_data.ipynb #c979703d
-min_era_covers = 20   # eras='all': eras with fewer covers are left out (too few for train, valid and test to get several each)
-
 def era_list(eras, at_least_two:bool=False) -> list:
     "Era names from `'1990s,2000s'` or a list (whose items may hold commas too); `['all']` for every era (resolved by `read_covers`); a `UserError` if `at_least_two` and there are fewer."
     eras = [e.strip() for x in ([eras] if isinstance(eras, str) else eras) for e in str(x).split(',') if e.strip()]
     if any(e.lower() == 'all' for e in eras):
-        if len(eras) > 1: raise UserError(f'--eras {",".join(eras)}: all means every era with at least {min_era_covers} covers; give it alone, or list the eras')
+        if len(eras) > 1: raise UserError(f'all means every era with at least {min_era_covers} covers; give it alone, or list the eras', 'eras', eras)
         return ['all']
     if at_least_two and len(eras) < 2:
-        raise UserError(f'--eras {",".join(eras) or "(none)"}: give at least two eras separated by commas, e.g. 1990s,2000s,2010s (or all)')
+        raise UserError('give at least two eras separated by commas, e.g. 1990s,2000s,2010s (or all)', 'eras', eras or '(none)')
     return eras
 
 # %% ../nbs/02_data.ipynb #b1b93138
@@ -142,15 +140,15 @@ def read_covers(src=None, eras=None, quality=None, bins=None, min_covers:int=min
     if (~exists & ~outside).sum(): dropped['file not found'] = int((~exists & ~outside).sum())
     df = df[exists]
     if quality not in (None, 'all'):
-        if 'label_quality' not in df.columns: raise UserError(f'quality={quality!r}: {src} has no label_quality column; leave quality out')
+        if 'label_quality' not in df.columns: raise UserError(f'{src} has no label_quality column; leave quality out', 'quality', quality)
         qs = sorted(df.label_quality.dropna().astype(str).unique())
-        if quality not in qs: raise UserError(f'quality {quality!r} is not in this collection; choose one of {", ".join(qs)} (or all)')
+        if quality not in qs: raise UserError(f'not in this collection; choose one of {", ".join(qs)} (or all)', 'quality', quality)
         df = df[df.label_quality == quality]
     if eras is not None:
         eras = era_list(eras)
         if eras == ['all']:
             eras, left = all_eras(df, min_covers)
-            if not eras: raise UserError(f'--eras all: no era of {src} has {min_covers} covers or more ({", ".join(f"{e} {k}" for e, k in left.items())}); list the eras you want')
+            if not eras: raise UserError(f'no era of {src} has {min_covers} covers or more ({", ".join(f"{e} {k}" for e, k in left.items())}); list the eras you want', 'eras', 'all')
             if left: dropped[f'eras with fewer than {min_covers} covers ({", ".join(left)})'] = sum(left.values())
             left_out = left
         unknown = [e for e in eras if e not in set(df.era)]

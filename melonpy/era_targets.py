@@ -34,7 +34,7 @@ def check_era_style(era_style:str, strength:float, learn=None):
     if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:
         raise UserError(f'strength {strength!r}: give a number from 0 (unchanged) to 4 (1 is the default)')
     if era_style == 'typical' and learn is None:
-        raise UserError("era style 'typical' ranks an era's covers with a classifier: give one (learn=..., or --check MODEL)")
+        raise UserError("era style 'typical' ranks an era's covers with a classifier: give one as {learn}=MODEL", mentions=('learn',))
 
 # %% ../nbs/07d_era_targets.ipynb #089d7a41
 _tables = {}

@@ -279,7 +279,7 @@ vgg16_widths = (64, 128, 256, 512, 512)   # channels of VGG16's blocks 1-5: a Gr
 def check_size(size, smallest:int=image_sides[0]):
     "Raise a `UserError` unless `size` is a sensible image side for style transfer (`smallest` to `image_sides`' largest, as every command)."
     if not isinstance(size, (int, np.integer)) or not smallest <= size <= image_sides[1]:
-        raise UserError(f'size {size!r}: give a whole number of pixels from {smallest} to {image_sides[1]} (256 is a good default on a CPU)')
+        raise UserError(f'give a whole number of pixels from {smallest} to {image_sides[1]} (256 is a good default on a CPU)', 'size', size)
     return int(size)
 
 # %% ../nbs/07b_gatys.ipynb #872911d6
@@ -294,5 +294,5 @@ def check_shape(im:Image.Image, plan) -> None:
     if short < vgg_smallest:
         need = int(np.ceil(vgg_smallest * max(w, h) / min(w, h) * max(p for p, _ in plan) / s))
         raise UserError(f'the picture is {w}x{h}: at {s} px its short side is only {short:.0f} px, and VGG16 needs {vgg_smallest}; '
-                        f'crop it nearer to a square, or use --size {need} or more' if need <= image_sides[1] else
-                        f'the picture is {w}x{h}: too thin for VGG16 at any size melonpy allows; crop it nearer to a square')
+                        f'crop it nearer to a square, or use {{size}}={need} or more' if need <= image_sides[1] else
+                        f'the picture is {w}x{h}: too thin for VGG16 at any size melonpy allows; crop it nearer to a square', mentions=('size',))

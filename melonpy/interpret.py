@@ -82,7 +82,7 @@ def feature_names(learn) -> list:
 def telling_features(learn, k:int=3) -> pd.DataFrame:
     "For each era of linear-family `learn`, the `k` features whose weight (scaled to at most 1 per model) pushes hardest toward it (for the year head: toward later years for the last era, earlier for the first)."
     if not isinstance(learn.model, (LinearEraModel, EnsembleEraModel)):
-        raise UserError('telling_features reads the weights of a linear model (--arch nsfw_linear, lite0_linear, lite2_linear or nsfw_lite0_linear); use Grad-CAM for networks')
+        raise UserError('telling_features reads the weights of a linear model (arch nsfw_linear, lite0_linear, lite2_linear or nsfw_lite0_linear); use Grad-CAM for networks')
     names, eras = feature_names(learn), [str(v) for v in learn.dls.vocab]
     def weights(m):
         w = m.linear.weight.detach().numpy()

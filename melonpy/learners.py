@@ -18,6 +18,7 @@ from safetensors import safe_open
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, set_seed, Normalize, aug_transforms, default_split, params, L, create_head, chunked)
 from .core import UserError, save_tensors, default_eras, default_arch, default_balance, balances
+from .settings import TrainSettings
 from .data import read_covers, open_cover, image_files, sample_per_era, load_covers, cache_dir, file_key
 from .splits import split_covers, cover_dls, cover_hashes
 from .networks import (dnn, cnn, cnn_bn, vgg16_imagenet, lite_archs, lite_sizes, lite_stats, NsfwFeatures, LinearEraModel,
@@ -131,7 +132,7 @@ def era_learner(dls, arch='squeezenet1_1', pretrained=True, weights=None, ps=0.5
         if pretrained: learn.freeze()
     elif name in linear_family:   # frozen features and one linear layer (or an ensemble of them), fitted by `fit_linear_head`, not by gradient descent
         if not pretrained: raise UserError(f'{name} is a frozen pretrained network with a linear model on top: it has no random-weights version; '
-                                           'leave out --no-pretrained (its weights come with melonpy), or choose another --arch')
+                                           'leave it out (its weights come with melonpy), or choose another {arch}', 'pretrained', mentions=('arch',))
         ms = [LinearEraModel(linear_archs[a](), dls.c, head, name=a.removesuffix('_linear')) for a in ensemble_archs.get(name, (name,))]
         learn = Learner(dls, ms[0] if len(ms) == 1 else EnsembleEraModel(ms), splitter=lambda m: [[p for l in linear_members(m) for p in l.linear.parameters()]],
                         **common, **kwargs)
@@ -310,8 +311,8 @@ def _fit_network(learn, epochs, freeze_epochs, lr, quiet, progress) -> dict:
     return {}
 
 # %% ../nbs/04b_learners.ipynb #1bb3d8b3
-def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epochs=2, freeze_epochs=3,
-                    lr=None, bs=32, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
+def train_era_model(covers, eras=default_eras, arch=default_arch, size=None, epochs=TrainSettings.epochs, freeze_epochs=TrainSettings.freeze_epochs,
+                    lr=None, bs=TrainSettings.bs, quality=None, pretrained=True, weights=None, ps=0.5, wd=None, aug=True,
                     max_per_era=None, seed=42, quiet=False, progress=False, head='logistic', approx_weight=0.5, balance=default_balance, **kwargs) -> Learner:
     "Train an era classifier on `covers` (a folder, or a `read_covers` table, split or not); returns the `Learner`. `size`: default `default_size(arch)`; the linear family (`linear_family`) is fitted by `fit_linear_head` (`head`, `approx_weight`, `balance`), the rest by fastai (`epochs`, `lr` ...). `quiet`: no fastai table or bar; `progress`: a `ProgressBar` (for terminals) instead of fastai's bar."
     if isinstance(covers, pd.DataFrame):

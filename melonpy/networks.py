@@ -62,7 +62,7 @@ def vgg16_imagenet(weights='DEFAULT', **kwargs):
         try: return torchvision.models.vgg16(weights='DEFAULT', **kwargs)
         except OSError as e:   # urllib's URLError: offline, or a firewall
             raise UserError(f"could not download VGG16's ImageNet weights (528 MB, kept in $TORCH_HOME/hub/checkpoints) ({type(e).__name__}); "
-                            'offline, give a local copy with --weights PATH (a state dict of torchvision vgg16().features)') from None
+                            'offline, give a local copy as {weights}=PATH (a state dict of torchvision vgg16().features)', mentions=('weights',)) from None
     if not path.exists(): raise UserError(f'{path}: no such VGG16 weights file; give a state dict of torchvision vgg16().features, '
                                           'or leave weights out to download them')
     m = torchvision.models.vgg16(**kwargs)

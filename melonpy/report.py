@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment
 from markupsafe import Markup, escape
-from .stages import vgg_routes
+from .stages import vgg_routes, default_settings
 
 # %% auto #0
 __all__ = ['report_css', 'report_template', 'table_html', 'markdown_html', 'stage_table', 'failures', 'untrained_style',
@@ -146,7 +146,7 @@ def failures(pred:pd.DataFrame, eras=None) -> str|None:
 # %% ../nbs/10_report.ipynb #81164b88
 def untrained_style(settings:dict) -> str|None:
     "Why the run's style pictures came from an untrained VGG16 (`--no-pretrained` without `--weights`, on a route through VGG16), or None."
-    if settings.get('pretrained') is False and settings.get('vgg_weights') is None and settings.get('style_method', 'gatys') in vgg_routes:
+    if settings.get('pretrained') is False and settings.get('vgg_weights') is None and settings.get('style_method', default_settings['style_method']) in vgg_routes:
         return '--no-pretrained, without --weights'
     return None
 
@@ -186,7 +186,7 @@ def report_context(run) -> dict:
         st = (_read_json(run/'stages.json') or {}).get('settings') or {}
         if st.get('style_method'):
             ctx['style_route'] = ("the era's photo grade (tone curves, contrast, saturation, hue, sharpness and vignette fitted on the collection's covers from sources that mix eras)"
-                                  if st['style_method'] == 'grade' else f"the {st['style_method']} method with the era's {st.get('style_era_style', 'average')} style")
+                                  if st['style_method'] == 'grade' else f"the {st['style_method']} method with the era's {st.get('style_era_style', default_settings['style_era_style'])} style")
     return ctx
 
 # %% ../nbs/10_report.ipynb #a1950e4e

@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 from tqdm.auto import tqdm
 
 from .core import UserError, atomic_write, writable_dir, write_csv, csv_unguard
+from .settings import ScrapeSettings
 from .fetch import (MELON, polite_session, FetchError, fetch, allowed_hosts, check_url, check_page, as_jpeg,
                            request_deadline, max_page_bytes, max_cover_bytes)
 
@@ -128,10 +129,10 @@ def parse_years(spec) -> list[int]:
     years, this = set(), date.today().year
     for part in spec.split(','):
         m = re.fullmatch(r'\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?', part)
-        if not m: raise UserError(f'--years {spec!r} is not a year or a range of years: write e.g. 1990-2019, 1995 or 1990-1994,2000')
+        if not m: raise UserError('is not a year or a range of years: write e.g. 1990-2019, 1995 or 1990-1994,2000', 'years', spec)
         lo, hi = int(m[1]), int(m[2] or m[1])
-        if hi < lo: raise UserError(f'--years {part.strip()} runs backwards: write the earlier year first, e.g. {hi}-{lo}')
-        if lo < 1960 or hi > this: raise UserError(f'--years {part.strip()} is outside the charts Melon has: use years from 1960 to {this}')
+        if hi < lo: raise UserError(f'runs backwards: write the earlier year first, e.g. {hi}-{lo}', 'years', part.strip())
+        if lo < 1960 or hi > this: raise UserError(f'is outside the charts Melon has: use years from 1960 to {this}', 'years', part.strip())
         years.update(range(lo, hi + 1))
     return sorted(years)
 
@@ -309,8 +310,8 @@ def _scrape(years, out, genre, base_url, delay, size, s, tries, backoff, retry_m
                 total_rows=len(charts), out=str(out))
 
 # %% ../nbs/01_scrape.ipynb #4de66306
-def scrape(years, out, genre:str='KPOP', base_url:str=MELON, delay:float=0.3, size:int|None=500,
-           session:requests.Session|None=None, tries:int=4, backoff:float=0.5, retry_missing:bool=False,
+def scrape(years, out, genre:str=ScrapeSettings.genre, base_url:str=MELON, delay:float=ScrapeSettings.delay, size:int|None=ScrapeSettings.size,
+           session:requests.Session|None=None, tries:int=ScrapeSettings.tries, backoff:float=ScrapeSettings.backoff, retry_missing:bool=False,
            progress:bool=True, max_page_bytes:int=max_page_bytes, max_cover_bytes:int=max_cover_bytes,
            deadline:float=request_deadline) -> dict:
     "Collect the yearly Top-100 charts of `genre` for `years` and their album covers into folder `out`; returns a summary."
@@ -332,12 +333,12 @@ def scrape_summary(r:dict) -> str:
     return s + (f"; see {Path(r['out'])/'problems.csv'}" if r['problems'] else '')
 
 # %% ../nbs/01_scrape.ipynb #0a50fc55
-def scrape_main(a):
-    "Run `melonpy scrape` with parsed arguments `a`; exit status 1 when nothing at all was collected."
-    r = scrape(a.years, a.out, genre=a.genre, base_url=a.base_url, delay=a.delay, size=a.size, tries=a.tries,
-               backoff=a.backoff, retry_missing=a.retry_missing)
+def scrape_main(s) -> int:
+    "Run `melonpy scrape` with its settings `s` (`melonpy.settings.ScrapeSettings`); exit status 1 when nothing at all was collected."
+    r = scrape(s.years, s.out, genre=s.genre, base_url=s.base_url, delay=s.delay, size=s.size, tries=s.tries,
+               backoff=s.backoff, retry_missing=s.retry_missing)
     print(scrape_summary(r))
     if not r['rows']:
-        print(f"melonpy scrape: error: nothing was collected: no chart of --years {a.years} had rows "
+        print(f"melonpy scrape: error: nothing was collected: no chart of --years {s.years} had rows "
               f"(see {Path(r['out'])/'problems.csv'}); check --years, --genre and --base-url", file=sys.stderr)
         return 1

@@ -190,12 +190,12 @@ def synthetic_covers(n_per_era:int=24, size:int=40, seed:int=0) -> Path:
 def split_by_source(df:pd.DataFrame, sources, seed:int=42, progress:bool=True, **kwargs) -> pd.DataFrame:
     "`split_covers(df)`, then every cover of `sources` (names in its `source` column, a list or 'a,b') and of their groups moved to the test split."
     names = [s.strip() for x in ([sources] if isinstance(sources, str) else sources) for s in str(x).split(',') if s.strip()]
-    if 'source' not in df.columns: raise UserError('--test-sources: this collection has no source column (metadata.csv with a source per cover); leave the flag out')
+    if 'source' not in df.columns: raise UserError('this collection has no source column (metadata.csv with a source per cover); hold no sources out', 'sources')
     have = sorted(df.source.dropna().astype(str).unique())
     unknown = [s for s in names if s not in have]
-    if unknown or not names: raise UserError(f'--test-sources {",".join(unknown or names) or "(none)"}: not a source of these covers; choose among {", ".join(have)}')
+    if unknown or not names: raise UserError(f'not a source of these covers; choose among {", ".join(have)}', 'sources', unknown or names or '(none)')
     held = df.source.isin(names)
-    if held.all(): raise UserError(f'--test-sources {",".join(names)}: that is every cover; leave at least one source for training')
+    if held.all(): raise UserError('that is every cover; leave at least one source for training', 'sources', names)
     s = split_covers(df, seed=seed, progress=progress, **kwargs)
     moved = s.group.isin(set(s.group[held]))
     s.loc[moved, 'split'] = 'test'
@@ -267,20 +267,20 @@ def cover_arrays(df:pd.DataFrame, size:int=48, gray:bool=False, progress:bool=Tr
                 skipped=df[~ok].assign(reason=np.array(why, dtype=object)[~ok]))
 
 # %% ../nbs/02a_splits.ipynb #3f398f89
-def dataset_main(a) -> int:
-    "Run `melonpy dataset`: read, split, export the arrays; print one summary line."
-    out = Path(a.out)
-    df = read_covers(a.dir, eras=a.eras, quality=a.quality)
-    s = split_covers(df, valid_pct=a.valid_pct, test_pct=a.test_pct, seed=a.seed, max_dist=a.max_dist)
-    d = cover_arrays(s, a.size, gray=a.gray)
+def dataset_main(s) -> int:
+    "Run `melonpy dataset` with its settings `s` (`melonpy.settings.DatasetSettings`): read, split, export the arrays; print one summary line."
+    out = Path(s.out)
+    df = read_covers(s.covers, eras=s.eras, quality=s.quality)
+    sp = split_covers(df, valid_pct=s.valid_pct, test_pct=s.test_pct, seed=s.seed, max_dist=s.max_dist)
+    d = cover_arrays(sp, s.size, gray=s.gray)
     skipped = d.pop('skipped')
-    if not len(d['x']): raise UserError(f'{a.dir}: none of the {len(df)} covers could be read ({skipped_summary(skipped)})')
+    if not len(d['x']): raise UserError(f'{s.covers}: none of the {len(df)} covers could be read ({skipped_summary(skipped)})')
     with atomic_path(out) as tmp:
         with open(tmp, 'wb') as fh: np.savez_compressed(fh, **d)
     counts = pd.Series(d['split']).value_counts()
     dropped = ', '.join(f'{v} {k}' for k, v in df.attrs.get('dropped', {}).items())
     print(f"wrote {out}: {len(d['x'])} covers {d['x'].shape[1:]} in {len(d['classes'])} eras ({', '.join(d['classes'])}); "
           f"train {counts.get('train', 0)} / valid {counts.get('valid', 0)} / test {counts.get('test', 0)}; "
-          f"{s.attrs['near_duplicates']} near-duplicate and {s.attrs['same_album']} same-album merges left {s.attrs['groups']} groups; "
+          f"{sp.attrs['near_duplicates']} near-duplicate and {sp.attrs['same_album']} same-album merges left {sp.attrs['groups']} groups; "
           f"{skipped_summary(skipped)}" + (f'; index rows dropped: {dropped}' if dropped else ''))
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json, shutil
 from pathlib import Path
 import numpy as np
-from .core import UserError, atomic_write, default_eras, default_arch
+from .core import UserError, atomic_write
+from .settings import RunSettings, AnalyzeSettings, TrainSettings, StylizeSettings, gatys_steps
 from .data import era_list
 
 # %% auto #0
@@ -27,18 +28,18 @@ def _torch_chapters():
 stage_names = ('scrape', 'dataset', 'colors', 'model', 'style', 'report')
 
 # %% ../nbs/08a_stages.ipynb #87861cdd
-default_settings = dict(
-    eras=list(default_eras), quality='all', max_per_era=None, seed=42,                   # dataset (chapter 2)
-    colour_size=48, n_boot=2000,                                                          # colours (chapter 3)
-    arch=default_arch, pretrained=True, size=None, epochs=2, freeze_epochs=3, bs=32,      # model (chapter 4; size None: the arch's own)
-    gradcam_per_era=2,
-    style_per_era=1, style_size=176, style_steps=60, style_covers=60, vgg_weights='DEFAULT',  # style (chapter 7)
-    style_method='grade', style_era_style='typical', style_strength=1.)   # chapter 7's measured winner: the era grade, no download
+default_settings = dict(   # each from the single command that does the stage's work, so that a default exists once
+    eras=list(RunSettings.eras), quality=RunSettings.quality, max_per_era=RunSettings.max_per_era, seed=RunSettings.seed,   # dataset (chapter 2): `melonpy run`'s flags
+    color_size=AnalyzeSettings.size, n_boot=AnalyzeSettings.n_boot,                                                       # colors (chapter 3): `melonpy analyze`'s
+    arch=TrainSettings.arch, pretrained=RunSettings.pretrained, size=TrainSettings.size, epochs=TrainSettings.epochs,      # model (chapter 4): `melonpy train`'s
+    freeze_epochs=TrainSettings.freeze_epochs, bs=TrainSettings.bs, gradcam_per_era=2,                                    # (size None: the arch's own)
+    style_per_era=1, style_size=176, style_steps=gatys_steps, style_covers=60, vgg_weights='DEFAULT',                      # style (chapter 7): smaller than `stylize`'s
+    style_method=StylizeSettings.era_method, style_era_style=StylizeSettings.ranked_era_style, style_strength=StylizeSettings.strength)   # the run has a classifier to rank covers
 
 # %% ../nbs/08a_stages.ipynb #7e60096d
 quick_settings = dict(max_per_era=40, n_boot=200, size=64, epochs=1, freeze_epochs=1, bs=16, gradcam_per_era=1,   # a sample of each era
                       style_per_era=1, style_size=128, style_steps=8, style_covers=8,
-                      style_method='colour', style_era_style='average')   # an era's colours: no download, no ranking of its covers
+                      style_method='color', style_era_style='average')   # an era's colors: no download, no ranking of its covers
 
 # %% ../nbs/08a_stages.ipynb #4b6b3511
 def course_settings(quick:bool=False, **overrides) -> dict:
@@ -49,7 +50,7 @@ def course_settings(quick:bool=False, **overrides) -> dict:
     if quick and 'size' not in overrides and str(s['arch']).endswith('_linear'): s['size'] = None   # a frozen network sees covers at its own size
     s['eras'] = era_list(s['eras'], at_least_two=True)
     if s['max_per_era'] is not None and s['max_per_era'] < 4:
-        raise UserError(f'--max-per-era {s["max_per_era"]}: use at least 4 covers per era, so that train, valid and test all get some')
+        raise UserError('use at least 4 covers per era, so that train, valid and test all get some', 'max_per_era', s['max_per_era'])
     return s
 
 # %% ../nbs/08a_stages.ipynb #5babb94f
@@ -102,7 +103,7 @@ def save_stages(run, book:dict) -> Path:
 # %% ../nbs/08a_stages.ipynb #bb989199
 stage_settings = dict(   # the settings each stage reads (what it reads from earlier stages is their files)
     scrape=('data', 'years', 'base_url'),
-    dataset=('eras', 'quality', 'max_per_era', 'seed', 'colour_size'),
+    dataset=('eras', 'quality', 'max_per_era', 'seed', 'color_size'),
     colors=('colour_size', 'n_boot', 'seed'),
     model=('arch', 'pretrained', 'size', 'epochs', 'freeze_epochs', 'bs', 'gradcam_per_era', 'seed'),
     style=('eras', 'seed', 'style_per_era', 'style_size', 'style_steps', 'style_covers', 'vgg_weights', 'style_method',
@@ -114,7 +115,7 @@ def stage_key(name:str, settings:dict) -> dict:
     "The settings stage `name` reads, as they act: `pretrained` changes nothing for the linear family (it downloads nothing), nor `vgg_weights` for a style method without VGG16."
     s = dict(settings)
     if str(s.get('arch')).endswith('_linear'): s['pretrained'] = True
-    if s.get('style_method', 'gatys') != 'gatys': s['vgg_weights'] = None
+    if s.get('style_method') != 'gatys': s['vgg_weights'] = None
     return {k: _json(s.get(k)) for k in stage_settings[name]}
 
 # %% ../nbs/08a_stages.ipynb #65cfe555

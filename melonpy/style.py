@@ -24,7 +24,7 @@ from .era_targets import (era_styles, check_era_style, _covers_table, _era_files
 __all__ = ['style_methods', 'style_transfer', 'grade_eras', 'era_grid', 'era_probabilities']
 
 # %% ../nbs/07_style.ipynb #e4c48796
-style_methods = ('grade', 'gatys', 'fast', 'colour')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colours alone
+style_methods = ('grade', 'gatys', 'fast', 'color')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colors alone
 
 # %% ../nbs/07_style.ipynb #5fdfdaeb
 def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=256, steps:int=60, scales:int=2,
@@ -32,7 +32,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
                    init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
                    method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=typical_k,
                    colours:bool=True, refine:int=0, texture:float=0., grade:EraGrade|None=None) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'colour' (colours only)."
+    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'color' (colors only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
@@ -46,8 +46,8 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     if era is not None and era_style == 'typical': typical_covers(learn, covers, era, k, cache=cache, progress=progress)   # ranked once, with this `cache`
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
-    if method != 'colour': check_shape(content, plan)   # VGG16's limit: the colour route never runs the network
-    if method == 'colour':   # the era's colours alone: the first step of both other routes, ~10 ms
+    if method != 'color': check_shape(content, plan)   # VGG16's limit: the colour route never runs the network
+    if method == 'color':   # the era's colors alone: the first step of both other routes, ~10 ms
         return to_image(colour_match(image_tensor(content, size), target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
     if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
                                                colours, refine, style_weight, content_weight, levels, cache, callback, progress)
@@ -75,7 +75,7 @@ def grade_eras(covers, era:str, eras=None) -> list:
 # %% ../nbs/07_style.ipynb #9bccf0db
 def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache):
     "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`."
-    if era is None: raise UserError("method 'grade' gives an era's look: give --era (with style images, use fast, gatys or colour)")
+    if era is None: raise UserError("method 'grade' gives an era's look: give {era} (with style images, use fast, gatys or color)", mentions=('era',))
     if not 0 <= texture <= 1: raise UserError(f'texture={texture}: give a share from 0 (the grade alone) to 1')
     if grade is None:
         _era_files(covers, era, 0, 0)   # an era the collection lacks: one sentence, before any work

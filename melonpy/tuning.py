@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed
 from .core import UserError, atomic_path, default_eras
+from .settings import TuneSettings
 from .data import read_covers, era_list
 from .splits import split_covers, cover_dls, subset_train
 from .learners import train_era_model, era_learner, aug_levels, arch_names
@@ -97,8 +98,8 @@ def search_results(study) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(['valid_accuracy', 'trial'], ascending=[False, True]).reset_index(drop=True)
 
 # %% ../nbs/05_tuning.ipynb #310ed594
-def tune_era_model(covers, n_trials=8, epochs=1, freeze_epochs=1, space=None, storage=None, seed=42, max_per_era=None,
-                   bs=32, progress=True, **kwargs) -> pd.DataFrame:
+def tune_era_model(covers, n_trials=TuneSettings.n_trials, epochs=TuneSettings.epochs, freeze_epochs=TuneSettings.freeze_epochs, space=None, storage=None, seed=42, max_per_era=None,
+                   bs=TuneSettings.bs, progress=True, **kwargs) -> pd.DataFrame:
     "Search `space` (see `default_space`) with `n_trials` optuna trials (`freeze_epochs`+`epochs` each), scored on the valid split; return `search_results`."
     from tqdm.auto import tqdm
     space = check_space(space)
@@ -160,14 +161,14 @@ def best_settings(results) -> dict:
 def _csv_list(s, cast=str):
     return [cast(v.strip()) for v in s.split(',') if v.strip()]
 
-def tune_main(a) -> int:
-    "Run `melonpy tune`: a resumable optuna search; writes the trials table, ends with the best settings."
-    eras = era_list(a.eras, at_least_two=True)
-    space = dict(arch=_csv_list(a.archs) if a.archs else default_space['arch'], size=a.sizes or default_space['size'])
-    covers = read_covers(a.dir, eras=eras, quality=a.quality)
-    out = Path(a.out)
-    res = tune_era_model(covers, n_trials=a.trials, epochs=a.epochs, freeze_epochs=a.freeze_epochs, space=space, storage=out.with_name(out.name + '.journal'),
-                         seed=a.seed, max_per_era=a.max_per_era, bs=a.bs)
+def tune_main(s) -> int:
+    "Run `melonpy tune` with its settings `s` (`melonpy.settings.TuneSettings`): a resumable optuna search; writes the trials table, ends with the best settings."
+    eras = era_list(s.eras, at_least_two=True)
+    space = dict(arch=_csv_list(s.archs) if s.archs else default_space['arch'], size=s.sizes or default_space['size'])
+    covers = read_covers(s.covers, eras=eras, quality=s.quality)
+    out = Path(s.out)
+    res = tune_era_model(covers, n_trials=s.n_trials, epochs=s.epochs, freeze_epochs=s.freeze_epochs, space=space, storage=out.with_name(out.name + '.journal'),
+                         seed=s.seed, max_per_era=s.max_per_era, bs=s.bs)
     with atomic_path(out) as tmp: res.to_csv(tmp, index=False)
     print(res.round(4).to_string(index=False))
     b = best_settings(res)

@@ -4,7 +4,7 @@ import os, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest
 from melonpy.core import shared_dir as _shared_dir
-from cli import melonpy, melonpy_env
+from runcli import melonpy, melonpy_env
 
 
 def _shared_covers():
@@ -59,7 +59,7 @@ from melonpy.splits import fake_scrape
 from melonpy.course import run_course, course_summary
 run, data = Path(sys.argv[1]), fake_scrape(Path(sys.argv[2]), n=40)
 book = run_course(run, data=data, quick=True, eras='1990s,2000s', arch='cnn_bn', pretrained=False, size=32,
-                  n_boot=100, colour_size=32, style_size=32, style_steps=2, style_covers=4, vgg_weights=None)
+                  n_boot=100, color_size=32, style_size=32, style_steps=2, style_covers=4, vgg_weights=None)
 print(course_summary(book, run))
 """
 

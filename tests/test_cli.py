@@ -1,7 +1,7 @@
 "The one CLI convention, for what the chapter tests do not cover: Ctrl-C before a command has started its work."
 import re, signal, subprocess, sys, time
 import pytest
-from cli import COMMAND, interruptible, melonpy_inproc, one_line_error
+from runcli import COMMAND, interruptible, melonpy_inproc, one_line_error
 
 def test_ctrl_c_while_importing_is_one_line(tmp_path):
     "Importing torch and fastai takes seconds; Ctrl-C then gives exit status 130 and one line, not a traceback."
@@ -20,10 +20,13 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path):
 
 def test_ctrl_c_inside_a_string_exec_is_status_130(tmp_path):
     "A Ctrl-C that lands inside a library's string `exec` (dataclasses, named tuples) still ends in status 130 under `python -m`, not in death by SIGINT."
-    (tmp_path/'boom_cmd.py').write_text("def boom_args(p): pass\ndef boom_main(a): exec('raise KeyboardInterrupt')\n")
-    (tmp_path/'boom_cli.py').write_text("import sys, melonpy.cli as cli\n"
-                                        "cli.commands['boom'] = ('boom_cmd', 'a command interrupted inside a string exec', ['melonpy boom'])\n"
-                                        "cli.boom_args = cli.boom_check = lambda x: None\n"
+    (tmp_path/'boom_cmd.py').write_text("def boom_main(s): exec('raise KeyboardInterrupt')\n")
+    (tmp_path/'boom_cli.py').write_text("import sys, dataclasses, typing, melonpy.cli as cli, melonpy.settings as st\n"
+                                        "@dataclasses.dataclass(kw_only=True)\n"
+                                        "class BoomSettings(st.Settings):\n"
+                                        "    'a command interrupted inside a string exec'\n"
+                                        "    examples: typing.ClassVar[tuple] = ('melonpy boom',)\n"
+                                        "cli.commands['boom'] = (BoomSettings, 'boom_cmd:boom_main')\n"
                                         "sys.exit(cli.main(['boom']))\n")
     r = subprocess.run([sys.executable, '-m', 'boom_cli'], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, (r.returncode, r.stderr)   # -2 (killed by SIGINT) without `_forget_interrupt`
@@ -62,8 +65,8 @@ def test_eras_all_everywhere(name):
     from melonpy.data import era_list
     assert era_list(command_parser(name).parse_args([*ERAS_COMMANDS[name], '--eras', 'all']).eras, at_least_two=True) == ['all']
     assert 'all: every era with at least 20' in ' '.join(command_parser(name).format_help().split())
-    from melonpy import cli, data
-    assert cli.min_era_covers == data.min_era_covers   # the help says what read_covers does
+    from melonpy import core, data
+    assert data.read_covers.__defaults__[-1] == core.min_era_covers   # the help says what read_covers does
 
 
 def test_bad_test_sources_before_heavy_imports(tmp_path):
@@ -81,7 +84,7 @@ def test_every_help_ends_with_examples(name):
     from melonpy.cli import command_parser, commands
     h = command_parser(name).format_help()
     tail = [re.sub(r'^([A-Z_]+=\S+ )+', '', l.strip()) for l in h[h.index('examples:'):].strip().splitlines()[1:]]   # an example may set a variable first
-    assert tail and all(l.startswith(f'melonpy {name} ') for l in tail) and len(tail) == len(commands[name][2])
+    assert tail and all(l.startswith(f'melonpy {name} ') for l in tail) and len(tail) == len(commands[name][0].examples)
 
 
 def test_quick_help_says_the_measured_time():

@@ -2,7 +2,7 @@
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
-from cli import melonpy, melonpy_inproc
+from runcli import melonpy, melonpy_inproc
 from PIL import Image
 from melonpy.data import read_covers, make_awkward
 from melonpy.splits import fake_scrape

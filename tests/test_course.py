@@ -4,7 +4,7 @@ from markupsafe import escape
 import html, json, os, re, shutil, signal, subprocess, sys, threading, time
 import pandas as pd, pytest
 from scipy.stats import binomtest
-from cli import interruptible, melonpy, melonpy_env, melonpy_inproc, one_line_error
+from runcli import interruptible, melonpy, melonpy_env, melonpy_inproc, one_line_error
 
 STAGES = ['scrape', 'dataset', 'colors', 'model', 'style', 'report']
 
@@ -257,7 +257,7 @@ def test_class_kit_runs_offline(tmp_path, fake, monkeypatch):
     for k in ('MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS', 'MELONPY_DATA'): monkeypatch.delenv(k, raising=False)
     assert use_kit() == kit.resolve()
     settings = dict(eras='1990s,2000s', max_per_era=8, style_size=48, style_steps=4, style_covers=4, style_era_style='average', n_boot=100,
-                    colour_size=32, gradcam_per_era=1)   # the default routes, small (no ranking of covers: it downloads nothing either)
+                    color_size=32, gradcam_per_era=1)   # the default routes, small (no ranking of covers: it downloads nothing either)
     assert course.run_downloads(course.course_settings(**settings)) == [] or all(d['have'] for d in course.run_downloads(course.course_settings(**settings)))
     book = course.run_course(tmp_path/'run', data=os.environ['MELONPY_DATA'], progress=False, **settings)
     assert list(book['stages']) == STAGES and (tmp_path/'run'/'report.html').is_file()
@@ -294,7 +294,7 @@ def test_not_a_kit_is_one_line(tmp_path, monkeypatch):
 def test_second_run_into_one_folder_stops_with_one_line(tmp_path):
     "While a `melonpy run` works in a folder, a second one into the same folder stops at once with one line (both did all the work)."
     from melonpy.scrape import folder_lock
-    from cli import melonpy_inproc, one_line_error
+    from runcli import melonpy_inproc, one_line_error
     from melonpy.splits import fake_scrape
     data = fake_scrape(tmp_path/'covers', n=16)
     (tmp_path/'run').mkdir()

@@ -3,7 +3,7 @@ import os
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest
-from cli import melonpy, melonpy_inproc, one_line_error
+from runcli import melonpy, melonpy_inproc, one_line_error
 from PIL import Image
 from melonpy.core import UserError
 from melonpy.data import era_of, read_covers, load_covers, usable_covers, open_cover, BadImage, make_awkward, _mem_cache
@@ -354,7 +354,7 @@ def test_formula_titles_are_guarded(tmp_path):
     assert not raw.title.str[:1].isin(list('=+-@')).any() and not raw.artists.str[:1].isin(list('=+-@')).any()
     df = read_covers(d)
     assert set(evil) <= set(df.title)                         # read back exactly
-    dataset_stage(tmp_path/'run', d, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
+    dataset_stage(tmp_path/'run', d, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, color_size=32), progress=False)
     raw = pd.read_csv(tmp_path/'run'/'dataset'/'split.csv', keep_default_na=False)
     assert not raw.title.str[:1].isin(list('=+-@')).any()
     assert set(evil) & set(df.file.map(dict(zip(df.file, df.title)).get)) <= set(read_split(tmp_path/'run').title)
@@ -369,7 +369,7 @@ def test_run_dataset_stage_with_a_non_utf8_file_name(tmp_path):
         for i in range(10): synthetic_cover(100 * k + i, 64).save(c/era/f'{i}.jpg')
     odd = os.path.join(os.fsencode(c/'1990s'), b'caf\xe9.jpg')
     synthetic_cover(999, 64).save(os.fsdecode(odd), format='JPEG')
-    dataset_stage(tmp_path/'run', c, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, colour_size=32), progress=False)
+    dataset_stage(tmp_path/'run', c, dict(eras=['1990s', '2000s'], quality=None, max_per_era=None, seed=0, color_size=32), progress=False)
     assert os.fsdecode(odd) in set(read_split(tmp_path/'run').file)
 
 

@@ -52,7 +52,7 @@ def test_gitignore_covers_what_the_examples_write():
     import pytest
     from melonpy.cli import commands
     if shutil.which('git') is None or not (ROOT/'.git').exists(): pytest.skip('not a git checkout')
-    outs = {m.group(1) for _, _, examples in commands.values() for e in examples
+    outs = {m.group(1) for settings, _ in commands.values() for e in settings.examples
             for m in re.finditer(r'(?:--out|--csv|>)\s+([^\s>-]\S*)', e)}
     assert {'run', 'run-quick', 'covers', 'era.safetensors', 'predictions.csv'} <= outs, outs
     for o in sorted(outs):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from safetensors import safe_open
-from cli import melonpy, melonpy_env
+from runcli import melonpy, melonpy_env
 
 
 @pytest.fixture(scope='module')
@@ -136,5 +136,5 @@ def test_one_unreadable_cover_does_not_stop_the_linear_family(tmp_path):
 
 
 def test_unknown_balance_is_one_line():
-    from cli import one_line_error, melonpy_inproc
+    from runcli import one_line_error, melonpy_inproc
     one_line_error(melonpy_inproc('train', '.', '--balance', 'kpop', '--out', 'm.safetensors'), '--balance', 'both')

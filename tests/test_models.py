@@ -5,7 +5,7 @@ from PIL import Image
 from pathlib import Path
 import pandas as pd
 import pytest
-from cli import melonpy, melonpy_inproc, melonpy_peak, one_line_error
+from runcli import melonpy, melonpy_inproc, melonpy_peak, one_line_error
 
 
 @pytest.fixture(scope='module')
@@ -355,7 +355,7 @@ def test_bad_feature_cache_is_computed_again(tmp_path, monkeypatch, kind):
 def test_predict_odd_file_names(tiny, tmp_path):
     "A file name that is not UTF-8 and one a spreadsheet would run as a formula: predict's table (under a strict UTF-8 terminal), --csv to stdout and --csv FILE all work; the file keeps the names exactly, the formula behind a quote."
     import os, subprocess
-    from cli import COMMAND, melonpy_env
+    from runcli import COMMAND, melonpy_env
     ok, img = tiny
     d = tmp_path/'imgs'; d.mkdir()
     for name in (b'caf\xe9.png', b'=cmd.png', b'fine.png'): shutil.copy(img, os.path.join(os.fsencode(d), name))

@@ -6,7 +6,7 @@ from melonpy.fetch import fetch, FetchError, as_jpeg, polite_session
 from melonpy.scrape import parse_chart, scrape
 from melonpy.practice import PracticeMelon, practice_charts, chart_markup
 from melons import faulty_melon, hostile_melon
-from cli import interruptible, melonpy, melonpy_inproc, one_line_error
+from runcli import interruptible, melonpy, melonpy_inproc, one_line_error
 
 def valid_jpeg(p):
     with Image.open(p) as im:

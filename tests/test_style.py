@@ -3,7 +3,7 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from cli import melonpy, melonpy_env, one_line_error
+from runcli import melonpy, melonpy_env, one_line_error
 
 
 def stylize(*args, env=None, timeout=300):
@@ -101,7 +101,7 @@ def test_stylize_with_era_reuses_cache(tmp_path, env, photo, covers_dir, tiny_mo
     ('typical_needs_model', 'give one with --check MODEL'),
     ('refine_is_fast', '--refine is for --method fast'),
     ('steps_is_gatys', '--steps is for --method gatys: with fast, leave it out (use --refine N)'),
-    ('scales_is_gatys', '--scales is for --method gatys: with colour'),
+    ('scales_is_gatys', '--scales is for --method gatys: with color'),
     ('strength', 'argument --strength: -1 is out of range'),
     ('era_style', "argument --era-style: invalid choice: 'newest'"),
     ('era_style_with_images', '--era-style direction is for --era'),
@@ -159,7 +159,7 @@ def test_stylize_missing_file_subprocess(tmp_path, env):
     assert lines == [f'melonpy stylize: error: {tmp_path/"nope.jpg"}: file not found; give a JPEG or PNG image file']
 
 
-NO_DOWNLOAD = ['could not download', '--refine 0', '--method colour', '--weights PATH', 'TORCH_HOME']
+NO_DOWNLOAD = ['could not download', '--refine 0', '--method color', '--weights PATH', 'TORCH_HOME']
 OFFLINE = [   # (flags after CONTENT, words of the one line; None: it works with nothing downloaded)
     (['--era', '1995s', '--data', '{coll}'], ["era '1995s' is not in", 'it has 1990s, 2000s', 'choose one']),   # not a VGG16 error
     (['--era', '1995s', '--data', '{coll}', '--method', 'gatys', '--check', '{model}'], ["era '1995s' is not in"]),   # before the model too
@@ -177,7 +177,7 @@ OFFLINE = [   # (flags after CONTENT, words of the one line; None: it works with
 def test_stylize_offline(tmp_path, photo, flags, words, monkeypatch):
     "No VGG16 weights reachable (an empty TORCH_HOME, no local copy, every download sent to a closed port): a mistake is named as "
     "itself, a route that needs VGG16 fails in one line naming every route that works, and those routes work."
-    from cli import melonpy_inproc
+    from runcli import melonpy_inproc
     for k in ('MELONPY_SHARED', 'MELONPY_VGG16_WEIGHTS', 'MELONPY_DATA'): monkeypatch.delenv(k, raising=False)
     for k in ('https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'): monkeypatch.setenv(k, 'http://127.0.0.1:9')
     monkeypatch.setenv('TORCH_HOME', str(tmp_path/'empty-torch-home')); monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
@@ -392,7 +392,7 @@ def test_bad_ranking_cache_is_computed_again(tmp_path, rows):
 
 def test_colour_route_takes_a_thin_picture(tmp_path):
     "`stylize --method colour` on a 5000×40 picture: the colour route runs no network, so VGG16's limit on thin pictures does not apply (it refused)."
-    from cli import melonpy_inproc
+    from runcli import melonpy_inproc
     thin, style = tmp_path/'thin.png', tmp_path/'style.png'
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 5000, 3), dtype=np.uint8)).save(thin)
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(style)
