@@ -19,7 +19,7 @@ from .splits import split_covers
 from .scrape import scrape, scrape_summary, parse_years, folder_lock, MELON
 from .colors import analyze, measure_names
 from .report import report_html
-from .stages import (_torch_chapters, _json, stage_names, default_settings, quick_settings, course_settings, stage_settings, load_stages,
+from .stages import (torch_chapters, json_ready, stage_names, default_settings, quick_settings, course_settings, stage_settings, load_stages,
                              stage_outputs, still_done, save_stages, stage_key, check_settings, clear_stages, vgg_routes, stage_downloads,
                              model_downloads, style_downloads, run_downloads, check_downloads)
 
@@ -67,7 +67,7 @@ def dataset_stage(run, collection, settings:dict, progress:bool=True, covers:pd.
     counts = df.groupby(['era', 'split']).size().unstack(fill_value=0).reindex(columns=['train', 'valid', 'test'], fill_value=0)
     summary = dict(collection=str(collection), covers=len(df), eras=s['eras'], counts=counts.to_dict('index'),
                    skipped=skipped_summary(skipped), dropped=dropped, **info)
-    atomic_write(out/'summary.json', json.dumps(_json(summary), indent=1))
+    atomic_write(out/'summary.json', json.dumps(json_ready(summary), indent=1))
     return dict(covers=len(df), skipped=len(skipped))
 
 # %% ../nbs/08_course.ipynb #f910e142
@@ -98,7 +98,7 @@ def _predict(predict, learn, files:list, progress:bool=True, chunk:int=32) -> pd
 # %% ../nbs/08_course.ipynb #ea6c9121
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.safetensors`, write metrics, test predictions and figures to `run/model`."
-    models, _ = _torch_chapters()
+    models, _ = torch_chapters()
     s, run = settings, Path(run)
     df = read_split(run)
     # the linear family downloads nothing: --no-pretrained leaves it as it is
@@ -112,7 +112,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
     pr = pr.assign(era=test.era.to_numpy())
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out/'metrics.csv') as tmp: models.metrics_table(res).to_csv(tmp, index_label='measure')
-    atomic_write(out/'metrics.json', json.dumps(_json(res), indent=1))
+    atomic_write(out/'metrics.json', json.dumps(json_ready(res), indent=1))
     write_csv(pr, out/'predictions.csv')
     eras = [e for e in models.era_order(df) if e in list(learn.dls.vocab)]
     ok = pr[pr.error == '']
@@ -141,7 +141,7 @@ def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
 # %% ../nbs/08_course.ipynb #839b09d6
 def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     "Stage 5: stylise test covers toward each era (chapter 7), write before/after PNGs and `style.csv` with the classifier's P(era)."
-    models, style = _torch_chapters()
+    models, style = torch_chapters()
     s, run = settings, Path(run)
     out = run/'style'; out.mkdir(parents=True, exist_ok=True)
     learn = models.load_era_model(run/'model.safetensors')

@@ -15,11 +15,12 @@ from .data import era_list
 
 # %% auto #0
 __all__ = ['stage_names', 'default_settings', 'quick_settings', 'stage_settings', 'vgg_routes', 'stage_downloads',
-           'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'save_stages', 'stage_key',
-           'check_settings', 'clear_stages', 'model_downloads', 'style_downloads', 'run_downloads', 'check_downloads']
+           'torch_chapters', 'course_settings', 'load_stages', 'stage_outputs', 'still_done', 'json_ready',
+           'save_stages', 'stage_key', 'check_settings', 'clear_stages', 'model_downloads', 'style_downloads',
+           'run_downloads', 'check_downloads']
 
 # %% ../nbs/08a_stages.ipynb #437797eb
-def _torch_chapters():
+def torch_chapters():
     "Chapters 4 and 7 (`melonpy.models`, `melonpy.style`), imported when a stage first needs them: they load PyTorch and fastai (seconds), which `melonpy run --help` and a mistyped option should not wait for."
     from melonpy import models, style
     return models, style
@@ -87,10 +88,10 @@ def still_done(run, book:dict) -> dict:
     return book
 
 # %% ../nbs/08a_stages.ipynb #35861606
-def _json(v):
+def json_ready(v):
     "`v` made JSON-friendly (numpy numbers, paths)."
-    if isinstance(v, dict): return {str(k): _json(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)): return [_json(x) for x in v]
+    if isinstance(v, dict): return {str(k): json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [json_ready(x) for x in v]
     if isinstance(v, np.generic): return v.item()
     if isinstance(v, Path): return str(v)
     return v
@@ -98,7 +99,7 @@ def _json(v):
 # %% ../nbs/08a_stages.ipynb #9af25151
 def save_stages(run, book:dict) -> Path:
     "Write bookkeeping `book` to `run/stages.json`, atomically."
-    return atomic_write(Path(run)/'stages.json', json.dumps(_json(book), indent=1, ensure_ascii=False))
+    return atomic_write(Path(run)/'stages.json', json.dumps(json_ready(book), indent=1, ensure_ascii=False))
 
 # %% ../nbs/08a_stages.ipynb #bb989199
 stage_settings = dict(   # the settings each stage reads (what it reads from earlier stages is their files)
@@ -116,12 +117,12 @@ def stage_key(name:str, settings:dict) -> dict:
     s = dict(settings)
     if str(s.get('arch')).endswith('_linear'): s['pretrained'] = True
     if s.get('style_method') != 'gatys': s['vgg_weights'] = None
-    return {k: _json(s.get(k)) for k in stage_settings[name]}
+    return {k: json_ready(s.get(k)) for k in stage_settings[name]}
 
 # %% ../nbs/08a_stages.ipynb #65cfe555
 def check_settings(book:dict, settings:dict):
     "Adopt `settings` for the run in `book`. If the run had other settings, forget the first stage whose `stage_key` differs and every stage after it (they used its files); `book['changed']` says which settings changed and the first stage to redo (`redo`, None if none is affected)."
-    old, new = book.get('settings'), _json(settings)
+    old, new = book.get('settings'), json_ready(settings)
     book['settings'], book['changed'] = new, None
     if old is None or old == new: return book
     first = next((n for n in stage_names if stage_key(n, old) != stage_key(n, new)), None)
@@ -151,7 +152,7 @@ def _download(stage:str, what:str, weights, local=None, flags:str='') -> dict:
 # %% ../nbs/08a_stages.ipynb #86cae6dd
 def model_downloads(settings:dict) -> list:
     "What the model stage downloads with `settings`: a torchvision network's ImageNet weights when `pretrained`; nothing for the linear family, EfficientNet-Lite (their weights come with melonpy) or the small CNNs."
-    models, _ = _torch_chapters()
+    models, _ = torch_chapters()
     from melonpy.networks import vgg16_weights_file
     arch = str(settings['arch'])
     if not settings['pretrained'] or arch in (*models.linear_family, *models.scratch_archs, *models.lite_archs): return []
