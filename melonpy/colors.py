@@ -11,6 +11,7 @@ import numpy as np, pandas as pd
 from .core import UserError, atomic_path, atomic_write, save_figure, writable_dir
 from .data import read_covers, load_covers, skipped_summary
 from .splits import cover_groups, to_gray
+from .settings import AnalyzeSettings
 
 # %% auto #0
 __all__ = ['measure_names', 'cover_stack', 'channel_histograms', 'plot_channel_histograms', 'pixel_mode', 'era_images',
@@ -143,7 +144,7 @@ def cover_measures(x:np.ndarray, mono_threshold:float=15) -> pd.DataFrame:
                              monochrome=(M < mono_threshold).astype(float), warm=warm_share))
 
 # %% ../nbs/03_colors.ipynb #839faed0
-def bootstrap_ci(v:np.ndarray, n_boot:int=2000, level:float=0.95, seed:int=0) -> tuple[float, float, float]:
+def bootstrap_ci(v:np.ndarray, n_boot:int=AnalyzeSettings.n_boot, level:float=0.95, seed:int=0) -> tuple[float, float, float]:
     "Mean of `v` (NaNs ignored) and its percentile bootstrap confidence interval: (mean, low, high)."
     v = np.asarray(v, dtype=float); v = v[~np.isnan(v)]
     if not len(v): return (np.nan, np.nan, np.nan)
@@ -176,7 +177,7 @@ def permutation_test(v:np.ndarray, groups, n_perm:int=2000, seed:int=0) -> float
     return float((1 + (null >= observed - 1e-12).sum()) / (n_perm + 1))
 
 # %% ../nbs/03_colors.ipynb #e34a92e2
-def era_stats(m:pd.DataFrame, eras, n_boot:int=2000, seed:int=0, measures=None) -> pd.DataFrame:
+def era_stats(m:pd.DataFrame, eras, n_boot:int=AnalyzeSettings.n_boot, seed:int=0, measures=None) -> pd.DataFrame:
     "Long table of per-era means of the columns of `m` with bootstrap CIs and permutation p-values: era, measure, n, mean, ci_low, ci_high, p_value."
     eras = np.asarray(eras)
     rows = []
@@ -242,7 +243,7 @@ def hue_ci(stats:pd.DataFrame) -> dict:
             for e, g in s.groupby('era')}
 
 # %% ../nbs/03_colors.ipynb #c38fc765
-def palette(x:np.ndarray, k:int=6, n_pixels:int=20000, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
+def palette(x:np.ndarray, k:int=AnalyzeSettings.k, n_pixels:int=20000, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
     "Dominant colours of uint8 stack `x` by k-means: (centres uint8 (k, 3), share of pixels), sorted by share."
     from sklearn.cluster import KMeans
     px = x.reshape(-1, 3).astype(np.float32)
@@ -341,7 +342,7 @@ def plot_measures(m:pd.DataFrame, eras, stats:pd.DataFrame, measures=None):
     return fig
 
 # %% ../nbs/03_colors.ipynb #00b4ab9a
-def analyze(src=None, out=None, eras=None, quality=None, bins=None, size:int=48, k:int=6, n_boot:int=2000, seed:int=0,
+def analyze(src=None, out=None, eras=None, quality=None, bins=None, size:int=AnalyzeSettings.size, k:int=AnalyzeSettings.k, n_boot:int=AnalyzeSettings.n_boot, seed:int=0,
             dedupe:bool=True, progress:bool=True, df:pd.DataFrame|None=None) -> pd.DataFrame:
     "Compare the colours of the eras of collection `src` (or table `df`); write figures, stats.csv, measures.csv and verdict.md to `out` if given."
     import matplotlib; import matplotlib.pyplot as plt

@@ -12,7 +12,7 @@ import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastai.vision.all import Learner
 from .core import UserError, default_arch, default_eras
-from .settings import TrainSettings
+from .settings import TrainSettings, DatasetSettings
 from .data import read_covers
 from .splits import split_covers, find_root
 from .networks import EnsembleEraModel, LinearEraModel, linear_members
@@ -62,7 +62,7 @@ def cv_groups(df:pd.DataFrame) -> np.ndarray:
     return pd.factorize(pd.Series([find(('g', g)) for g in df.group]))[0]
 
 # %% ../nbs/04d_comparing.ipynb #ccad2ce6
-def cv_splits(df:pd.DataFrame, folds:int=5, seed:int=0, valid_pct:float=0.15, test_quality:str|None='exact'):
+def cv_splits(df:pd.DataFrame, folds:int=5, seed:int=0, valid_pct:float=DatasetSettings.valid_pct, test_quality:str|None='exact'):
     "Yield `folds` split tables of `df` (a `split_covers` table): each fold's covers are the test split once (only those whose `label_quality` is `test_quality`, unless None), valid drawn by group from the rest; stratified by era, grouped by `cv_groups`."
     from sklearn.model_selection import StratifiedGroupKFold
     groups, y = cv_groups(df), df.era.to_numpy()

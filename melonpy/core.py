@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['formula_starts', 'image_sides', 'default_eras', 'min_era_covers', 'default_arch', 'balances', 'default_balance',
-           'typical_k', 'fast_refine', 'UserError', 'atomic_path', 'atomic_write', 'save_tensors', 'csv_unguard',
-           'csv_guard', 'write_csv', 'shown_name', 'writable_dir', 'save_figure', 'shared_dir', 'sample_covers',
-           'check_threads', 'torch_threads']
+__all__ = ['formula_starts', 'image_sides', 'default_eras', 'melon_url', 'min_era_covers', 'default_arch', 'balances',
+           'default_balance', 'typical_k', 'fast_refine', 'UserError', 'atomic_path', 'atomic_write', 'save_tensors',
+           'csv_unguard', 'csv_guard', 'write_csv', 'shown_name', 'writable_dir', 'save_figure', 'shared_dir',
+           'sample_covers', 'check_threads', 'torch_threads']
 
 # %% ../nbs/00_core.ipynb #3a4c5fe8
 class UserError(Exception):
@@ -147,6 +147,7 @@ def sample_covers():
 # %% ../nbs/00_core.ipynb #c82f2e1a
 image_sides = (16, 1024)      # pixels: the side of the square an image is resized to, for every command and chapter
 default_eras = ('1990s', '2000s', '2010s')   # the three eras of the seed study: every command's default
+melon_url = 'https://www.melon.com'   # the site chapter 1 scrapes (scrape's base_url)
 min_era_covers = 20   # eras='all': eras with fewer covers are left out (too few for train, valid and test to get several each)
 default_arch = 'nsfw_lite0_linear'   # the era classifier of `melonpy train` and `melonpy run`: chapter 4 measured why
 balances = dict(none='every cover counts the same', eras='every era weighs the same in total',        # how the linear family weighs covers

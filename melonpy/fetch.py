@@ -11,13 +11,14 @@ from urllib.parse import urljoin, urlsplit
 
 import requests, requests.adapters, urllib3, urllib3.connection
 from PIL import Image
+from .core import melon_url
 
 # %% auto #0
 __all__ = ['MELON', 'CDN', 'HEADERS', 'max_page_bytes', 'max_cover_bytes', 'request_deadline', 'max_redirects', 'polite_session',
            'FetchError', 'Refused', 'read_body', 'allowed_hosts', 'check_url', 'fetch', 'as_jpeg', 'check_page']
 
 # %% ../nbs/01a_fetch.ipynb #2e1d3447
-MELON = 'https://www.melon.com'
+MELON = melon_url   # core's: the one home of the address
 CDN = 'https://cdnimg.melon.co.kr'
 
 # %% ../nbs/01a_fetch.ipynb #7534a700

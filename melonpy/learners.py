@@ -18,7 +18,7 @@ from safetensors import safe_open
 from fastai.vision.all import (Learner, Callback, vision_learner, model_meta, imagenet_stats, accuracy, F1Score,
                                CrossEntropyLossFlat, set_seed, Normalize, aug_transforms, default_split, params, L, create_head, chunked)
 from .core import UserError, save_tensors, default_eras, default_arch, default_balance, balances
-from .settings import TrainSettings
+from .settings import TrainSettings, DatasetSettings
 from .data import read_covers, open_cover, image_files, sample_per_era, load_covers, cache_dir, file_key
 from .splits import split_covers, cover_dls, cover_hashes
 from .networks import (dnn, cnn, cnn_bn, vgg16_imagenet, lite_archs, lite_sizes, lite_stats, NsfwFeatures, LinearEraModel,
@@ -348,7 +348,7 @@ def image_loader(learn, imgs, **kwargs):
     return learn.dls.test_dl(imgs, rm_type_tfms=i, **kwargs)
 
 # %% ../nbs/04b_learners.ipynb #f81cc59d
-def seen_in_training(learn, imgs, max_dist:int=8) -> list:
+def seen_in_training(learn, imgs, max_dist:int=DatasetSettings.max_dist) -> list:
     "For each PIL image in `imgs`: whether it is one of the covers `learn` was trained on, or a near copy (pHash within `max_dist` bits, as chapter 2's split groups them); `None` when the model does not know its training covers."
     known = getattr(getattr(learn, 'card', None), 'train_hashes', None)
     if not known or not imgs: return [None] * len(imgs)

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from dataclasses import dataclass, field, fields, MISSING
 from typing import ClassVar
-from .core import UserError, image_sides, default_eras, default_arch, balances, default_balance, typical_k, fast_refine, min_era_covers, writable_dir
+from .core import UserError, image_sides, default_eras, default_arch, balances, default_balance, typical_k, fast_refine, min_era_covers, writable_dir, melon_url
 
 # %% auto #0
 __all__ = ['px', 'gatys_steps', 'gatys_scales', 'opt', 'int_in', 'float_in', 'size_opt', 'seed_opt', 'threads_opt', 'eras_opt',
@@ -170,7 +170,7 @@ class ScrapeSettings(Settings):
     years: str = opt('1990-2019', 'years to collect: 1990-2019, 1995, or 1990-1994,2000')
     genre: str = opt('KPOP', 'KPOP (가요) or POP (팝)', type=str.upper, choices=('KPOP', 'POP'))
     out: str = out_opt('folder for charts.csv, covers/, pages/ and problems.csv (created if needed; runs add to it)', 'DIR')
-    base_url: str = opt('https://www.melon.com', 'site to ask instead of Melon (a mirror, or a local practice server)')
+    base_url: str = opt(melon_url, 'site to ask instead of Melon (a mirror, or a local practice server)')
     delay: float = opt(0.3, 'seconds to wait after each request, to be polite', type=float_in(0))
     size: int = size_opt(500, 'cover size to ask the CDN for, in pixels (500: the original)')
     tries: int = opt(4, 'attempts per URL before giving up on it', type=int_in(1, 20))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from .core import UserError, atomic_path
+from .settings import DatasetSettings
 from .data import read_covers, open_cover, load_covers, usable_covers, sample_per_era, skipped_summary
 
 # %% auto #0
@@ -74,7 +75,7 @@ def _thumbs(x):
     s = x.shape[1] // 8 * 8
     return x[:, :s, :s].reshape(len(x), 8, s // 8, 8, s // 8, 3).mean((2, 4))
 
-def cover_groups(df:pd.DataFrame, max_dist:int=8, max_colour:float=32, size:int=48, progress:bool=True) -> tuple[np.ndarray, dict]:
+def cover_groups(df:pd.DataFrame, max_dist:int=DatasetSettings.max_dist, max_colour:float=32, size:int=48, progress:bool=True) -> tuple[np.ndarray, dict]:
     "Group id per row of `df`: same album key, or near-duplicates (pHash distance <= `max_dist` and colour distance <= `max_colour` between all members). Also returns counts of what was merged."
     n = len(df)
     parent = {}
@@ -120,7 +121,7 @@ def cover_groups(df:pd.DataFrame, max_dist:int=8, max_colour:float=32, size:int=
                        largest_group=int(sizes.max()))
 
 # %% ../nbs/02a_splits.ipynb #5d9a3b25
-def split_covers(df:pd.DataFrame, valid_pct:float=0.15, test_pct:float=0.15, seed:int=42, max_dist:int=8,
+def split_covers(df:pd.DataFrame, valid_pct:float=DatasetSettings.valid_pct, test_pct:float=DatasetSettings.test_pct, seed:int=DatasetSettings.seed, max_dist:int=DatasetSettings.max_dist,
                  max_colour:float=32, progress:bool=True) -> pd.DataFrame:
     "Copy of `df` with `group` (album / near-duplicate group) and `split` ('train'/'valid'/'test'), stratified by era, no group on two sides."
     if not (0 <= valid_pct < 1 and 0 <= test_pct < 1 and valid_pct + test_pct < 1):

@@ -86,6 +86,7 @@ def test_run_agrees_with_the_single_commands():
 ONCE = [   # (parameter, literal): a default that has one home, and must be written there only (`name = value`, `name=value`, `name: T = opt(value`)
     ('min_era_covers', '20'), ('years', "'1990-2019'"), ('era_method', "'grade'"), ('ranked_era_style', "'typical'"),
     ('epochs', '2'), ('freeze_epochs', '3'), ('n_trials', '8'), ('delay', '0.3'), ('archs', r"\('squeezenet1_1',\)"),
+    ('n_boot', '2000'), ('valid_pct', '0.15'), ('test_pct', '0.15'), ('max_dist', '8'), ('melon_url', r"'https://www\.melon\.com'"),
 ]
 
 @pytest.mark.parametrize('name, literal', ONCE)
@@ -94,7 +95,7 @@ def test_a_default_is_written_once(name, literal):
     pat = re.compile(rf"\b{name}\b\s*(?::[^=\n]*)?=\s*(?:\w*opt\()?{literal}(?![\w.])")
     where = [f'{p.name}:{i}' for p in sorted((ROOT/'melonpy').glob('*.py')) if p.name != '_modidx.py'
              for i, l in enumerate(p.read_text().splitlines(), 1) if pat.search(l)]
-    assert len(where) == 1 and where[0].split(':')[0] == {'min_era_covers': 'core.py'}.get(name, 'settings.py'), where
+    assert len(where) == 1 and where[0].split(':')[0] == {'min_era_covers': 'core.py', 'melon_url': 'core.py'}.get(name, 'settings.py'), where
 
 
 @pytest.mark.parametrize('args, field, value', [
