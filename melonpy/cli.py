@@ -61,8 +61,9 @@ def _forget_interrupt():
     exec('None')   # a string exec resets the flag that a Ctrl-C inside an earlier string exec left set
 
 # %% ../nbs/09_cli.ipynb #e377fa10
-def use_kit(environ=os.environ):
+def use_kit(environ:dict|None=None):
     "Point melonpy at the class kit named by `$MELONPY_KIT` (made by `melonpy kit`): its `torch_home` becomes `$TORCH_HOME`, its VGG16 copy `$MELONPY_VGG16_WEIGHTS`, its covers `$MELONPY_DATA`. Returns the kit folder, or None."
+    environ = os.environ if environ is None else environ   # the process environment, unless a test gives its own
     k = environ.get('MELONPY_KIT')
     if not k: return None
     kit = Path(k).expanduser().resolve()

@@ -119,3 +119,17 @@ def test_covers_cells_keep_their_output():
             if NO_OUTPUT in s and c.get('outputs'): missing.append(f'{p.stem}: says it keeps no output, and keeps one: {s.splitlines()[1][:60]}')
             elif NO_OUTPUT not in s and not c.get('outputs'): missing.append(f'{p.stem}: {s.splitlines()[1][:60] if len(s.splitlines()) > 1 else s}')
     assert not missing, 'covers cells without a saved output or a reason (or with both):\n' + '\n'.join(missing)
+
+
+def _environment_in_outputs(nb_text: str) -> bool:
+    "Whether a notebook's saved outputs show a process environment (a default of `os.environ` rendered by show_doc, a printed env)."
+    outs = json.dumps([c.get('outputs', []) for c in json.loads(nb_text)['cells']])
+    return 'environ({' in outs or "'HOME': '/" in outs
+
+
+def test_saved_outputs_do_not_show_the_environment():
+    "The docs site shows saved outputs: none may show the environment of the machine that ran the notebook (paths, container names, tokens)."
+    leaks = [p.name for p in sorted(Path('nbs').glob('*.ipynb')) if _environment_in_outputs(p.read_text(encoding='utf-8'))]
+    assert not leaks, leaks
+    leaked = json.dumps({'cells': [{'outputs': [{'data': {'text/markdown': "def use_kit(environ:os._Environ=environ({'HOME': '/root'}))"}}]}]})
+    assert _environment_in_outputs(leaked)   # the check sees the leak it is for
