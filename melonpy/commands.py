@@ -12,14 +12,10 @@ from tqdm.auto import tqdm
 from .core import UserError, csv_guard, shown_name, write_csv
 from .data import read_covers, era_list, sample_per_era, min_era_covers, image_exts, image_files
 from .splits import split_by_source
-from .learners import arch_names, predict_covers, train_era_model
-from .measuring import baseline_verdict, evaluate_era_model, metrics_notes, metrics_table, recall_words
-from .model_file import export_era_model, load_era_model
 from pathlib import Path
 from PIL import Image
 from .core import atomic_path, sample_covers, typical_k, fast_refine
 from .grade import era_grade, grade_words
-from .networks import _vgg16_weights_file
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
 from .era_targets import _era_files, era_covers
 from .style import style_transfer, grade_eras, _stage_target, era_probabilities
@@ -30,6 +26,7 @@ __all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
 # %% ../nbs/09a_commands.ipynb #a1e31c02
 def _check_arch(a):
     "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
+    from melonpy.learners import arch_names   # fastai: loaded by the commands that train or predict, not by stylize's grade
     if a.arch not in arch_names():
         try: import timm  # noqa: F401
         except ImportError: raise UserError(f'unknown --arch {a.arch!r}: choose one of {", ".join(arch_names())}') from None
@@ -37,6 +34,7 @@ def _check_arch(a):
 # %% ../nbs/09a_commands.ipynb #33c4bcfa
 def _print_results(a, learn, res:dict, seconds:float):
     "What `melonpy train` prints once trained: the test metrics beside the baseline, the notes, and a one-line summary."
+    from melonpy.measuring import baseline_verdict, metrics_notes, metrics_table, recall_words
     n = learn.card.covers.split.value_counts()
     print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
     print(metrics_table(res).to_string())
@@ -48,6 +46,9 @@ def _print_results(a, learn, res:dict, seconds:float):
 # %% ../nbs/09a_commands.ipynb #01b1c8cc
 def train_main(a) -> int:
     "Run `melonpy train`: train, print test metrics beside the baseline, export the model."
+    from melonpy.learners import train_era_model
+    from melonpy.measuring import evaluate_era_model
+    from melonpy.model_file import export_era_model
     _check_arch(a)
     t = time.time()
     learn = train_era_model(**train_data(a), arch=a.arch, size=a.size, epochs=a.epochs,
@@ -81,6 +82,7 @@ def train_data(a) -> dict:
 # %% ../nbs/09a_commands.ipynb #067055c2
 def _predict_in_chunks(learn, files, chunk:int=64) -> pd.DataFrame:
     "`predict_covers` of `files`, `chunk` files at a time (16 at a time through the network), with a progress bar: the memory of one chunk, not of the folder."
+    from melonpy.learners import predict_covers
     parts = []
     for i in tqdm(range(0, len(files), chunk), desc='predicting', unit='batch', leave=False):
         parts.append(predict_covers(learn, [str(f) for f in files[i:i+chunk]], bs=16))   # 16 at a time through the network: small activations
@@ -100,6 +102,7 @@ def _show_predictions(df:pd.DataFrame, csv:str|None):
 # %% ../nbs/09a_commands.ipynb #e1a52a8f
 def predict_main(a) -> int:
     "Run `melonpy predict`: print and optionally write one row per image; unreadable files are reported, not fatal."
+    from melonpy.model_file import load_era_model
     files = image_files(a.images)
     if not files: raise UserError(f'no images found in {" ".join(a.images)} (looked for {", ".join(image_exts)})')
     df = _predict_in_chunks(load_era_model(a.model, trust=a.trust_pickle), files)
@@ -125,6 +128,7 @@ def _stylize_net(weights):
     "VGG16 for `melonpy stylize` (`weights`: its --weights, or None); a failed download names every route that needs none."
     try: return VGGFeatures(weights=weights or 'DEFAULT')
     except UserError:
+        from melonpy.networks import _vgg16_weights_file
         if weights or _vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
         raise UserError("could not download VGG16's ImageNet weights (528 MB), which --method gatys and the refining steps of --method fast need; "
                         'offline, use --refine 0 (the network alone) or --method colour, give a local copy with --weights PATH '
@@ -145,6 +149,8 @@ def stylize_main(a) -> int:
         _era_files(covers, a.era, 0, 0)
     learn, era = None, a.era
     if a.check:   # a model that does not know the era fails before any work, and before OUT is written
+        from melonpy.learners import predict_covers
+        from melonpy.model_file import load_era_model
         learn = load_era_model(a.check, trust=a.trust_pickle)
         if era is None: era = predict_covers(learn, styles).filter(like='prob_').mean().idxmax()[len('prob_'):]
         vocab = [str(v) for v in learn.dls.vocab]
