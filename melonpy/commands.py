@@ -157,7 +157,7 @@ def stylize_main(a) -> int:
         if era not in vocab:
             raise UserError(f'--check {a.check} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
     method, era_style, strength = a.method or ('grade' if a.era else 'fast'), a.era_style, a.strength
-    grade = era_grade(covers, grade_eras(covers, a.era), cache=not a.no_cache) if method == 'grade' else None   # fitted once per collection, then read from the cache
+    grade = era_grade(covers, grade_eras(covers, a.era), cache=not a.no_cache, progress=True) if method == 'grade' else None   # fitted once per collection (a minute or two), then read from the cache
     if era_style is None: era_style = 'typical' if learn is not None and a.era else 'average'   # the measured winner needs a classifier
     refine = (fast_refine if a.refine is None else a.refine) if method == 'fast' else 0
     net = _stylize_net(a.weights) if method == 'gatys' or refine else None
