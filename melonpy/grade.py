@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/grade.html.md"""
 
 # %% ../nbs/07a_grade.ipynb #d75b8284
 from __future__ import annotations
-import contextlib, hashlib, json, math, os
+import hashlib, json, math, os
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
@@ -269,17 +269,18 @@ def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:in
         except (ValueError, UserError, TypeError, KeyError): pass   # damaged: fit again, and overwrite it
     x, ok = _load(df.file, size)
     df = df[ok].reset_index(drop=True)
+    empty = [e for e in eras if not (df.era == e).any()]
+    if empty: raise UserError(f'era {empty[0]!r}: none of its covers is a readable image; check the collection')
     with torch.no_grad(): s = grade_stats(x)
     w = torch.tensor(df.weight.to_numpy(), dtype=torch.float32)
     w = w / torch.tensor(df.groupby('era').weight.transform('sum').to_numpy(), dtype=torch.float32)   # every era weighs the same in the starting point
     scale = s.std(0, correction=0).clamp_min(1e-3)
     probe = era_probe(x, list(df.era), w) if how == 'classifier' else None
     params, loss = {}, {}
-    # the statistics fits' small tensors gain nothing from more threads, and on a busy machine two wait for each other (ten times slower on 2 shared cores); the network's do
-    with torch_threads(1) if probe is None else contextlib.nullcontext(), tqdm(total=steps * len(eras), desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:
+    # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included
+    with torch_threads(1), tqdm(total=steps * len(eras), desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:
         for e in eras:
             m = torch.tensor((df.era == e).to_numpy())
-            if not m.any(): raise UserError(f'era {e!r}: none of its covers is a readable image; check the collection')
             target = (s[m] * w[m, None]).sum(0) / w[m].sum()
             if probe is not None: obj, kw = classifier_objective(*probe, e, target, scale), dict(batch=16, lr=0.03)
             else: obj, kw = (mean_objective(target, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e)), {}
