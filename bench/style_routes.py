@@ -113,6 +113,7 @@ def main(argv=None):
     for t_, path in ((tab, out.with_suffix('.csv')), (raw, out.parent/(out.name + '_raw.csv'))):   # routes measured before and not now are kept
         old = pd.read_csv(path) if path.exists() else None
         if old is not None: t_ = pd.concat([old[~old.route.isin(a.routes.split(','))], t_], ignore_index=True)
+        t_ = t_.sort_values('route', key=lambda r: r.map({n: i for i, n in enumerate(routes)}), kind='stable')   # the default first, then as `routes` lists them
         t_.round(4).to_csv(path, index=False)
     cmd = None
     if a.command:
