@@ -6,7 +6,9 @@ look of each era by each route. For every route and target era it reports:
 - `rise_default`, `rise_judge`: share of covers whose P(target) rises, by the default classifier (`nsfw_lite0_linear`,
   balance both, seed 42) and by the independent judge `era_judge` (frozen EfficientNet-Lite2 + logistic regression,
   seed 1, sources that mix eras only). Neither picked the covers any route learns from, and no route is optimised
-  against either.
+  against either; but the default grade is fitted against a probe on EfficientNet-Lite0 features (lesson 7a), the
+  network of the default classifier's Lite0 half, so for `grade*` routes only the judge is independent. The held-out
+  covers are checked to lie outside the grade's sample.
 - `id_default`, `id_judge`: share of covers whose target version is the one, among the cover's three versions, with the
   highest P(target) (chance 1/3).
 - `spread`: mean absolute difference between the three versions of a cover ÷ mean absolute difference to the cover
@@ -18,6 +20,7 @@ Goals of issue 28: identified ≥ 80 % by both judges, P(target) rises ≥ 75 % 
 
     MELONPY_SHARED=../shared nice python bench/style_routes.py --per-era 8 --others 6 --size 256
     MELONPY_SHARED=../shared nice python bench/style_routes.py --routes grade,grade_half --per-era 4   # a quick look
+    MELONPY_SHARED=../shared nice python bench/style_routes.py --routes fast_refine,gatys --slow-covers 4   # VGG16's routes, seconds a picture
 """
 import argparse, datetime, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
