@@ -281,9 +281,8 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     top = typical_covers(tiny_learn, coll, '1990s', k=3)
     pr = predict_covers(tiny_learn, sorted((coll/'1990s').glob('*.jpg')))
     assert [str(f) for f in top] == pr.sort_values('prob_1990s', ascending=False, kind='stable').file.head(3).tolist()
-    import melonpy.era_targets as st
     calls = []
-    monkeypatch.setattr(st, 'predict_covers', lambda *a, **k: calls.append(1) or predict_covers(*a, **k))
+    monkeypatch.setattr('melonpy.learners.predict_covers', lambda *a, **k: calls.append(1) or predict_covers(*a, **k))
     top2, top4 = typical_covers(tiny_learn, coll, '1990s', k=2), typical_covers(tiny_learn, coll, '1990s', k=4)
     assert calls == [] and top2 == top[:2] and top4[:3] == top   # the ranking is kept: another k costs no prediction
 
@@ -297,7 +296,7 @@ def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
     coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
     monkeypatch.setenv('MELONPY_CACHE', str(cache))
     calls = []
-    monkeypatch.setattr(st, 'predict_covers', lambda learn, files, **k: calls.append(len(files)) or predict_covers(learn, files, **k))
+    monkeypatch.setattr('melonpy.learners.predict_covers', lambda learn, files, **k: calls.append(len(files)) or predict_covers(learn, files, **k))
     top = st.typical_covers(tiny_learn, coll, '1990s', k=3, progress=False)
     files = list((cache/'style').glob('typical-1990s-*.json'))
     assert calls == [5] and len(files) == 1
