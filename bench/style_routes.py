@@ -6,7 +6,9 @@ look of each era by each route. For every route and target era it reports:
 - `rise_default`, `rise_judge`: share of covers whose P(target) rises, by the default classifier (`nsfw_lite0_linear`,
   balance both, seed 42) and by the independent judge `era_judge` (frozen EfficientNet-Lite2 + logistic regression,
   seed 1, sources that mix eras only). Neither picked the covers any route learns from, and no route is optimised
-  against either.
+  against either; but the default grade is fitted against a probe on EfficientNet-Lite0 features (lesson 7a), the
+  network of the default classifier's Lite0 half, so for `grade*` routes only the judge is independent. The held-out
+  covers are checked to lie outside the grade's sample.
 - `id_default`, `id_judge`: share of covers whose target version is the one, among the cover's three versions, with the
   highest P(target) (chance 1/3).
 - `spread`: mean absolute difference between the three versions of a cover ÷ mean absolute difference to the cover
@@ -18,6 +20,7 @@ Goals of issue 28: identified ≥ 80 % by both judges, P(target) rises ≥ 75 % 
 
     MELONPY_SHARED=../shared nice python bench/style_routes.py --per-era 8 --others 6 --size 256
     MELONPY_SHARED=../shared nice python bench/style_routes.py --routes grade,grade_half --per-era 4   # a quick look
+    MELONPY_SHARED=../shared nice python bench/style_routes.py --routes fast_refine,gatys --slow-covers 4   # VGG16's routes, seconds a picture
 """
 import argparse, datetime, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -27,11 +30,13 @@ from melonpy.data import read_covers, cache_dir
 from melonpy.models import train_era_model, era_judge, evaluation_covers, export_era_model, load_era_model, predict_covers
 from melonpy.gatys import image_tensor
 from melonpy.style import style_transfer
-from melonpy.grade import era_grade, ssim
+from melonpy.grade import era_grade, era_sample, grade_fits, ssim
+from melonpy.gatys import VGGFeatures
 
-routes = dict(   # name: style_transfer keywords; strength 1 = `grade_gain` (2) x the fitted grade, 0.5 = the grade as fitted
-    grade=dict(method='grade'), grade_half=dict(method='grade', strength=0.5), grade_strong=dict(method='grade', strength=1.5),
-    grade_texture=dict(method='grade', texture=0.35),
+routes = dict(   # name: style_transfer keywords; 'fit' is how the grade is fitted (default: `era_grade`'s, the classifier fit); strength 1 = the grade's `gain`
+    grade=dict(method='grade'), grade_half=dict(method='grade', strength=0.5), grade_texture=dict(method='grade', texture=0.35),
+    grade_mean=dict(method='grade', fit='mean'), grade_mean_half=dict(method='grade', strength=0.5, fit='mean'),   # the statistics fit: strength 1 = 2x the fit
+    grade_mean_strong=dict(method='grade', strength=1.5, fit='mean'), grade_mean_texture=dict(method='grade', texture=0.35, fit='mean'),
     sep_half=dict(method='grade', strength=0.5, fit='separate'), sep=dict(method='grade', fit='separate'),
     sep_half_texture=dict(method='grade', strength=0.5, texture=0.35, fit='separate'),
     colour=dict(method='color'), fast=dict(method='fast', refine=0),
@@ -51,9 +56,10 @@ def judges(covers, folder:Path):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
-    p.add_argument('--routes', default='grade,grade_half,grade_texture,colour,fast', help=f'among {", ".join(routes)}')
+    p.add_argument('--routes', default='grade,grade_half,grade_mean,colour,fast', help=f'among {", ".join(routes)}')
     p.add_argument('--per-era', type=int, default=8, help='held-out covers per era (of the three eras)')
     p.add_argument('--others', type=int, default=6, help='covers of other decades')
+    p.add_argument('--slow-covers', type=int, default=3, help='how many of those covers the slow routes (gatys, fast_refine: VGG16 on every picture) get, spread evenly over the list')
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--command', action='store_true', help='also time `melonpy stylize` (default route, warm cache) as a command')
@@ -68,14 +74,17 @@ def main(argv=None):
     contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(a.per_era, (h.era == e).sum()), replace=False))]
     other = df[~df.era.isin(eras)]
     contents += [(str(f), e) for f, e in other.sample(min(a.others, len(other)), random_state=0)[['file', 'era']].itertuples(index=False)]
+    assert not set(era_sample(covers, eras, exclude=held).file.astype(str)) & set(held), 'the grade would be fitted on held-out covers'
     grades, fit_s = {}, {}
-    for how in dict.fromkeys(routes[n].get('fit', 'mean') for n in a.routes.split(',')):
+    for how in dict.fromkeys(routes[n].get('fit', grade_fits[0]) for n in a.routes.split(',')):
         t = time.time(); grades[how] = era_grade(covers, eras, exclude=held, how=how, cache=cache_dir()/'bench-style-grade'); fit_s[how] = round(time.time() - t, 1)
         print(f'# {len(contents)} covers; grade ({how}) fitted without them in {fit_s[how]:.1f}s ({"cached" if grades[how].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
-    rows = []
+    rows, vgg = [], None
     for name in a.routes.split(','):
-        kw = dict(routes[name]); g = grades[kw.pop('fit', 'mean')]
-        for f, ce in contents:
+        kw = dict(routes[name]); g = grades[kw.pop('fit', grade_fits[0])]
+        slow = kw['method'] == 'gatys' or kw.get('refine')
+        if slow: kw['net'] = vgg = vgg or VGGFeatures()   # loaded once
+        for f, ce in ([contents[i] for i in sorted(set(np.linspace(0, len(contents) - 1, a.slow_covers).round().astype(int)))] if slow else contents):
             c = image_tensor(f, a.size)
             ims, secs = {}, []
             for e in eras:
@@ -107,6 +116,7 @@ def main(argv=None):
     for t_, path in ((tab, out.with_suffix('.csv')), (raw, out.parent/(out.name + '_raw.csv'))):   # routes measured before and not now are kept
         old = pd.read_csv(path) if path.exists() else None
         if old is not None: t_ = pd.concat([old[~old.route.isin(a.routes.split(','))], t_], ignore_index=True)
+        t_ = t_.sort_values('route', key=lambda r: r.map({n: i for i, n in enumerate(routes)}), kind='stable')   # the default first, then as `routes` lists them
         t_.round(4).to_csv(path, index=False)
     cmd = None
     if a.command:

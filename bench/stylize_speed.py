@@ -1,5 +1,7 @@
-"""Seconds per 256-px cover of `melonpy stylize`'s default route (chapter 7): the fast network, `fast_refine` L-BFGS steps,
+"""Seconds per 256-px cover of `melonpy stylize --method fast` (chapter 7): the fast network, `fast_refine` L-BFGS steps,
 toward the era's typical covers picked by a classifier. Goal of issue 20: under 10 s per cover on the 2-core machine.
+(This was the default route until issue 28; the default now is the era grade, whose seconds per cover and per command
+`bench/style_routes.py --command` measures.)
 
 In one process, after the caches are warm (the classifier's ranking of each era's covers, the typical covers' Gram
 matrices and embeddings: the first run per model and era pays for them once, then they are read from disk), it
@@ -25,7 +27,7 @@ def main(argv=None):
     p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
     p.add_argument('--content-eras', default='1970s,1980s,2020s')
     p.add_argument('--size', type=int, default=256)
-    p.add_argument('--refine', type=int, default=fast_refine, help='L-BFGS steps after the network (default: %(default)s, the default route)')
+    p.add_argument('--refine', type=int, default=fast_refine, help='L-BFGS steps after the network (default: %(default)s, the fast route\'s default)')
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--command', action='store_true', help='also time the `melonpy stylize` command, first and second run')
     a = p.parse_args(argv)
@@ -41,14 +43,14 @@ def main(argv=None):
     for c in contents:
         for e in default_eras:
             t = time.perf_counter(); style_transfer(c, era=e, **kw); secs.append(time.perf_counter() - t)
-    print(f'default route (fast + {a.refine} steps, typical) at {a.size} px, {a.threads} threads: {sum(secs) / len(secs):.2f}s per cover '
+    print(f'fast route (+ {a.refine} steps, typical) at {a.size} px, {a.threads} threads: {sum(secs) / len(secs):.2f}s per cover '
           f'(min {min(secs):.2f}, max {max(secs):.2f}, {len(secs)} transfers); load average {os.getloadavg()[0]:.2f}')
     if a.command:
         with tempfile.TemporaryDirectory() as d:
             env = {**os.environ, 'MELONPY_CACHE': d}
             for run in ('first run (empty cache folder)', 'second run (the first run\'s cache)'):
                 t = time.perf_counter()
-                r = subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', str(contents[0]), '--era', default_eras[0], '--check', a.model,
+                r = subprocess.run([sys.executable, '-m', 'melonpy.cli', 'stylize', str(contents[0]), '--era', default_eras[0], '--method', 'fast', '--check', a.model,
                                     '--size', str(a.size), '--threads', str(a.threads), *(['--data', str(a.data)] if a.data else []),
                                     '--out', os.path.join(d, 'out.png')], capture_output=True, text=True, env=env)
                 if r.returncode: sys.exit(r.stderr.strip().splitlines()[-1])

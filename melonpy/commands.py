@@ -12,15 +12,11 @@ from tqdm.auto import tqdm
 from .core import UserError, csv_guard, shown_name, write_csv
 from .data import read_covers, era_list, sample_per_era, image_exts, image_files
 from .splits import split_by_source
-from .learners import arch_names, predict_covers, train_era_model
-from .measuring import baseline_verdict, evaluate_era_model, metrics_notes, metrics_table, recall_words
-from .model_file import export_era_model, load_era_model
 from pathlib import Path
 from PIL import Image
 from .core import atomic_path, sample_covers, typical_k, min_era_covers
 from .settings import TrainSettings, PredictSettings, StylizeSettings
 from .grade import era_grade, grade_words
-from .networks import vgg16_weights_file
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
 from .era_targets import _era_files, era_covers
 from .style import style_transfer, grade_eras, _stage_target, era_probabilities
@@ -31,6 +27,7 @@ __all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
 # %% ../nbs/09a_commands.ipynb #a1e31c02
 def _check_arch(s):
     "An `--arch` fastai cannot build (checked here: the list comes from fastai's `model_meta`), as one line."
+    from melonpy.learners import arch_names   # fastai: loaded by the commands that train or predict, not by stylize's grade
     if s.arch not in arch_names():
         try: import timm  # noqa: F401
         except ImportError: raise UserError(f'unknown --arch {s.arch!r}: choose one of {", ".join(arch_names())}') from None
@@ -38,6 +35,7 @@ def _check_arch(s):
 # %% ../nbs/09a_commands.ipynb #33c4bcfa
 def _print_results(s:TrainSettings, learn, res:dict, seconds:float):
     "What `melonpy train` prints once trained: the test metrics beside the baseline, the notes, and a one-line summary."
+    from melonpy.measuring import baseline_verdict, metrics_notes, metrics_table, recall_words
     n = learn.card.covers.split.value_counts()
     print(f'\ntest metrics ({res["n_test"]} covers never used in training):')
     print(metrics_table(res).to_string())
@@ -49,6 +47,9 @@ def _print_results(s:TrainSettings, learn, res:dict, seconds:float):
 # %% ../nbs/09a_commands.ipynb #01b1c8cc
 def train_main(s:TrainSettings) -> int:
     "Run `melonpy train` with its settings `s`: train, print test metrics beside the baseline, export the model."
+    from melonpy.learners import train_era_model
+    from melonpy.measuring import evaluate_era_model
+    from melonpy.model_file import export_era_model
     _check_arch(s)
     t = time.time()
     learn = train_era_model(**train_data(s), arch=s.arch, size=s.size, epochs=s.epochs,
@@ -82,6 +83,7 @@ def train_data(s:TrainSettings) -> dict:
 # %% ../nbs/09a_commands.ipynb #067055c2
 def _predict_in_chunks(learn, files, chunk:int=64) -> pd.DataFrame:
     "`predict_covers` of `files`, `chunk` files at a time (16 at a time through the network), with a progress bar: the memory of one chunk, not of the folder."
+    from melonpy.learners import predict_covers
     parts = []
     for i in tqdm(range(0, len(files), chunk), desc='predicting', unit='batch', leave=False):
         parts.append(predict_covers(learn, [str(f) for f in files[i:i+chunk]], bs=16))   # 16 at a time through the network: small activations
@@ -101,6 +103,7 @@ def _show_predictions(df:pd.DataFrame, csv:str|None):
 # %% ../nbs/09a_commands.ipynb #e1a52a8f
 def predict_main(s:PredictSettings) -> int:
     "Run `melonpy predict` with its settings `s`: print and optionally write one row per image; unreadable files are reported, not fatal."
+    from melonpy.model_file import load_era_model
     files = image_files(s.images)
     if not files: raise UserError(f'no images found in {" ".join(s.images)} (looked for {", ".join(image_exts)})')
     df = _predict_in_chunks(load_era_model(s.model, trust=s.trust_pickle), files)
@@ -126,6 +129,7 @@ def _stylize_net(weights):
     "VGG16 for `melonpy stylize` (`weights`: its --weights, or None); a failed download names every route that needs none."
     try: return VGGFeatures(weights=weights or 'DEFAULT')
     except UserError:
+        from melonpy.networks import vgg16_weights_file
         if weights or vgg16_weights_file() is not None: raise   # a file that is not VGG16's: that error says so
         raise UserError("could not download VGG16's ImageNet weights (528 MB), which --method gatys and the refining steps of --method fast need; "
                         'offline, use --refine 0 (the network alone) or --method color, give a local copy with --weights PATH '
@@ -146,13 +150,15 @@ def stylize_main(s:StylizeSettings) -> int:
         _era_files(covers, s.era, 0, 0)
     learn, era = None, s.era
     if s.learn:   # a model that does not know the era fails before any work, and before OUT is written
+        from melonpy.learners import predict_covers
+        from melonpy.model_file import load_era_model
         learn = load_era_model(s.learn, trust=s.trust_pickle)
         if era is None: era = predict_covers(learn, styles).filter(like='prob_').mean().idxmax()[len('prob_'):]
         vocab = [str(v) for v in learn.dls.vocab]
         if era not in vocab:
             raise UserError(f'--check {s.learn} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
     method, era_style, strength, refine = s.method, s.era_style, s.strength, s.refine
-    grade = era_grade(covers, grade_eras(covers, s.era), cache=s.cache) if method == 'grade' else None   # fitted once per collection, then read from the cache
+    grade = era_grade(covers, grade_eras(covers, s.era), cache=s.cache, progress=True) if method == 'grade' else None   # fitted once per collection (a minute or two), then read from the cache
     net = _stylize_net(s.weights) if method == 'gatys' or refine else None
     gatys = {k: v for k, v in (('steps', s.steps), ('scales', s.scales)) if v is not None}   # else style_transfer's defaults
     im = style_transfer(content, style=styles or None, era=s.era, covers=covers, size=s.size, style_weight=s.style_weight, net=net,

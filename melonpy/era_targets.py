@@ -14,7 +14,6 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, default_eras, typical_k
 from .data import read_covers, cache_dir
-from .learners import predict_covers
 from .gatys import (VGGFeatures, StyleTarget, style_layers, vgg16_widths, image_tensor, _check_layers, _batches,
                            _readable, _unreadable_era, _mean_grams, check_size)
 from .magenta import style_vectors
@@ -135,6 +134,7 @@ def era_ranking(learn, covers, era:str, max_covers:int=300, seed:int=0, cache=Tr
     path = _cache_path(cache, f'typical-{era}', 'json', files, version=1, model=fp, src=str(src), era=era) if cache else None
     df = _read_ranking(path, files) if path is not None and path.exists() else None
     if df is None:
+        from melonpy.learners import predict_covers   # fastai: loaded only when a classifier ranks covers
         parts = []
         for batch in tqdm(list(_batches(files, 32)), desc=f'ranking era {era}', unit='batch', disable=not progress, leave=False):
             pr = predict_covers(learn, batch)

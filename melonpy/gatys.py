@@ -14,7 +14,6 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, image_sides
 from .data import open_cover, BadImage
-from .networks import vgg16_imagenet
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg16_widths', 'vgg_smallest',
@@ -43,6 +42,7 @@ def vgg16_features(weights='DEFAULT') -> nn.Sequential:
     "VGG16's 13 conv layers, frozen, in eval mode, with ImageNet weights from `weights` (as `melonpy.models.vgg16_imagenet`; `None` = random)."
     key = (str(weights), os.environ.get('MELONPY_VGG16_WEIGHTS'), os.environ.get('MELONPY_SHARED'))
     if key not in _nets:
+        from melonpy.networks import vgg16_imagenet   # torchvision: loaded when VGG16 is, not by the grade's pictures
         _nets[key] = vgg16_imagenet(weights).features.eval().requires_grad_(False)
     return _nets[key]
 

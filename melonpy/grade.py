@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn.functional as F
 from PIL import Image
+from tqdm.auto import tqdm
 from .core import UserError, atomic_path, default_eras, torch_threads
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .gatys import image_tensor, to_image
 
 # %% auto #0
-__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'apply_grade',
-           'grade_stats', 'era_sample', 'fit_grade', 'mean_objective', 'separate_objective', 'EraGrade', 'era_grade',
-           'ssim', 'grade_words', 'grade_grid']
+__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'grade_steps',
+           'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim', 'fit_grade', 'mean_objective',
+           'separate_objective', 'era_probe', 'classifier_objective', 'EraGrade', 'era_grade', 'grade_words',
+           'grade_grid']
 
 # %% ../nbs/07a_grade.ipynb #a8658b85
 grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'gamma_r', 'gamma_g', 'gamma_b',
@@ -114,6 +116,23 @@ def era_sample(covers, eras=default_eras, per_source:int=40, exclude=(), seed:in
     df = df.assign(weight=1 / df.groupby(['era', 'source']).file.transform('size') / df.groupby('era').source.transform('nunique'))
     return df.sort_values(['era', 'file']).reset_index(drop=True)[['file', 'era', 'source', 'weight']]
 
+# %% ../nbs/07a_grade.ipynb #4a3d95e5
+def ssim_each(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
+    "Structural similarity of each pair of images `a`, `b` (B, 3, H, W) in [0, 1], on brightness, with an 11-pixel Gaussian window, as a (B,) tensor: differentiable, so that a fit can keep it high."
+    w = torch.tensor([.299, .587, .114], dtype=a.dtype).view(1, 3, 1, 1)
+    x, y = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
+    g = torch.exp(-(torch.arange(11, dtype=a.dtype) - 5) ** 2 / (2 * 1.5 ** 2)); g = g / g.sum()
+    m = lambda t: F.conv2d(t, (g[:, None] * g[None]).view(1, 1, 11, 11))
+    mx, my = m(x), m(y)
+    vx, vy, cxy = m(x * x) - mx ** 2, m(y * y) - my ** 2, m(x * y) - mx * my
+    c1, c2 = .01 ** 2, .03 ** 2
+    return (((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))).mean((1, 2, 3))
+
+# %% ../nbs/07a_grade.ipynb #8527af92
+def ssim(a:torch.Tensor, b:torch.Tensor) -> float:
+    "Structural similarity (Wang et al. 2004) of two (1, 3, H, W) images in [0, 1], on brightness, with an 11-pixel Gaussian window: 1 = the same structure; above 0.7 titles and faces stay legible."
+    return float(ssim_each(a, b).mean())
+
 # %% ../nbs/07a_grade.ipynb #c310ddf6
 def _load(files, size:int) -> tuple:
     "`files` as one (N, 3, `size`, `size`) tensor, and which of them could be read."
@@ -126,131 +145,151 @@ def _load(files, size:int) -> tuple:
     return torch.stack(xs), np.array(ok)
 
 # %% ../nbs/07a_grade.ipynb #82225ec7
-def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:int=48, reg:float=0.02, seed:int=0) -> tuple:
-    "The grade (15 numbers) that minimises `objective(grade_stats of the graded covers, their weights)` over covers `x` (weights `w`), by Adam within `grade_limits`; and its final loss."
+def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:int=48, lr:float=0.02, reg:float=0.02, seed:int=0, pbar=None) -> tuple:
+    "The grade (15 numbers) that minimises `objective(graded covers, covers, their weights)` over covers `x` (weights `w`), by Adam within `grade_limits`; and its final loss (`pbar`: a progress bar to move a step at a time)."
     lo, hi = _limits()
     p = torch.zeros(len(grade_names), requires_grad=True)
-    opt = torch.optim.Adam([p], lr=0.02)
+    opt = torch.optim.Adam([p], lr=lr)
     g = torch.Generator().manual_seed(seed)
     for step in range(steps):
         idx = torch.multinomial(w, min(batch, len(w)), replacement=False, generator=g)
-        loss = objective(grade_stats(apply_grade(x[idx], p, seed=step)), w[idx]) + reg * ((p / (hi - lo)) ** 2).sum()
+        loss = objective(apply_grade(x[idx], p, seed=step), x[idx], w[idx]) + reg * ((p / (hi - lo)) ** 2).sum()
         opt.zero_grad(); loss.backward(); opt.step()
         with torch.no_grad(): p.copy_(p.clamp(lo, hi))
+        if pbar is not None: pbar.update()
     return p.detach(), loss.item()
 
 # %% ../nbs/07a_grade.ipynb #14a3c0e3
 def mean_objective(target:torch.Tensor, scale:torch.Tensor):
-    "An objective for `fit_grade`: the weighted mean statistics should be `target`, each in units of `scale`."
-    return lambda s, w: ((((s * w[:, None]).sum(0) / w.sum() - target) / scale) ** 2).mean()
+    "An objective for `fit_grade`: the weighted mean `grade_stats` of the graded covers should be `target`, each in units of `scale`."
+    return lambda y, x, w: ((((grade_stats(y) * w[:, None]).sum(0) / w.sum() - target) / scale) ** 2).mean()
+
+# %% ../nbs/07a_grade.ipynb #1ea1579d
+def _logistic(f:torch.Tensor, eras:list, w:torch.Tensor, C:float) -> tuple:
+    "A logistic regression on standardised features `f` (N, D) telling `eras` (weights `w`), as tensors: mean, std, weights (n, D), biases (n,), and its eras in that order."
+    from sklearn.linear_model import LogisticRegression
+    mu, sd = f.mean(0), f.std(0, correction=0).clamp_min(1e-3)
+    clf = LogisticRegression(C=C, max_iter=3000).fit(((f - mu) / sd).numpy(), np.asarray(eras), sample_weight=(w / w.mean()).numpy())
+    W, b = torch.tensor(clf.coef_, dtype=torch.float32), torch.tensor(clf.intercept_, dtype=torch.float32)
+    if len(clf.classes_) == 2: W, b = torch.cat([-W, W]) / 2, torch.cat([-b, b]) / 2
+    return mu, sd, W, b, [str(c) for c in clf.classes_]
 
 # %% ../nbs/07a_grade.ipynb #52ab43a5
 def separate_objective(s:torch.Tensor, eras:list, w:torch.Tensor, era:str, C:float=0.1):
     "An objective for `fit_grade`: the graded covers should look like `era` to a logistic regression on the standardised statistics `s` of covers of `eras` (weights `w`): one minus its mean P(`era`)."
-    from sklearn.linear_model import LogisticRegression
-    mu, sd = s.mean(0), s.std(0, correction=0).clamp_min(1e-3)
-    clf = LogisticRegression(C=C, max_iter=2000).fit(((s - mu) / sd).numpy(), np.asarray(eras), sample_weight=(w / w.mean()).numpy())
-    W, b = torch.tensor(clf.coef_, dtype=torch.float32), torch.tensor(clf.intercept_, dtype=torch.float32)
-    if len(clf.classes_) == 2: W, b = torch.cat([-W, W]) / 2, torch.cat([-b, b]) / 2
-    k = list(clf.classes_).index(era)
-    return lambda st, ww: 1 - (ww * torch.softmax(((st - mu) / sd) @ W.T + b, 1)[:, k]).sum() / ww.sum()
+    mu, sd, W, b, classes = _logistic(s, eras, w, C)
+    k = classes.index(era)
+    return lambda y, x, ww: 1 - (ww * torch.softmax(((grade_stats(y) - mu) / sd) @ W.T + b, 1)[:, k]).sum() / ww.sum()
+
+# %% ../nbs/07a_grade.ipynb #f93e7c8b
+def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=0.05) -> tuple:
+    "The fitter of `classifier_objective`: a logistic regression on frozen EfficientNet-Lite`variant` features of covers `x` (N, 3, S, S, seen at their own side) telling `eras` (weights `w`); returns images → log P(era) (B, n), differentiable, and its eras in that order."
+    from melonpy.networks import LiteFeatures   # torchvision and the network: loaded only when a grade is fitted this way
+    net = LiteFeatures(variant).eval().requires_grad_(False)
+    net.size = x.shape[-1]
+    with torch.no_grad(): f = torch.cat([net(x[i:i + 32]) for i in range(0, len(x), 32)])
+    mu, sd, W, b, classes = _logistic(f, eras, w, C)
+    return (lambda y: torch.log_softmax(((net(y) - mu) / sd) @ W.T + b, 1)), classes
+
+# %% ../nbs/07a_grade.ipynb #d462a2da
+def classifier_objective(probe, classes:list, era:str, target:torch.Tensor, scale:torch.Tensor, stats:float=1., floor:float=0.7, mu:float=10.):
+    "An objective for `fit_grade`: the graded covers should look like `era` to `probe` (mean -log P(`era`), eras in `classes`, from `era_probe`), with `stats` × `mean_objective(target, scale)` as a brake, and `mu` × the shortfall of `ssim_each` below `floor`."
+    k, stat = classes.index(era), mean_objective(target, scale)
+    return lambda y, x, w: -(w * probe(y)[:, k]).sum() / w.sum() + stats * stat(y, x, w) + mu * F.relu(floor - ssim_each(y, x)).mean()
 
 # %% ../nbs/07a_grade.ipynb #48e5426c
-grade_version = 1   # in the cache's key: raise it when what a grade is changes
+grade_version = 2   # in the cache's key: raise it when what a grade is changes
 
 # %% ../nbs/07a_grade.ipynb #4ec63776
-grade_gain = 2.   # strength 1 = twice the fitted grade: what sets an era apart, drawn as a designer would (bench/style_routes.py: the same recognition, SSIM 0.94, and a person sees it)
+grade_gain = 2.   # for grades fitted to statistics ('mean'): strength 1 = twice the fitted grade, what sets an era apart drawn as a designer would (bench/style_routes.py: the same recognition, SSIM 0.94, and a person sees it)
 
 # %% ../nbs/07a_grade.ipynb #551d19a7
-grade_fits = ('mean', 'separate')   # how `era_grade` fits: to the era's mean statistics, or until a classifier on the statistics says the era
+grade_fits = ('classifier', 'mean', 'separate')   # how `era_grade` fits: until a probe on network features says the era (the default), to the era's mean statistics, or until a classifier on the statistics says the era
 
 # %% ../nbs/07a_grade.ipynb #3367d02b
-grade_size = 64     # the side covers are fitted at: small, so that three eras fit in about a minute on a laptop CPU
+grade_size = dict(classifier=112, mean=64, separate=64)   # the side covers are fitted at: small, so that three eras fit in a minute or two on a laptop CPU
+
+# %% ../nbs/07a_grade.ipynb #3279b0d6
+grade_steps = dict(classifier=40, mean=100, separate=100)   # Adam steps per era: each step of the classifier fit runs the network forward and back on 16 covers
 
 # %% ../nbs/07a_grade.ipynb #6f99daf0
 class EraGrade:
-    "An era's look as a photo grade: {era: 15 numbers (`grade_names`)} fitted on collection `src`, with the covers per era it saw (`n`) and the fit's `loss`; `apply` it to any picture."
-    def __init__(self, params:dict, src:str='', n:dict|None=None, loss:dict|None=None, cached:bool=False):
+    "An era's look as a photo grade: {era: 15 numbers (`grade_names`)} fitted on collection `src` by `how`, with the covers per era it saw (`n`) and the fit's `loss`; `apply` it to any picture, strength 1 being `gain` × the numbers."
+    def __init__(self, params:dict, src:str='', n:dict|None=None, loss:dict|None=None, cached:bool=False, how:str='mean', gain:float=grade_gain):
         self.params = {str(e): torch.as_tensor(v, dtype=torch.float32).reshape(len(grade_names)) for e, v in params.items()}
         bad = [e for e, v in self.params.items() if not torch.isfinite(v).all()]
         if bad: raise UserError(f'the grade of era {bad[0]} is not finite numbers: fit it again (delete the cache)')
-        self.src, self.n, self.loss, self.cached = src, dict(n or {}), dict(loss or {}), cached
+        self.src, self.n, self.loss, self.cached, self.how, self.gain = src, dict(n or {}), dict(loss or {}), cached, str(how), float(gain)
 
     @property
     def eras(self) -> list: return list(self.params)
 
-    def __repr__(self): return f'EraGrade({", ".join(self.eras)}; {self.src}{", cached" if self.cached else ""})'
+    def __repr__(self): return f'EraGrade({", ".join(self.eras)}; {self.how} fit on {self.src}{", cached" if self.cached else ""})'
 
     def check_era(self, era:str) -> str:
         if era not in self.params: raise UserError(f'era {era!r} has no grade; the collection gives {", ".join(self.eras)}: choose one of those')
         return era
 
     def apply(self, img, era:str, strength:float=1., size:int|None=256, seed:int=0) -> Image.Image:
-        "Picture `img` (path, PIL image or (1, 3, H, W) tensor) with `era`'s grade at `strength` (0 = unchanged, 1 = the default, `grade_gain` × the fitted grade; 0.5 = as fitted), its longer side `size` (None: as it is)."
+        "Picture `img` (path, PIL image or (1, 3, H, W) tensor) with `era`'s grade at `strength` (0 = unchanged, 1 = the default: `gain` × the fitted grade, as fitted for the classifier fit, twice it for 'mean'), its longer side `size` (None: as it is)."
         self.check_era(era)
         if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:
             raise UserError(f'strength {strength!r}: give a number from 0 (unchanged) to 4 (1 is the default)')
         x = img if isinstance(img, torch.Tensor) else image_tensor(img, size)
         lo, hi = _limits()
-        with torch.no_grad(), torch_threads(1): return to_image(apply_grade(x, (strength * grade_gain * self.params[era]).clamp(lo, hi), seed=seed))
+        with torch.no_grad(), torch_threads(1): return to_image(apply_grade(x, (strength * self.gain * self.params[era]).clamp(lo, hi), seed=seed))
 
     def table(self) -> pd.DataFrame:
         "The parameters, one row per era, one column per `grade_names`."
         return pd.DataFrame({e: v.numpy() for e, v in self.params.items()}, index=grade_names).T.round(3)
 
-    def to_json(self) -> str: return json.dumps(dict(version=grade_version, src=self.src, n=self.n, loss=self.loss, params={e: v.tolist() for e, v in self.params.items()}))
+    def to_json(self) -> str: return json.dumps(dict(version=grade_version, how=self.how, gain=self.gain, src=self.src, n=self.n, loss=self.loss, params={e: v.tolist() for e, v in self.params.items()}))
 
     @classmethod
     def from_json(cls, s:str) -> 'EraGrade':
         d = json.loads(s)
         if d.get('version') != grade_version or not isinstance(d.get('params'), dict): raise ValueError('not a grade of this version')
         if not all(isinstance(v, list) and len(v) == len(grade_names) and all(isinstance(a, (int, float)) for a in v) for v in d['params'].values()): raise ValueError('bad parameters')
-        return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True)
+        if not isinstance(d.get('gain'), (int, float)) or not 0 < d['gain'] <= 4: raise ValueError('bad gain')
+        return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True, how=str(d.get('how', '')), gain=d['gain'])
 
 # %% ../nbs/07a_grade.ipynb #c308a798
-def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:int=100, how:str='mean', cache=True, seed:int=0) -> EraGrade:
-    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, by `how`: 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); fitted once and cached on disk, keyed by the covers it used."
+def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False) -> EraGrade:
+    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, by `how`: 'classifier' (`era_probe` finds them of that era, `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` per era (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
     if how not in grade_fits: raise UserError(f'how={how!r}: choose one of {", ".join(grade_fits)}')
-    eras = [str(e) for e in eras]
+    eras, steps, size = [str(e) for e in eras], steps or grade_steps[how], grade_size[how]
     df = era_sample(covers, eras, per_source, exclude, seed)
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in df.file]
-    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=grade_size, seed=seed, how=how)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how)).encode()).hexdigest()[:16]
     path = (cache_dir() if cache is True else Path(cache)) / 'style' / f'grade-{key}.json' if cache else None
     if path is not None and path.exists():
         try:
             g = EraGrade.from_json(path.read_text())
             if g.eras == eras: return g
         except (ValueError, UserError, TypeError, KeyError): pass   # damaged: fit again, and overwrite it
-    x, ok = _load(df.file, grade_size)
+    x, ok = _load(df.file, size)
     df = df[ok].reset_index(drop=True)
+    empty = [e for e in eras if not (df.era == e).any()]
+    if empty: raise UserError(f'era {empty[0]!r}: none of its covers is a readable image; check the collection')
     with torch.no_grad(): s = grade_stats(x)
     w = torch.tensor(df.weight.to_numpy(), dtype=torch.float32)
     w = w / torch.tensor(df.groupby('era').weight.transform('sum').to_numpy(), dtype=torch.float32)   # every era weighs the same in the starting point
     scale = s.std(0, correction=0).clamp_min(1e-3)
+    probe = era_probe(x, list(df.era), w) if how == 'classifier' else None
     params, loss = {}, {}
-    with torch_threads(1):   # the grade's small tensors gain nothing from more threads, and on a busy machine two wait for each other (ten times slower on 2 shared cores)
+    # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included
+    with torch_threads(1), tqdm(total=steps * len(eras), desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:
         for e in eras:
             m = torch.tensor((df.era == e).to_numpy())
-            if not m.any(): raise UserError(f'era {e!r}: none of its covers is a readable image; check the collection')
             target = (s[m] * w[m, None]).sum(0) / w[m].sum()
-            obj = mean_objective(target, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e)
-            params[e], loss[e] = fit_grade(x, w, obj, steps=steps, seed=seed)
-    g = EraGrade(params, src=str(df.attrs.get('src', covers)), n=df.era.value_counts().reindex(eras).astype(int).to_dict(), loss=loss)
+            if probe is not None: obj, kw = classifier_objective(*probe, e, target, scale), dict(batch=16, lr=0.03)
+            else: obj, kw = (mean_objective(target, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e)), {}
+            params[e], loss[e] = fit_grade(x, w, obj, steps=steps, seed=seed, pbar=bar, **kw)
+    g = EraGrade(params, src=str(df.attrs.get('src', covers)), n=df.era.value_counts().reindex(eras).astype(int).to_dict(), loss=loss,
+                 how=how, gain=1. if how == 'classifier' else grade_gain)
     if path is not None:
         with atomic_path(path) as tmp: tmp.write_text(g.to_json())
     return g
-
-# %% ../nbs/07a_grade.ipynb #8527af92
-def ssim(a:torch.Tensor, b:torch.Tensor) -> float:
-    "Structural similarity (Wang et al. 2004) of two (1, 3, H, W) images in [0, 1], on brightness, with an 11-pixel Gaussian window: 1 = the same structure; above 0.7 titles and faces stay legible."
-    w = torch.tensor([.299, .587, .114]).view(1, 3, 1, 1)
-    x, y = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
-    g = torch.exp(-(torch.arange(11) - 5.) ** 2 / (2 * 1.5 ** 2)); g = g / g.sum()
-    m = lambda t: F.conv2d(t, (g[:, None] * g[None]).view(1, 1, 11, 11))
-    mx, my = m(x), m(y)
-    vx, vy, cxy = m(x * x) - mx ** 2, m(y * y) - my ** 2, m(x * y) - mx * my
-    c1, c2 = .01 ** 2, .03 ** 2
-    return float((((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))).mean())
 
 # %% ../nbs/07a_grade.ipynb #58a0d427
 def grade_words(p) -> str:

@@ -13,7 +13,6 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, default_eras, typical_k
 from .grade import era_grade, EraGrade
-from .learners import predict_covers
 from .gatys import (VGGFeatures, image_tensor, to_image, image_grams, colour_match, transfer_steps, content_features,
                            scale_plan, upsample, check_size, check_shape)
 from .magenta import style_vectors, magenta_transform
@@ -36,7 +35,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
-    if method == 'grade': return _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache)
+    if method == 'grade': return _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache, progress)
     check_era_style(era_style, strength, learn if era is not None else 0)
     if method == 'gatys' and steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
     if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
@@ -73,13 +72,13 @@ def grade_eras(covers, era:str, eras=None) -> list:
     return list(dict.fromkeys([*[e for e in (eras or default_eras) if e in have], era]))
 
 # %% ../nbs/07_style.ipynb #9bccf0db
-def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache):
+def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache, progress=False):
     "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`."
     if era is None: raise UserError("method 'grade' gives an era's look: give {era} (with style images, use fast, gatys or color)", mentions=('era',))
     if not 0 <= texture <= 1: raise UserError(f'texture={texture}: give a share from 0 (the grade alone) to 1')
     if grade is None:
         _era_files(covers, era, 0, 0)   # an era the collection lacks: one sentence, before any work
-        grade = era_grade(covers, grade_eras(covers, era, eras), cache=cache if cache else False)
+        grade = era_grade(covers, grade_eras(covers, era, eras), cache=cache if cache else False, progress=progress)
     x = image_tensor(to_image(content) if isinstance(content, torch.Tensor) else content, size)
     im = grade.apply(x, era, strength)
     if not texture: return im
@@ -120,6 +119,7 @@ def _fast_transfer(content, style, era, covers, size, weights, net, max_covers, 
 def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, learn=None, progress:bool=False, **kwargs):
     "`content` toward each of `eras` by each route of `routes` ({name: `style_transfer` keywords}): a figure, one row per route (P(era) by `learn` in the titles when given), and the pictures {(name, era): image}."
     import matplotlib.pyplot as plt
+    from melonpy.learners import predict_covers   # fastai: loaded when a classifier is used, not by the grade
     ims, secs = {}, {}
     if learn is not None and any({**kwargs, **kw}.get('era_style') == 'typical' for kw in routes.values()):
         for e in eras: era_ranking(learn, covers, e, progress=progress)   # ranked once (and cached) first: the times are the transfers' own
@@ -149,6 +149,7 @@ def era_probabilities(learn, images, era:str) -> np.ndarray:
     "The probability that classifier `learn` (chapter 4) gives to `era` for each of `images` (paths or PIL images)."
     vocab = [str(v) for v in learn.dls.vocab]
     if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
+    from melonpy.learners import predict_covers   # fastai: loaded when a classifier is used, not by the grade
     pr = predict_covers(learn, list(images))
     bad = pr[pr.error != '']
     if len(bad): raise UserError(f'{bad.file.iloc[0]}: {bad.error.iloc[0]}')

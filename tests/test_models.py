@@ -389,12 +389,11 @@ def test_predict_memory_is_bounded(tiny, tmp_path):
 
 def test_train_unwritable_out_before_training(tmp_path, monkeypatch):
     "`train --out` in a folder that cannot be written (here: below a file): one line before any training (it trained first, then failed)."
-    from melonpy import commands
     from melonpy.splits import fake_scrape
     covers = fake_scrape(tmp_path/'covers', n=16)
     (tmp_path/'a-file').write_text('')
     def no_training(*a, **k): raise AssertionError('trained before checking --out')
-    monkeypatch.setattr(commands, 'train_era_model', no_training)
+    monkeypatch.setattr('melonpy.learners.train_era_model', no_training)   # train_main imports it when it runs
     one_line_error(melonpy_inproc('train', covers, '--arch', 'cnn', '--out', tmp_path/'a-file'/'m.safetensors'), '--out folder', 'a-file')
 
 
