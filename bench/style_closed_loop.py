@@ -85,7 +85,7 @@ def main(argv=None):
         for e in eras:
             if s == 'typical': typical_covers(picker, covers, e, a.k)
             style_transfer(contents[0], era=e, covers=covers, size=a.size, steps=2 if m == 'gatys' else 1, method=m, era_style=s,
-                           strength=st, learn=picker, net=net, refine=min(a.refine, 1), colours=not a.no_colours, k=a.k, progress=False)
+                           strength=st, learn=picker, net=net, refine=min(a.refine, 1), colors=not a.no_colours, k=a.k, progress=False)
     results = {}
     for m, s, st in routes:
         rows, t1 = [], time.time()
@@ -94,7 +94,7 @@ def main(argv=None):
             for e in eras:
                 t = time.perf_counter()
                 outs.append(style_transfer(f, era=e, covers=covers, size=a.size, steps=a.steps, method=m, era_style=s, strength=st,
-                                           learn=picker, net=net, refine=a.refine, colours=not a.no_colours, k=a.k, style_weight=a.style_weight, progress=False))
+                                           learn=picker, net=net, refine=a.refine, colors=not a.no_colours, k=a.k, style_weight=a.style_weight, progress=False))
                 secs.append(time.perf_counter() - t)
             pr = predict_covers(learn, [f, *outs])
             P = pr[[f'prob_{e}' for e in eras]].to_numpy()   # row 0: the content, row 1 + j: styled toward eras[j]

@@ -1,4 +1,4 @@
-"""Colour histograms and "average covers" done right, then brightness, saturation, hue, colourfulness, contrast and palettes per era, with confidence intervals and permutation tests.
+"""Colour histograms and "average covers" done right, then brightness, saturation, hue, colorfulness, contrast and palettes per era, with confidence intervals and permutation tests.
 
 Docs: https://melonpy.github.io/melonpy/colors.html.md"""
 
@@ -15,8 +15,8 @@ from .settings import AnalyzeSettings
 
 # %% auto #0
 __all__ = ['measure_names', 'cover_stack', 'channel_histograms', 'plot_channel_histograms', 'pixel_mode', 'era_images',
-           'plot_era_images', 'colourfulness', 'hsv', 'coloured', 'cover_measures', 'bootstrap_ci', 'permutation_test',
-           'era_stats', 'hue_histograms', 'hue_shares', 'plot_hue', 'hue_ci', 'palette', 'palette_shares', 'hex_colour',
+           'plot_era_images', 'colorfulness', 'hsv', 'colored', 'cover_measures', 'bootstrap_ci', 'permutation_test',
+           'era_stats', 'hue_histograms', 'hue_shares', 'plot_hue', 'hue_ci', 'palette', 'palette_shares', 'hex_color',
            'plot_palettes', 'verdict', 'plot_measures', 'analyze', 'stats_table', 'analyze_main']
 
 # %% ../nbs/03_colors.ipynb #4f20bcc9
@@ -101,10 +101,10 @@ def plot_era_images(imgs:dict, counts:dict|None=None):
     return fig
 
 # %% ../nbs/03_colors.ipynb #67767a87
-measure_names = ['brightness', 'saturation', 'colourfulness', 'contrast', 'monochrome', 'warm']
+measure_names = ['brightness', 'saturation', 'colorfulness', 'contrast', 'monochrome', 'warm']
 
-def colourfulness(x:np.ndarray) -> np.ndarray:
-    "Hasler & Süsstrunk (2003) colourfulness M of each RGB image in uint8 stack `x` (n, h, w, 3)."
+def colorfulness(x:np.ndarray) -> np.ndarray:
+    "Hasler & Süsstrunk (2003) colorfulness M of each RGB image in uint8 stack `x` (n, h, w, 3)."
     x = x.reshape(len(x), -1, 3).astype(np.float32)
     rg = x[..., 0] - x[..., 1]
     yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
@@ -124,23 +124,23 @@ def hsv(x:np.ndarray) -> np.ndarray:
     return np.stack([h, s, mx], -1)
 
 # %% ../nbs/03_colors.ipynb #bdb65b89
-def coloured(h:np.ndarray, min_s:float=0.2, min_v:float=0.2) -> np.ndarray:
+def colored(h:np.ndarray, min_s:float=0.2, min_v:float=0.2) -> np.ndarray:
     "Mask of pixels with a meaningful hue (saturation and value above the thresholds) in HSV array `h`."
     return (h[..., 1] > min_s) & (h[..., 2] > min_v)
 
 # %% ../nbs/03_colors.ipynb #346470d9
 def cover_measures(x:np.ndarray, mono_threshold:float=15) -> pd.DataFrame:
-    "One row per cover of uint8 stack `x`: brightness, saturation, colourfulness, contrast, monochrome, warm."
+    "One row per cover of uint8 stack `x`: brightness, saturation, colorfulness, contrast, monochrome, warm."
     luma = to_gray(x.astype(np.float32)).reshape(len(x), -1) / 255
     h = hsv(x).reshape(len(x), -1, 3)
-    col = coloured(h)
+    col = colored(h)
     hue = h[..., 0] * 360
     warm = ((hue < 75) | (hue >= 330)) & col
     n_col = col.sum(1)
-    M = colourfulness(x)
+    M = colorfulness(x)
     with np.errstate(invalid='ignore', divide='ignore'):
         warm_share = np.where(n_col > 0, warm.sum(1) / n_col, np.nan)
-    return pd.DataFrame(dict(brightness=luma.mean(1), saturation=h[..., 1].mean(1), colourfulness=M, contrast=luma.std(1),
+    return pd.DataFrame(dict(brightness=luma.mean(1), saturation=h[..., 1].mean(1), colorfulness=M, contrast=luma.std(1),
                              monochrome=(M < mono_threshold).astype(float), warm=warm_share))
 
 # %% ../nbs/03_colors.ipynb #839faed0
@@ -198,7 +198,7 @@ def hue_histograms(x:np.ndarray, eras, bins:int=24) -> dict:
     out = {}
     for e in sorted(set(eras)):
         he = h[eras == e]
-        hue = he[..., 0][coloured(he)]
+        hue = he[..., 0][colored(he)]
         c = np.bincount(np.minimum((hue * bins).astype(int), bins - 1), minlength=bins).astype(float)
         out[e] = c / max(c.sum(), 1)
     return out
@@ -207,7 +207,7 @@ def hue_histograms(x:np.ndarray, eras, bins:int=24) -> dict:
 def hue_shares(x:np.ndarray, bins:int=12) -> pd.DataFrame:
     "Per cover, the share of its coloured pixels in each of `bins` hue bins (columns 'hue 000-030°', ...; NaN for grey covers)."
     h = hsv(x).reshape(len(x), -1, 3)
-    col = coloured(h)
+    col = colored(h)
     b = np.minimum((h[..., 0] * bins).astype(int), bins - 1)
     counts = ((b[..., None] == np.arange(bins)) & col[..., None]).sum(1).astype(float)
     n = counts.sum(1, keepdims=True)
@@ -265,7 +265,7 @@ def palette_shares(x:np.ndarray, centres:np.ndarray) -> np.ndarray:
     return (near[..., None] == np.arange(len(c))).mean(1)
 
 # %% ../nbs/03_colors.ipynb #98a2d174
-def hex_colour(c) -> str:
+def hex_color(c) -> str:
     "'#rrggbb' of an RGB triple."
     return '#' + ''.join(f'{int(v):02x}' for v in c)
 
@@ -278,7 +278,7 @@ def plot_palettes(pals:dict):
         left = 0
         for col, w in zip(c, s):
             ax.barh(r, w, left=left, color=col / 255, edgecolor='white')
-            if w > 0.07: ax.text(left + w / 2, r, hex_colour(col), ha='center', va='center', fontsize=7,
+            if w > 0.07: ax.text(left + w / 2, r, hex_color(col), ha='center', va='center', fontsize=7,
                                  color='white' if col.mean() < 110 else 'black')
             left += w
     ax.set_yticks(range(len(pals)), list(pals)); ax.invert_yaxis(); ax.set_xlim(0, 1)
@@ -355,7 +355,7 @@ def analyze(src=None, out=None, eras=None, quality=None, bins=None, size:int=Ana
     stats = era_stats(m, e, n_boot, seed, measures=measure_names)
     stats = pd.concat([stats, era_stats(hue_shares(x), e, n_boot, seed + 50)], ignore_index=True)
     centres, _ = palette(x, k=k, seed=seed)
-    shares = pd.DataFrame(palette_shares(x, centres), columns=[f'palette {hex_colour(c)}' for c in centres])
+    shares = pd.DataFrame(palette_shares(x, centres), columns=[f'palette {hex_color(c)}' for c in centres])
     stats = pd.concat([stats, era_stats(shares, e, n_boot, seed + 100)], ignore_index=True)
     stats.attrs.update(counts=counts, skipped=len(rows.attrs['skipped']), duplicates=rows.attrs['duplicates'],
                        skipped_summary=skipped_summary(rows.attrs['skipped']))

@@ -18,8 +18,8 @@ from .core import atomic_path, sample_covers, typical_k, min_era_covers
 from .settings import TrainSettings, PredictSettings, StylizeSettings
 from .grade import era_grade, grade_words
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
-from .era_targets import _era_files, era_covers
-from .style import style_transfer, grade_eras, _stage_target, era_probabilities
+from .era_targets import era_files, era_covers
+from .style import style_transfer, grade_eras, stage_target, era_probabilities
 
 # %% auto #0
 __all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
@@ -147,7 +147,7 @@ def stylize_main(s:StylizeSettings) -> int:
         try: covers = Path(s.covers) if s.covers else sample_covers()
         except UserError: raise UserError('--era needs a cover collection: give one with --data DIR (`melonpy scrape --years 1990-2019 --out covers` '
                                           'makes one), or set MELONPY_DATA to one') from None
-        _era_files(covers, s.era, 0, 0)
+        era_files(covers, s.era, 0, 0)
     learn, era = None, s.era
     if s.learn:   # a model that does not know the era fails before any work, and before OUT is written
         from melonpy.learners import predict_covers
@@ -175,7 +175,7 @@ def stylize_main(s:StylizeSettings) -> int:
     msg = f'stylized {Path(s.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
     if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
         c = image_tensor(s.content, s.size)
-        target = _stage_target(to_image(content), c, styles or None, s.era, covers, s.size, net, era_style, strength, learn, None, typical_k, s.max_covers, s.cache, False)
+        target = stage_target(to_image(content), c, styles or None, s.era, covers, s.size, net, era_style, strength, learn, None, typical_k, s.max_covers, s.cache, False)
         d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
         msg += f': {_fmt(d0)} -> {_fmt(d1)}'
     msg += f'; saved {out}'

@@ -13,15 +13,16 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, default_eras, typical_k
+from .settings import StylizeSettings
 from .data import read_covers, cache_dir
-from .gatys import (VGGFeatures, StyleTarget, style_layers, vgg16_widths, image_tensor, _check_layers, _batches,
-                           _readable, _unreadable_era, _mean_grams, check_size)
+from .gatys import (VGGFeatures, StyleTarget, style_layers, vgg16_widths, image_tensor, check_layers, batches,
+                           readable_images, _unreadable_era, _mean_grams, check_size)
 from .magenta import style_vectors
 
 # %% auto #0
-__all__ = ['era_styles', 'check_era_style', 'era_grams', 'model_fingerprint', 'era_ranking', 'typical_covers', 'era_covers',
-           'era_mean_target', 'move_toward', 'era_target', 'pixel_colour', 'move_colour', 'era_colour', 'target_colour',
-           'era_vector', 'era_style_vector']
+__all__ = ['era_styles', 'check_era_style', 'covers_table', 'era_files', 'era_grams', 'model_fingerprint', 'era_ranking',
+           'typical_covers', 'era_covers', 'era_mean_target', 'move_toward', 'era_target', 'pixel_color', 'move_color',
+           'era_color', 'target_color', 'era_vector', 'era_style_vector']
 
 # %% ../nbs/07d_era_targets.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
@@ -38,8 +39,8 @@ def check_era_style(era_style:str, strength:float, learn=None):
 # %% ../nbs/07d_era_targets.ipynb #089d7a41
 _tables = {}
 
-# %% ../nbs/07d_era_targets.ipynb #d2784b72
-def _covers_table(covers):
+# %% ../nbs/07d_era_targets.ipynb #d1f0718d
+def covers_table(covers):
     "`read_covers(covers)`, read again only when the collection's folder or its metadata.csv changes (one transfer asks several times)."
     d = Path(covers) if covers is not None else None
     stamp = tuple((p.name, p.stat().st_mtime_ns) for p in (d, *d.iterdir()) if p.is_dir() or p.name == 'metadata.csv') if d is not None and d.is_dir() else None
@@ -47,10 +48,10 @@ def _covers_table(covers):
     if stamp is None or key not in _tables: _tables.clear(); _tables[key] = read_covers(covers)
     return _tables[key]
 
-# %% ../nbs/07d_era_targets.ipynb #d0bdcba7
-def _era_files(covers, era, max_covers, seed):
+# %% ../nbs/07d_era_targets.ipynb #7c520142
+def era_files(covers, era, max_covers, seed):
     "Absolute cover files of `era` in collection `covers`, at most `max_covers` chosen at random with `seed`."
-    df = _covers_table(covers)
+    df = covers_table(covers)
     if era not in set(df.era):
         raise UserError(f'era {era!r} is not in {df.attrs.get("src", covers)}; it has {", ".join(sorted(df.era.unique()))}: choose one of those')
     df = df[df.era == era]
@@ -75,7 +76,7 @@ def _grams_ok(d, layers, files) -> bool:
 
 # %% ../nbs/07d_era_targets.ipynb #d2dfebc3
 def _cached_grams(files, name:str, size:int, net:VGGFeatures, layers, cache, progress:bool, source:str, **key) -> StyleTarget:
-    "Gram matrices and colours averaged over `files` at `size`, read from the style cache (file `name`-`size`px-…) when there, else computed and saved."
+    "Gram matrices and colors averaged over `files` at `size`, read from the style cache (file `name`-`size`px-…) when there, else computed and saved."
     path = _cache_path(cache, f'{name}-{size}px', 'pt', files, version=2, size=size, layers=list(layers), net=net.fingerprint(), **key) if cache else None
     if path is not None and path.exists():
         try:
@@ -91,12 +92,12 @@ def _cached_grams(files, name:str, size:int, net:VGGFeatures, layers, cache, pro
     return StyleTarget(grams, colour, source=source, n=n, files=files)
 
 # %% ../nbs/07d_era_targets.ipynb #8caae5c0
-def era_grams(covers, era:str, size:int=256, net:VGGFeatures|None=None, layers=style_layers, max_covers:int=100,
+def era_grams(covers, era:str, size:int=StylizeSettings.size, net:VGGFeatures|None=None, layers=style_layers, max_covers:int=StylizeSettings.max_covers,
               seed:int=0, cache=True, progress:bool=True) -> StyleTarget:
     "Style target of `era`: Gram matrices averaged over (at most `max_covers` random) covers of `era` in collection `covers`, cached on disk."
     check_size(size)
-    net, layers = net or VGGFeatures(), _check_layers(layers)
-    files, src = _era_files(covers if covers is not None else None, era, max_covers, seed)
+    net, layers = net or VGGFeatures(), check_layers(layers)
+    files, src = era_files(covers if covers is not None else None, era, max_covers, seed)
     return _cached_grams(files, era, size, net, layers, cache, progress, f'era {era}', src=str(src), era=era, seed=seed)
 
 # %% ../nbs/07d_era_targets.ipynb #e0134c00
@@ -127,7 +128,7 @@ def era_ranking(learn, covers, era:str, max_covers:int=300, seed:int=0, cache=Tr
     "Covers of `era` in `covers` (at most `max_covers` random ones) ranked by classifier `learn`'s P(`era`), surest first: `file, prob, seen`; kept in memory and, with `cache`, on disk."
     vocab = [str(v) for v in learn.dls.vocab]
     if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
-    files, src = _era_files(covers, era, max_covers, seed)
+    files, src = era_files(covers, era, max_covers, seed)
     fp = model_fingerprint(learn)
     key = (fp, src, era, tuple(files))
     if key in _rankings: return _rankings[key]
@@ -136,7 +137,7 @@ def era_ranking(learn, covers, era:str, max_covers:int=300, seed:int=0, cache=Tr
     if df is None:
         from melonpy.learners import predict_covers   # fastai: loaded only when a classifier ranks covers
         parts = []
-        for batch in tqdm(list(_batches(files, 32)), desc=f'ranking era {era}', unit='batch', disable=not progress, leave=False):
+        for batch in tqdm(list(batches(files, 32)), desc=f'ranking era {era}', unit='batch', disable=not progress, leave=False):
             pr = predict_covers(learn, batch)
             parts.append(pr.assign(file=batch if len(pr) == len(batch) else pr.file)[pr.error == ''])
         pr = pd.concat(parts, ignore_index=True)
@@ -164,39 +165,39 @@ def _kept(kind:str, files:tuple, make):
     return _stats[kind, files]
 
 # %% ../nbs/07d_era_targets.ipynb #60f2f233
-def era_covers(covers, era:str, era_style:str='average', learn=None, k:int=typical_k, max_covers:int=100, seed:int=0,
+def era_covers(covers, era:str, era_style:str='average', learn=None, k:int=typical_k, max_covers:int=StylizeSettings.max_covers, seed:int=0,
                cache=True, progress:bool=True) -> tuple:
     "Which covers of collection `covers` stand for `era`: for `era_style` 'typical' the `k` that classifier `learn` is surest of (`typical_covers`), else at most `max_covers` random ones; as (files, where they come from)."
     if era_style == 'typical': return tuple(typical_covers(learn, covers, era, k, cache=cache, progress=progress)), f'{k} typical covers of {era}'
-    files, src = _era_files(covers, era, max_covers, seed)
+    files, src = era_files(covers, era, max_covers, seed)
     return tuple(files), src
 
 # %% ../nbs/07d_era_targets.ipynb #8d00e943
 def _of_era(stat, era, src, files):
-    "`stat(files, skip_bad=True)` (`pixel_colour`, `style_vectors`), or one sentence naming the era if none of its covers is readable."
+    "`stat(files, skip_bad=True)` (`pixel_color`, `style_vectors`), or one sentence naming the era if none of its covers is readable."
     try: return stat(files, skip_bad=True)
     except UserError: raise _unreadable_era(era, src, files) from None
 
 # %% ../nbs/07d_era_targets.ipynb #36551d62
-def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
+def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=StylizeSettings.max_covers, cache=True, progress:bool=False) -> StyleTarget:
     "The average over `eras` (default: chapter 4's three, plus `era`) of their era style targets: the 'mean over all eras'."
     eras = list(dict.fromkeys([*(eras or default_eras), era]))
     ts = [era_grams(covers, e, size, net=net, max_covers=max_covers, cache=cache, progress=progress) for e in eras]
     grams = {l: sum(t[l] for t in ts) / len(ts) for l in ts[0]}
-    colour = tuple(sum(t.colour[i] for t in ts) / len(ts) for i in range(2))
+    colour = tuple(sum(t.color[i] for t in ts) / len(ts) for i in range(2))
     return StyleTarget(grams, colour, source=f'mean of eras {", ".join(eras)}', n=sum(t.n for t in ts))
 
 # %% ../nbs/07d_era_targets.ipynb #a35696c2
 def move_toward(own:StyleTarget, target:StyleTarget, strength:float=1., base:StyleTarget|None=None) -> StyleTarget:
-    "`own` + `strength` × (`target` − `base`) for Gram matrices and colours; `base` defaults to `own` (so 0 = `own`, 1 = `target`)."
+    "`own` + `strength` × (`target` − `base`) for Gram matrices and colors; `base` defaults to `own` (so 0 = `own`, 1 = `target`)."
     base = own if base is None else base
     grams = {l: own[l] + strength * (target[l] - base[l]) for l in target}
-    colour = move_colour(own.colour, target.colour, strength, base.colour) if own.colour is not None and target.colour is not None else None
+    colour = move_color(own.color, target.color, strength, base.color) if own.color is not None and target.color is not None else None
     return StyleTarget(grams, colour, source=target.source, n=target.n, files=target.files)
 
 # %% ../nbs/07d_era_targets.ipynb #5c5f0b1c
 def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='average', strength:float=1., own:StyleTarget|None=None,
-               learn=None, eras=None, k:int=typical_k, max_covers:int=100, cache=True, progress:bool=False) -> StyleTarget:
+               learn=None, eras=None, k:int=typical_k, max_covers:int=StylizeSettings.max_covers, cache=True, progress:bool=False) -> StyleTarget:
     "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
     check_era_style(era_style, strength, learn)
     if era_style == 'typical':   # kept in memory (every transfer asks again) and on disk
@@ -209,16 +210,16 @@ def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='averag
     return move_toward(own, t, strength, base)
 
 # %% ../nbs/07d_era_targets.ipynb #0d50344a
-def pixel_colour(images, size:int=128, skip_bad:bool=False) -> tuple:
+def pixel_color(images, size:int=128, skip_bad:bool=False) -> tuple:
     "The RGB mean (3,) and covariance (3, 3) of the pixels of `images` (paths or PIL images, each at `size`×`size`; with `skip_bad`, unreadable ones are left out)."
-    px = list(_readable(images, lambda src: image_tensor(src, size, square=True)[0].reshape(3, -1), skip_bad))
+    px = list(readable_images(images, lambda src: image_tensor(src, size, square=True)[0].reshape(3, -1), skip_bad))
     if not px: raise UserError('none of the images is readable')
     px = torch.cat(px, 1).double()
     m = px.mean(1)
     return m.float(), ((px - m[:, None]) @ (px - m[:, None]).T / px.shape[1]).float()
 
 # %% ../nbs/07d_era_targets.ipynb #014fcd6d
-def move_colour(own:tuple, target:tuple, strength:float=1., base:tuple|None=None) -> tuple:
+def move_color(own:tuple, target:tuple, strength:float=1., base:tuple|None=None) -> tuple:
     "Colour statistics `own` + `strength` × (`target` − `base`) (`base` defaults to `own`), kept a valid mean and covariance."
     base = own if base is None else base
     m, c = (o + strength * (t - b) for o, t, b in zip(own, target, base))
@@ -226,33 +227,33 @@ def move_colour(own:tuple, target:tuple, strength:float=1., base:tuple|None=None
     return m.clamp(0, 1), ((v * e.clamp_min(1e-6)) @ v.T).float()
 
 # %% ../nbs/07d_era_targets.ipynb #fa521689
-def era_colour(covers, era:str, max_covers:int=100, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> tuple:
-    "Pixel colour statistics (`pixel_colour`) of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
+def era_color(covers, era:str, max_covers:int=StylizeSettings.max_covers, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> tuple:
+    "Pixel colour statistics (`pixel_color`) of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
     files, src = era_covers(covers, era, era_style, learn, k, max_covers, seed)
-    return _kept('colour', files, lambda: _of_era(pixel_colour, era, src, files))
+    return _kept('colour', files, lambda: _of_era(pixel_color, era, src, files))
 
 # %% ../nbs/07d_era_targets.ipynb #bdf1f3a5
-def target_colour(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
-                  k:int=typical_k, max_covers:int=100) -> tuple:
+def target_color(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
+                  k:int=typical_k, max_covers:int=StylizeSettings.max_covers) -> tuple:
     "The colour statistics `content` is moved to: the style images', or the era's by `era_style`, moved from the content's own by `strength`."
-    own = pixel_colour([content])
-    if era is None: return move_colour(own, pixel_colour(style if isinstance(style, (list, tuple)) else [style]), strength)
+    own = pixel_color([content])
+    if era is None: return move_color(own, pixel_color(style if isinstance(style, (list, tuple)) else [style]), strength)
     check_era_style(era_style, strength, learn)
-    t = era_colour(covers, era, max_covers, era_style=era_style, learn=learn, k=k)
-    if era_style != 'direction': return move_colour(own, t, strength)
+    t = era_color(covers, era, max_covers, era_style=era_style, learn=learn, k=k)
+    if era_style != 'direction': return move_color(own, t, strength)
     eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
-    cs = [era_colour(covers, e, max_covers) for e in eras]
-    return move_colour(own, t, strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
+    cs = [era_color(covers, e, max_covers) for e in eras]
+    return move_color(own, t, strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
 
 # %% ../nbs/07d_era_targets.ipynb #b4745c10
-def era_vector(covers, era:str, max_covers:int=100, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> np.ndarray:
+def era_vector(covers, era:str, max_covers:int=StylizeSettings.max_covers, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> np.ndarray:
     "The mean Magenta style embedding of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
     files, src = era_covers(covers, era, era_style, learn, k, max_covers, seed)
     return _kept('vector', files, lambda: _of_era(style_vectors, era, src, files).mean(0))
 
 # %% ../nbs/07d_era_targets.ipynb #7a50e793
 def era_style_vector(content:Image.Image, covers, era:str, era_style:str='average', strength:float=1., learn=None, eras=None,
-                     k:int=typical_k, max_covers:int=100) -> np.ndarray:
+                     k:int=typical_k, max_covers:int=StylizeSettings.max_covers) -> np.ndarray:
     "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
     check_era_style(era_style, strength, learn)
     own = style_vectors([content])[0]

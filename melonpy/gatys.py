@@ -13,13 +13,15 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, image_sides
+from .settings import StylizeSettings, gatys_scales
 from .data import open_cover, BadImage
 
 # %% auto #0
 __all__ = ['vgg16_layers', 'style_layers', 'content_layer', 'imagenet_mean', 'imagenet_std', 'vgg16_widths', 'vgg_smallest',
-           'vgg16_features', 'VGGFeatures', 'image_tensor', 'to_image', 'gram_matrix', 'style_loss', 'content_loss',
-           'StyleTarget', 'image_grams', 'transfer_distances', 'colour_match', 'transfer_steps', 'content_features',
-           'scale_plan', 'laplacian_pyramid', 'collapse_pyramid', 'upsample', 'check_size', 'check_shape']
+           'vgg16_features', 'check_layers', 'VGGFeatures', 'image_tensor', 'to_image', 'gram_matrix', 'style_loss',
+           'content_loss', 'StyleTarget', 'batches', 'readable_images', 'image_grams', 'transfer_distances',
+           'color_match', 'transfer_steps', 'content_features', 'scale_plan', 'laplacian_pyramid', 'collapse_pyramid',
+           'upsample', 'check_size', 'check_shape']
 
 # %% ../nbs/07b_gatys.ipynb #d4269d9f
 vgg16_layers = dict(conv1_1=1, conv1_2=3, conv2_1=6, conv2_2=8, conv3_1=11, conv3_2=13, conv3_3=15,
@@ -46,8 +48,9 @@ def vgg16_features(weights='DEFAULT') -> nn.Sequential:
         _nets[key] = vgg16_imagenet(weights).features.eval().requires_grad_(False)
     return _nets[key]
 
-# %% ../nbs/07b_gatys.ipynb #9b21c121
-def _check_layers(layers):
+# %% ../nbs/07b_gatys.ipynb #e065bbce
+def check_layers(layers) -> tuple:
+    "`layers` without repeats, each a VGG16 layer name (`vgg16_layers`), else a one-line error naming the known ones."
     unknown = [l for l in layers if l not in vgg16_layers]
     if unknown: raise UserError(f'unknown VGG16 layers {", ".join(unknown)}: choose among {", ".join(vgg16_layers)}')
     return tuple(dict.fromkeys(layers))
@@ -57,7 +60,7 @@ class VGGFeatures(nn.Module):
     "Activations (after ReLU) of VGG16 `layers` for images in [0, 1], as a dict {layer: (B, C, H, W) tensor}."
     def __init__(self, layers=style_layers + (content_layer,), weights='DEFAULT'):
         super().__init__()
-        self.layers = _check_layers(layers)
+        self.layers = check_layers(layers)
         self.at = {vgg16_layers[l]: l for l in self.layers}
         self.body = vgg16_features(weights)[:max(self.at) + 1]
         self.register_buffer('mean', torch.tensor(imagenet_mean).view(1, 3, 1, 1))
@@ -114,17 +117,18 @@ def content_loss(feats:dict, target:torch.Tensor, layer:str=content_layer) -> to
 # %% ../nbs/07b_gatys.ipynb #0c5bb34e
 class StyleTarget(dict):
     "Gram matrices {layer: (1, C, C)} of a style, with its pixels' `colour` (RGB mean, covariance), `source`, `n` images and `cached`."
-    def __init__(self, grams, colour=None, source='', n=1, cached=False, files=()):
+    def __init__(self, grams, color=None, source='', n=1, cached=False, files=()):
         super().__init__(grams)
-        self.colour, self.source, self.n, self.cached, self.files = colour, source, n, cached, list(files)
+        self.color, self.source, self.n, self.cached, self.files = color, source, n, cached, list(files)
     def __repr__(self): return f'StyleTarget({self.source!r}, n={self.n}, layers={list(self)}{", cached" if self.cached else ""})'
 
-# %% ../nbs/07b_gatys.ipynb #8be4a533
-def _batches(xs, bs):
+# %% ../nbs/07b_gatys.ipynb #c2c50214
+def batches(xs, bs:int):
+    "`xs` in consecutive slices of `bs` (the last one shorter)."
     for i in range(0, len(xs), bs): yield xs[i:i + bs]
 
-# %% ../nbs/07b_gatys.ipynb #3b5fcd6c
-def _readable(images, load, skip_bad:bool=False, bad:list|None=None):
+# %% ../nbs/07b_gatys.ipynb #645f2ce5
+def readable_images(images, load, skip_bad:bool=False, bad:list|None=None):
     "`load(src)` for each of `images`; with `skip_bad`, those that cannot be read are left out (an era's broken covers; their names appended to `bad` if given), else the first one stops everything."
     for src in images:
         try: yield load(src)
@@ -141,8 +145,8 @@ def _mean_grams(images, size, net, layers, progress=False, bs=8):
     "Gram matrices of `images` at `size`×`size`, averaged; the RGB mean and covariance of their pixels; the files that could not be read."
     sums, n, bad, m1, m2 = None, 0, [], torch.zeros(3, dtype=torch.float64), torch.zeros(3, 3, dtype=torch.float64)
     with torch.inference_mode():
-        for batch in _batches(list(images), bs):
-            xs = list(_readable(batch, lambda src: image_tensor(src, size, square=True), skip_bad=True, bad=bad))
+        for batch in batches(list(images), bs):
+            xs = list(readable_images(batch, lambda src: image_tensor(src, size, square=True), skip_bad=True, bad=bad))
             if not xs: continue
             x = torch.cat(xs)
             px = x.permute(1, 0, 2, 3).reshape(3, -1).double()
@@ -157,14 +161,14 @@ def _mean_grams(images, size, net, layers, progress=False, bs=8):
     return {l: (v / n).clone() for l, v in sums.items()}, (mean.float(), (m2 / n - mean[:, None] * mean[None]).float()), n, bad
 
 # %% ../nbs/07b_gatys.ipynb #dfc8ce69
-def image_grams(images, size:int=256, net:VGGFeatures|None=None, layers=style_layers) -> StyleTarget:
+def image_grams(images, size:int=StylizeSettings.size, net:VGGFeatures|None=None, layers=style_layers) -> StyleTarget:
     "Style target of `images` (paths or PIL images): their Gram matrices at `size`×`size`, averaged."
     images = [images] if isinstance(images, (str, Path, Image.Image)) else list(images)
     if not images: raise UserError('no style image given: give at least one image file')
     net = net or VGGFeatures()
     for src in images:
         if not isinstance(src, Image.Image): image_tensor(src, 8)  # one clear error for the first bad file
-    grams, colour, n, _ = _mean_grams(images, size, net, _check_layers(layers))
+    grams, colour, n, _ = _mean_grams(images, size, net, check_layers(layers))
     names = [Path(s).name if not isinstance(s, Image.Image) else 'image' for s in images]
     return StyleTarget(grams, colour, source=', '.join(names[:3]) + (f' (+{len(names) - 3})' if len(names) > 3 else ''), n=n)
 
@@ -185,9 +189,9 @@ def _msqrt(c, inverse=False):
     return (v * e) @ v.T
 
 # %% ../nbs/07b_gatys.ipynb #a2b816a2
-def colour_match(x:torch.Tensor, colour) -> torch.Tensor:
-    "Image `x` (1, 3, H, W) with its RGB mean and covariance changed to `colour` = (mean (3,), covariance (3, 3)), clipped to [0, 1]."
-    mean, cov = colour
+def color_match(x:torch.Tensor, color) -> torch.Tensor:
+    "Image `x` (1, 3, H, W) with its RGB mean and covariance changed to `color` = (mean (3,), covariance (3, 3)), clipped to [0, 1]."
+    mean, cov = color
     px = x[0].reshape(3, -1).double()
     mx = px.mean(1, keepdim=True)
     cx = (px - mx) @ (px - mx).T / px.shape[1]
@@ -234,7 +238,7 @@ def content_features(net:VGGFeatures, img:torch.Tensor) -> torch.Tensor:
     return f.clone()
 
 # %% ../nbs/07b_gatys.ipynb #0db8b211
-def scale_plan(size:int, steps:int, scales:int=2, fine_share:float=0.5) -> list:
+def scale_plan(size:int, steps:int, scales:int=gatys_scales, fine_share:float=0.5) -> list:
     "The (size, steps) of each stage: `scales` sizes halving down from `size`; the last (full) size gets `fine_share` of `steps`, the coarser ones share the rest."
     if scales < 1: raise UserError(f'scales={scales}: use at least 1')
     sizes = [max(16, round(size / 2 ** k)) for k in range(scales - 1, -1, -1)]

@@ -13,6 +13,7 @@ import torch, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, default_eras, torch_threads
+from .settings import StylizeSettings
 from .data import read_covers, open_cover, BadImage, cache_dir
 from .gatys import image_tensor, to_image
 
@@ -230,7 +231,7 @@ class EraGrade:
         if era not in self.params: raise UserError(f'era {era!r} has no grade; the collection gives {", ".join(self.eras)}: choose one of those')
         return era
 
-    def apply(self, img, era:str, strength:float=1., size:int|None=256, seed:int=0) -> Image.Image:
+    def apply(self, img, era:str, strength:float=1., size:int|None=StylizeSettings.size, seed:int=0) -> Image.Image:
         "Picture `img` (path, PIL image or (1, 3, H, W) tensor) with `era`'s grade at `strength` (0 = unchanged, 1 = the default: `gain` × the fitted grade, as fitted for the classifier fit, twice it for 'mean'), its longer side `size` (None: as it is)."
         self.check_era(era)
         if not isinstance(strength, (int, float, np.integer, np.floating)) or not 0 <= strength <= 4:

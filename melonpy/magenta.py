@@ -12,7 +12,7 @@ import torch, torch.nn.functional as F
 from PIL import Image
 from .core import UserError
 from .data import open_cover
-from .gatys import image_tensor, _readable
+from .gatys import image_tensor, readable_images
 
 # %% auto #0
 __all__ = ['magenta_side', 'magenta_style_side', 'magenta_sessions', 'style_vectors', 'magenta_transform']
@@ -50,7 +50,7 @@ def style_vectors(images, skip_bad:bool=False) -> np.ndarray:
     "Magenta's 100-number style embedding of each of `images` (paths or PIL images; centre square at 256 px), as an (N, 100) array; with `skip_bad`, unreadable images are left out."
     pred, _ = magenta_sessions()
     out = [pred.run(None, {pred.get_inputs()[0].name: x[None]})[0].reshape(-1)   # the graph takes one image at a time
-           for x in _readable(images, _style_square, skip_bad)]
+           for x in readable_images(images, _style_square, skip_bad)]
     if not out: raise UserError('none of the images is readable')
     return np.stack(out)
 

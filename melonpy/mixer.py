@@ -14,6 +14,7 @@ import numpy as np, pandas as pd
 import ipywidgets as W
 from PIL import Image
 from .core import UserError
+from .settings import StylizeSettings
 from .data import read_covers
 from .learners import predict_covers
 from .model_file import load_era_model
@@ -28,7 +29,7 @@ __all__ = ['mix_methods', 'mix_era', 'mix_bars_html', 'EraMix', 'EraMixer']
 mix_methods = style_methods   # the era grade first: chapter 7's default, under a second and no download
 
 # %% ../nbs/06c_mixer.ipynb #9bf8de1f
-def mix_era(content, era:str, covers, strength:float=1., method:str='grade', size:int=256, learn=None, callback=None, **kwargs):
+def mix_era(content, era:str, covers, strength:float=1., method:str=StylizeSettings.era_method, size:int=StylizeSettings.size, learn=None, callback=None, **kwargs):
     "`EraMixer`'s default `stylize`: chapter 7's `style_transfer` of `content` toward `era` of collection folder `covers`, at `strength`, by `method`."
     return style_transfer(content, era=era, covers=covers, size=size, method=method, strength=strength, learn=learn,
                           callback=callback, progress=False, **kwargs)
@@ -36,9 +37,9 @@ def mix_era(content, era:str, covers, strength:float=1., method:str='grade', siz
 # %% ../nbs/06c_mixer.ipynb #386e725b
 def mix_bars_html(before, after, target=None, width=120):
     "An HTML table of P(era) `before` and `after` a mix (dicts era → probability): two bars per era and the change; the `target` era in bold."
-    def bar(p, colour):
+    def bar(p, color):
         return (f'<span style="display:inline-block;width:{width}px;height:12px;background:#e9ecef;vertical-align:middle">'
-                f'<span style="display:block;width:{100*p:.1f}%;height:100%;background:{colour}"></span></span> {100*p:.0f}%')
+                f'<span style="display:block;width:{100*p:.1f}%;height:100%;background:{color}"></span></span> {100*p:.0f}%')
     th = '<th style="text-align:{};padding:0 6px">{}</th>'.format
     head = '<tr>' + th('right', 'era') + th('left', 'before') + th('left', 'after') + th('right', 'change') + '</tr>'
     rows = []
@@ -89,7 +90,7 @@ def _one_line(e):
 # %% ../nbs/06c_mixer.ipynb #cac2f3a8
 class EraMixer:
     "Mix an era into a cover: pick or upload one, choose a target era, a strength and a method, and compare `learn`'s P(era) before and after."
-    def __init__(self, learn, covers, stylize=None, predict=None, size:int=256, strength:float=1., method:str='grade',
+    def __init__(self, learn, covers, stylize=None, predict=None, size:int=StylizeSettings.size, strength:float=1., method:str=StylizeSettings.era_method,
                  max_strength:float=2., big_px:int=256, trust:bool=False, seed:int=0, **style_kw):
         if isinstance(learn, (str, Path)): learn = load_era_model(learn, trust=trust)
         self.learn, self.size, self.big_px = learn, size, big_px

@@ -15,7 +15,7 @@ from .settings import DatasetSettings
 from .data import read_covers, open_cover, load_covers, usable_covers, sample_per_era, skipped_summary
 
 # %% auto #0
-__all__ = ['cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'find_root', 'colour_distance',
+__all__ = ['cover_hashes', 'hash_distances', 'synthetic_cover', 'reencode', 'album_keys', 'find_root', 'color_distance',
            'cover_groups', 'split_covers', 'fake_scrape', 'synthetic_covers', 'split_by_source', 'subset_train',
            'cover_block', 'cover_dls', 'to_gray', 'cover_arrays', 'dataset_main']
 
@@ -65,7 +65,7 @@ def find_root(parent:dict, i):
     return i
 
 # %% ../nbs/02a_splits.ipynb #53564464
-def colour_distance(a:np.ndarray, b:np.ndarray) -> np.ndarray:
+def color_distance(a:np.ndarray, b:np.ndarray) -> np.ndarray:
     "Mean absolute difference (0-255) between the 8x8 colour thumbnails of uint8 stacks `a` and `b` (n, s, s, 3), pair by pair."
     return np.abs(_thumbs(a) - _thumbs(b)).mean((1, 2, 3))
 
@@ -75,8 +75,8 @@ def _thumbs(x):
     s = x.shape[1] // 8 * 8
     return x[:, :s, :s].reshape(len(x), 8, s // 8, 8, s // 8, 3).mean((2, 4))
 
-def cover_groups(df:pd.DataFrame, max_dist:int=DatasetSettings.max_dist, max_colour:float=32, size:int=48, progress:bool=True) -> tuple[np.ndarray, dict]:
-    "Group id per row of `df`: same album key, or near-duplicates (pHash distance <= `max_dist` and colour distance <= `max_colour` between all members). Also returns counts of what was merged."
+def cover_groups(df:pd.DataFrame, max_dist:int=DatasetSettings.max_dist, max_color:float=32, size:int=48, progress:bool=True) -> tuple[np.ndarray, dict]:
+    "Group id per row of `df`: same album key, or near-duplicates (pHash distance <= `max_dist` and colour distance <= `max_color` between all members). Also returns counts of what was merged."
     n = len(df)
     parent = {}
     members = {i: [i] for i in range(n)}
@@ -112,7 +112,7 @@ def cover_groups(df:pd.DataFrame, max_dist:int=DatasetSettings.max_dist, max_col
             # complete linkage: every member of one group must be close to every member of the other,
             # so that chains of slightly different covers (one template in many colours) do not snowball
             if np.bitwise_count(h[A][:, None] ^ h[B][None, :]).max() > max_dist: continue
-            if np.abs(t[A][:, None] - t[B][None, :]).mean((2, 3, 4)).max() > max_colour: continue
+            if np.abs(t[A][:, None] - t[B][None, :]).mean((2, 3, 4)).max() > max_color: continue
             near += union(p, q)
     roots = np.array([find_root(parent, i) for i in range(n)])
     _, group = np.unique(roots, return_inverse=True)
@@ -122,12 +122,12 @@ def cover_groups(df:pd.DataFrame, max_dist:int=DatasetSettings.max_dist, max_col
 
 # %% ../nbs/02a_splits.ipynb #5d9a3b25
 def split_covers(df:pd.DataFrame, valid_pct:float=DatasetSettings.valid_pct, test_pct:float=DatasetSettings.test_pct, seed:int=DatasetSettings.seed, max_dist:int=DatasetSettings.max_dist,
-                 max_colour:float=32, progress:bool=True) -> pd.DataFrame:
+                 max_color:float=32, progress:bool=True) -> pd.DataFrame:
     "Copy of `df` with `group` (album / near-duplicate group) and `split` ('train'/'valid'/'test'), stratified by era, no group on two sides."
     if not (0 <= valid_pct < 1 and 0 <= test_pct < 1 and valid_pct + test_pct < 1):
         raise UserError(f'valid_pct={valid_pct} and test_pct={test_pct}: each must be in [0, 1) and their sum below 1')
     if not len(df): raise UserError('there are no covers to split')
-    group, info = cover_groups(df, max_dist=max_dist, max_colour=max_colour, progress=progress)
+    group, info = cover_groups(df, max_dist=max_dist, max_color=max_color, progress=progress)
     df = df.assign(group=group)
     g_era = df.groupby('group').era.agg(lambda s: s.value_counts().sort_index().idxmax())
     g_size = df.groupby('group').size()
@@ -146,7 +146,7 @@ def split_covers(df:pd.DataFrame, valid_pct:float=DatasetSettings.valid_pct, tes
     df.attrs.update(info)
     if info['largest_group'] > max(10, 0.02 * len(df)):
         warnings.warn(f"split_covers: {info['largest_group']} covers ended up in one near-duplicate group; if they are not copies "
-                      "of one cover, lower max_dist or max_colour")
+                      "of one cover, lower max_dist or max_color")
     return df
 
 # %% ../nbs/02a_splits.ipynb #a8d0f8d2

@@ -105,7 +105,7 @@ def save_stages(run, book:dict) -> Path:
 stage_settings = dict(   # the settings each stage reads (what it reads from earlier stages is their files)
     scrape=('data', 'years', 'base_url'),
     dataset=('eras', 'quality', 'max_per_era', 'seed', 'color_size'),
-    colors=('colour_size', 'n_boot', 'seed'),
+    colors=('color_size', 'n_boot', 'seed'),
     model=('arch', 'pretrained', 'size', 'epochs', 'freeze_epochs', 'bs', 'gradcam_per_era', 'seed'),
     style=('eras', 'seed', 'style_per_era', 'style_size', 'style_steps', 'style_covers', 'vgg_weights', 'style_method',
            'style_era_style', 'style_strength'),

@@ -12,25 +12,26 @@ import torch, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, default_eras, typical_k
+from .settings import StylizeSettings, gatys_steps, gatys_scales
 from .grade import era_grade, EraGrade
-from .gatys import (VGGFeatures, image_tensor, to_image, image_grams, colour_match, transfer_steps, content_features,
+from .gatys import (VGGFeatures, image_tensor, to_image, image_grams, color_match, transfer_steps, content_features,
                            scale_plan, upsample, check_size, check_shape)
 from .magenta import style_vectors, magenta_transform
-from .era_targets import (era_styles, check_era_style, _covers_table, _era_files, typical_covers, era_ranking, era_target,
-                                 move_toward, pixel_colour, target_colour, era_vector, era_style_vector)
+from .era_targets import (era_styles, check_era_style, covers_table, era_files, typical_covers, era_ranking, era_target,
+                                 move_toward, pixel_color, target_color, era_vector, era_style_vector)
 
 # %% auto #0
-__all__ = ['style_methods', 'style_transfer', 'grade_eras', 'era_grid', 'era_probabilities']
+__all__ = ['style_methods', 'style_transfer', 'grade_eras', 'stage_target', 'era_grid', 'era_probabilities']
 
 # %% ../nbs/07_style.ipynb #e4c48796
 style_methods = ('grade', 'gatys', 'fast', 'color')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colors alone
 
 # %% ../nbs/07_style.ipynb #5fdfdaeb
-def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=256, steps:int=60, scales:int=2,
+def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=StylizeSettings.size, steps:int=gatys_steps, scales:int=gatys_scales,
                    style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
-                   init:str='colour', detail:bool=True, levels:int=4, max_covers:int=100, cache=True, callback=None, progress:bool=True,
+                   init:str='color', detail:bool=True, levels:int=4, max_covers:int=StylizeSettings.max_covers, cache=True, callback=None, progress:bool=True,
                    method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=typical_k,
-                   colours:bool=True, refine:int=0, texture:float=0., grade:EraGrade|None=None) -> Image.Image:
+                   colors:bool=True, refine:int=0, texture:float=0., grade:EraGrade|None=None) -> Image.Image:
     "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'color' (colors only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
@@ -39,26 +40,26 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     check_era_style(era_style, strength, learn if era is not None else 0)
     if method == 'gatys' and steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
     if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
-    if init not in ('colour', 'content'): raise UserError(f"init={init!r}: choose 'colour' or 'content'")
+    if init not in ('color', 'content'): raise UserError(f"init={init!r}: choose 'color' or 'content'")
     if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
-    if era is not None: _era_files(covers, era, max_covers, 0)   # an era the collection lacks: one sentence, before any work
+    if era is not None: era_files(covers, era, max_covers, 0)   # an era the collection lacks: one sentence, before any work
     if era is not None and era_style == 'typical': typical_covers(learn, covers, era, k, cache=cache, progress=progress)   # ranked once, with this `cache`
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
     if method != 'color': check_shape(content, plan)   # VGG16's limit: the colour route never runs the network
     if method == 'color':   # the era's colors alone: the first step of both other routes, ~10 ms
-        return to_image(colour_match(image_tensor(content, size), target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
+        return to_image(color_match(image_tensor(content, size), target_color(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
     if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
-                                               colours, refine, style_weight, content_weight, levels, cache, callback, progress)
+                                               colors, refine, style_weight, content_weight, levels, cache, callback, progress)
     net = net or VGGFeatures(weights=weights)
     x = None
     bar = tqdm(total=sum(n for _, n in plan), desc='stylize', unit='step', disable=not progress, leave=False)
     try:
         for k_, (s, n) in enumerate(plan):
             c = image_tensor(content, s)
-            target = _stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
+            target = stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
             cf = content_features(net, c)
-            if x is None: x = colour_match(c, target.colour) if init == 'colour' and colours else c
+            if x is None: x = color_match(c, target.color) if init == 'color' and colors else c
             else: x = upsample(x, c, detail)
             cb = None if callback is None else (lambda i, xx, l, k=k_, s=s: callback(k, s, i, xx, l))
             x = transfer_steps(x, net, target, cf, n, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
@@ -68,7 +69,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
 # %% ../nbs/07_style.ipynb #e5df3ecd
 def grade_eras(covers, era:str, eras=None) -> list:
     "The eras an era grade is fitted on: `eras` (default: chapter 4's three) that collection `covers` holds, and `era`."
-    have = set(_covers_table(covers).era)
+    have = set(covers_table(covers).era)
     return list(dict.fromkeys([*[e for e in (eras or default_eras) if e in have], era]))
 
 # %% ../nbs/07_style.ipynb #9bccf0db
@@ -77,18 +78,18 @@ def _grade_transfer(content, style, era, covers, size, strength, eras, texture, 
     if era is None: raise UserError("method 'grade' gives an era's look: give {era} (with style images, use fast, gatys or color)", mentions=('era',))
     if not 0 <= texture <= 1: raise UserError(f'texture={texture}: give a share from 0 (the grade alone) to 1')
     if grade is None:
-        _era_files(covers, era, 0, 0)   # an era the collection lacks: one sentence, before any work
+        era_files(covers, era, 0, 0)   # an era the collection lacks: one sentence, before any work
         grade = era_grade(covers, grade_eras(covers, era, eras), cache=cache if cache else False, progress=progress)
     x = image_tensor(to_image(content) if isinstance(content, torch.Tensor) else content, size)
     im = grade.apply(x, era, strength)
     if not texture: return im
     vec = era_vector(covers, era)
-    t = colour_match(magenta_transform(im, vec, size), pixel_colour([im]))
+    t = color_match(magenta_transform(im, vec, size), pixel_color([im]))
     y = image_tensor(im)
     return to_image(y + texture * (F.interpolate(t, size=y.shape[-2:], mode='bilinear', align_corners=False) - y))
 
-# %% ../nbs/07_style.ipynb #8e135751
-def _stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress):
+# %% ../nbs/07_style.ipynb #40921b5c
+def stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress):
     "The Gram/colour target at size `s`: of the style images, or of the era by `era_style`, moved from the content's own by `strength`."
     own = image_grams(content, s, net) if strength != 1 or era_style == 'direction' else None
     if era is None: return image_grams(style, s, net) if own is None else move_toward(own, image_grams(style, s, net), strength)
@@ -96,27 +97,27 @@ def _stage_target(content, c, style, era, covers, s, net, era_style, strength, l
 
 # %% ../nbs/07_style.ipynb #80a03cfe
 def _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
-                   colours, refine, style_weight, content_weight, levels, cache, callback, progress):
+                   colors, refine, style_weight, content_weight, levels, cache, callback, progress):
     "The 'fast' route of `style_transfer`: Magenta's network with an era's (or the style images') embedding, the era's colours, `refine` L-BFGS steps."
     if era is None:
         own = style_vectors([content])[0]
         vec = own + strength * (style_vectors(style if isinstance(style, (list, tuple)) else [style]).mean(0) - own)
     else: vec = era_style_vector(content, covers, era, era_style, strength, learn, eras, k, max_covers)
     x = magenta_transform(content, vec, size)
-    if not (colours or refine): return to_image(x)
+    if not (colors or refine): return to_image(x)
     if refine:
         net = net or VGGFeatures(weights=weights)
         c = image_tensor(content, size)
-        target = _stage_target(content, c, style, era, covers, size, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
-        if colours: x = colour_match(x, target.colour)
+        target = stage_target(content, c, style, era, covers, size, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
+        if colors: x = color_match(x, target.color)
         cb = None if callback is None else (lambda i, xx, l: callback(0, size, i, xx, l))
         with tqdm(total=refine, desc='refine', unit='step', disable=not progress, leave=False) as bar:
             x = transfer_steps(x, net, target, content_features(net, c), refine, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
         return to_image(x)
-    return to_image(colour_match(x, target_colour(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
+    return to_image(color_match(x, target_color(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
 
 # %% ../nbs/07_style.ipynb #31398242
-def era_grid(content, routes:dict, covers, eras=default_eras, size:int=256, learn=None, progress:bool=False, **kwargs):
+def era_grid(content, routes:dict, covers, eras=default_eras, size:int=StylizeSettings.size, learn=None, progress:bool=False, **kwargs):
     "`content` toward each of `eras` by each route of `routes` ({name: `style_transfer` keywords}): a figure, one row per route (P(era) by `learn` in the titles when given), and the pictures {(name, era): image}."
     import matplotlib.pyplot as plt
     from melonpy.learners import predict_covers   # fastai: loaded when a classifier is used, not by the grade

@@ -6,7 +6,7 @@ from runcli import melonpy, melonpy_inproc
 from PIL import Image
 from melonpy.data import read_covers, make_awkward
 from melonpy.splits import fake_scrape
-from melonpy.colors import (cover_measures, colourfulness, pixel_mode, bootstrap_ci, permutation_test, era_stats,
+from melonpy.colors import (cover_measures, colorfulness, pixel_mode, bootstrap_ci, permutation_test, era_stats,
                             palette, palette_shares, cover_stack, analyze, measure_names, hue_shares, verdict)
 
 def solid(rgb, n=16): return np.full((n, n, 3), rgb, np.uint8)
@@ -16,7 +16,7 @@ def test_measures_of_known_images():
     grey, red, blue = solid((90, 90, 90)), solid((255, 0, 0)), solid((0, 0, 255))
     half = solid((0, 0, 0)); half[:, 8:] = 255
     m = cover_measures(np.stack([grey, red, blue, half]))
-    assert m.loc[0, 'saturation'] == 0 and m.loc[0, 'colourfulness'] == 0 and m.loc[0, 'monochrome'] == 1
+    assert m.loc[0, 'saturation'] == 0 and m.loc[0, 'colorfulness'] == 0 and m.loc[0, 'monochrome'] == 1
     assert np.isnan(m.loc[0, 'warm']) and m.loc[1, 'warm'] == 1 and m.loc[2, 'warm'] == 0
     assert abs(m.loc[0, 'brightness'] - 90 / 255) < 1e-3 and abs(m.loc[3, 'contrast'] - 0.5) < 1e-6
     # Hasler-Süsstrunk by hand for a two-colour image
@@ -24,7 +24,7 @@ def test_measures_of_known_images():
     px = two.reshape(-1, 3).astype(float)
     rg, yb = px[:, 0] - px[:, 1], (px[:, 0] + px[:, 1]) / 2 - px[:, 2]
     want = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
-    assert abs(colourfulness(two[None])[0] - want) < 1e-3
+    assert abs(colorfulness(two[None])[0] - want) < 1e-3
 
 
 def test_pixel_mode_is_a_real_colour():

@@ -86,7 +86,7 @@ def test_run_agrees_with_the_single_commands():
 ONCE = [   # (parameter, literal): a default that has one home, and must be written there only (`name = value`, `name=value`, `name: T = opt(value`)
     ('min_era_covers', '20'), ('years', "'1990-2019'"), ('era_method', "'grade'"), ('ranked_era_style', "'typical'"),
     ('epochs', '2'), ('freeze_epochs', '3'), ('n_trials', '8'), ('delay', '0.3'), ('archs', r"\('squeezenet1_1',\)"),
-    ('n_boot', '2000'), ('valid_pct', '0.15'), ('test_pct', '0.15'), ('max_dist', '8'), ('melon_url', r"'https://www\.melon\.com'"),
+    ('max_covers', '100'), ('size', '256'), ('n_boot', '2000'), ('valid_pct', '0.15'), ('test_pct', '0.15'), ('max_dist', '8'), ('melon_url', r"'https://www\.melon\.com'"),
 ]
 
 @pytest.mark.parametrize('name, literal', ONCE)
@@ -119,3 +119,21 @@ def test_library_errors_speak_parameters_and_the_command_its_flags():
     assert str(e.value).startswith("eras=['all', '1990s']: all means every era")
     assert e.value.shown(st.flags_of(st.TrainSettings)).startswith('--eras all,1990s: all means every era')
     assert st.flags_of(st.TrainSettings)['sources'] == '--test-sources' and st.flags_of(st.StylizeSettings)['covers'] == '--data'
+
+
+def british_names(source: str) -> list:
+    "Public functions, classes, their parameters and attributes in Python `source` that spell colour the British way."
+    import ast
+    out = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith('_'): out.append(n.name)
+        if isinstance(n, ast.FunctionDef) and not n.name.startswith('_'): out += [a.arg for a in n.args.args + n.args.kwonlyargs]
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == 'self': out.append(n.attr)
+    return sorted({x for x in out if 'colour' in x.lower()})
+
+
+def test_the_api_has_one_spelling():
+    "No public function, class, parameter or attribute of the library says colour: the API says color, as the module `colors` does."
+    found = {p.name: british_names(p.read_text()) for p in sorted((ROOT/'melonpy').glob('*.py')) if p.name != '_modidx.py'}
+    assert not {k: v for k, v in found.items() if v}, found
+    assert british_names('def target_colour(x, colours=True):\n    self.colour = 1') == ['colour', 'colours', 'target_colour']   # the check sees them

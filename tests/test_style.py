@@ -253,7 +253,7 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     import torch
     from melonpy.gatys import VGGFeatures, image_grams
     from melonpy.magenta import style_vectors
-    from melonpy.era_targets import (era_target, era_grams, era_mean_target, target_colour, pixel_colour, era_colour,
+    from melonpy.era_targets import (era_target, era_grams, era_mean_target, target_color, pixel_color, era_color,
                                      era_style_vector, era_vector, typical_covers)
     from melonpy.learners import predict_covers
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
@@ -268,8 +268,8 @@ def test_era_styles_move_statistics(tmp_path, tiny_learn, monkeypatch):
     mean = era_mean_target(coll, '1990s', 32, net, eras, cache=False)
     for l in own: torch.testing.assert_close(d[l], own[l] + 2 * (avg[l] - mean[l]))
     # colours: toward the dark red 1990s, the mean moves by the gap between the era and the mean of the two eras
-    c0, c1 = pixel_colour([content]), target_colour(content, era='1990s', covers=coll, era_style='direction', eras=eras)
-    gap = era_colour(coll, '1990s')[0] - (era_colour(coll, '1990s')[0] + era_colour(coll, '2000s')[0]) / 2
+    c0, c1 = pixel_color([content]), target_color(content, era='1990s', covers=coll, era_style='direction', eras=eras)
+    gap = era_color(coll, '1990s')[0] - (era_color(coll, '1990s')[0] + era_color(coll, '2000s')[0]) / 2
     torch.testing.assert_close(c1[0], (c0[0] + gap).clamp(0, 1))
     assert c1[0][0] > c0[0][0] and c1[0][2] < c0[0][2]
     # fast route: the embedding moves the same way
@@ -328,17 +328,17 @@ def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
 def test_style_transfer_strength_and_methods(tmp_path):
     "Both methods in-process at a small size: strength 0 leaves the content (nearly) as it is, strength 1 moves its colours toward the era's."
     from melonpy.gatys import VGGFeatures, image_tensor
-    from melonpy.era_targets import pixel_colour, era_colour
+    from melonpy.era_targets import pixel_color, era_color
     from melonpy.style import style_transfer
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
     content = Image.open(coll/'2000s'/'1.jpg')
     x0 = np.asarray(content, dtype=float)
     for method in ('gatys', 'fast'):
         kw = dict(era='1990s', covers=coll, size=48, steps=6, method=method, net=net, cache=False, progress=False)
-        same = np.asarray(style_transfer(content, strength=0., colours=True, **kw), dtype=float)
+        same = np.asarray(style_transfer(content, strength=0., colors=True, **kw), dtype=float)
         moved = style_transfer(content, strength=1., **kw)
         if method == 'gatys': assert np.abs(same - x0).mean() < 3, method   # the content's own style: nothing to change
-        m0, m1, me = pixel_colour([content])[0], pixel_colour([moved])[0], era_colour(coll, '1990s')[0]
+        m0, m1, me = pixel_color([content])[0], pixel_color([moved])[0], era_color(coll, '1990s')[0]
         assert (m1 - me).abs().sum() < 0.5 * (m0 - me).abs().sum(), (method, m0, m1, me)
 
 
