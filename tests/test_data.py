@@ -304,7 +304,7 @@ def test_bad_image_cache_is_read_again(tmp_path, monkeypatch, kind):
     monkeypatch.setenv('MELONPY_CACHE', str(tmp_path/'cache'))
     _mem_cache.clear()
     good, why = load_covers(files, 48, progress=False)
-    keys = [data._key(f) + '|32' for f in files]
+    keys = [data.file_key(f) + '|32' for f in files]
     k, x, w = BAD_IMAGE_CACHES[kind](keys)
     with open(data._disk_cache(48), 'wb') as f: np.savez(f, keys=np.array(k), x=x, why=np.array(w))
     _mem_cache.clear()
