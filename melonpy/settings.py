@@ -363,8 +363,8 @@ class StylizeSettings(Settings):
     weights: str|None = weights_opt("(default: torchvision's ImageNet weights, downloaded once into $TORCH_HOME)")
     threads: int|None = threads_opt()
     cache: bool = opt(True, 'with --era: do not read or write the cached era statistics', flag='--no-cache', action='store_false')
-    method: str|None = opt(None, "grade: the era's photo grade (tone curves, contrast, saturation, hue, sharpness, vignette), fitted once per collection and cached, "
-                           f"no download, under 1 s; fast: one pass of a feed-forward network, then --refine L-BFGS steps (about 7 s at 256 px with {fast_refine}; under 1 s with 0); "
+    method: str|None = opt(None, "grade: the era's photo grade (tone curves, contrast, saturation, hue, sharpness, vignette), fitted once per collection (a minute or two the first time) and cached, "
+                           f"no download, then under 1 s a picture; fast: one pass of a feed-forward network, then --refine L-BFGS steps (about 7 s at 256 px with {fast_refine}; under 1 s with 0); "
                            "gatys: optimise the picture from the start (about 30 s); color (or colour): the era's colors only",
                            shown=f'{era_method} with --era, {style_method} with --style', type=_method, choices=('grade', 'gatys', 'fast', 'color'))
     texture: float = opt(0., "with --method grade: add the fast network's texture on top, at share T from 0 to 1", type=float_in(0, 1), metavar='T')
