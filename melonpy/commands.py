@@ -6,15 +6,13 @@ Docs: https://melonpy.github.io/melonpy/commands.html.md"""
 
 # %% ../nbs/09a_commands.ipynb #e5e218d8
 from __future__ import annotations
-import gc, sys, time
+import sys, time
 import pandas as pd
-from tqdm.auto import tqdm
-from .core import UserError, csv_guard, shown_name, write_csv
+from .core import UserError, csv_guard, shown_name, write_csv, atomic_path, sample_covers, typical_k, min_era_covers
 from .data import read_covers, era_list, sample_per_era, image_exts, image_files
 from .splits import split_by_source
 from pathlib import Path
 from PIL import Image
-from .core import atomic_path, sample_covers, typical_k, min_era_covers
 from .settings import TrainSettings, PredictSettings, StylizeSettings
 from .grade import era_grade, grade_words
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
@@ -80,16 +78,6 @@ def train_data(s:TrainSettings) -> dict:
           + (f" (and {sp.attrs['moved_with_them']} of other sources in their album groups)" if sp.attrs['moved_with_them'] else ''))
     return dict(covers=sp, eras=None, max_per_era=None)
 
-# %% ../nbs/09a_commands.ipynb #067055c2
-def _predict_in_chunks(learn, files, chunk:int=64) -> pd.DataFrame:
-    "`predict_covers` of `files`, `chunk` files at a time (16 at a time through the network), with a progress bar: the memory of one chunk, not of the folder."
-    from melonpy.learners import predict_covers
-    parts = []
-    for i in tqdm(range(0, len(files), chunk), desc='predicting', unit='batch', leave=False):
-        parts.append(predict_covers(learn, [str(f) for f in files[i:i+chunk]], bs=16))   # 16 at a time through the network: small activations
-        gc.collect()   # the chunk's pictures sit in reference cycles (fastai's transforms): freed now, not at some later full collection
-    return pd.concat(parts, ignore_index=True)
-
 # %% ../nbs/09a_commands.ipynb #29ea2283
 def _show_predictions(df:pd.DataFrame, csv:str|None):
     "Print the predictions `df` as a table, or as CSV on standard output when `csv` is '-'."
@@ -103,10 +91,11 @@ def _show_predictions(df:pd.DataFrame, csv:str|None):
 # %% ../nbs/09a_commands.ipynb #e1a52a8f
 def predict_main(s:PredictSettings) -> int:
     "Run `melonpy predict` with its settings `s`: print and optionally write one row per image; unreadable files are reported, not fatal."
+    from melonpy.learners import predict_chunks
     from melonpy.model_file import load_era_model
     files = image_files(s.images)
     if not files: raise UserError(f'no images found in {" ".join(s.images)} (looked for {", ".join(image_exts)})')
-    df = _predict_in_chunks(load_era_model(s.model, trust=s.trust_pickle), files)
+    df = predict_chunks(load_era_model(s.model, trust=s.trust_pickle), [str(f) for f in files], bs=16)   # 16 at a time through the network: small activations
     bad = df[df.error != '']
     if len(bad) == len(df): raise UserError(f'none of the {len(df)} images could be read (e.g. {bad.file.iloc[0]}: {bad.error.iloc[0]})')
     to_stdout = s.csv == '-'

@@ -86,15 +86,6 @@ def colors_stage(run, settings:dict, progress:bool=True) -> dict:
     differ = [m for m in measure_names if st[st.measure == m].p_value.iloc[0] < 0.05 / n]
     return dict(covers=int(sum(st.attrs['counts'].values())), different=differ)
 
-# %% ../nbs/08_course.ipynb #846dbd06
-def _predict(predict, learn, files:list, progress:bool=True, chunk:int=32) -> pd.DataFrame:
-    "`predict(learn, files)` (chapter 4's `predict_covers`) `chunk` covers at a time, under a bar: a whole collection's test covers take a minute after training."
-    with tqdm(total=len(files), desc='test covers', unit='cover', disable=not progress, leave=False) as bar:
-        parts = []
-        for i in range(0, len(files), chunk):
-            parts.append(predict(learn, files[i:i + chunk])); bar.update(len(parts[-1]))
-    return pd.concat(parts, ignore_index=True)
-
 # %% ../nbs/08_course.ipynb #ea6c9121
 def model_stage(run, settings:dict, progress:bool=True) -> dict:
     "Stage 4: train chapter 4's era classifier on the split, export `run/model.safetensors`, write metrics, test predictions and figures to `run/model`."
@@ -107,7 +98,7 @@ def model_stage(run, settings:dict, progress:bool=True) -> dict:
                                    freeze_epochs=s['freeze_epochs'], bs=bs, seed=s['seed'], quiet=True,
                                    progress=progress)
     test = models.evaluation_covers(learn)
-    pr = _predict(models.predict_covers, learn, test.file.tolist(), progress)
+    pr = models.predict_chunks(learn, test.file.tolist(), chunk=32, predict=models.predict_covers, desc='test covers', progress=progress)   # a whole collection's test covers take a minute after training: a bar
     res = models.evaluate_era_model(learn, preds=pr)
     pr = pr.assign(era=test.era.to_numpy())
     out = run/'model'; out.mkdir(parents=True, exist_ok=True)

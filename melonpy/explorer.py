@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import ipywidgets as W
 from PIL import Image
-from tqdm.auto import tqdm
 from .core import UserError
 from .data import read_covers, image_files
-from .learners import predict_covers, seen_in_training
+from .learners import predict_covers, predict_chunks, seen_in_training
 from .interpret import gradcam
 from .model_file import load_era_model
 from .predictions import *
@@ -337,11 +336,7 @@ def cached_predictions(learn, files, chunk=64, refresh=False, predict=None):
     files = [str(f) for f in files]
     key, cache = tuple(files), _pred_cache.setdefault(learn, {})
     if refresh or key not in cache:
-        parts = []
-        with tqdm(total=len(files), desc='predicting', unit='cover') as bar:
-            for i in range(0, len(files), chunk):
-                parts.append(predict(learn, files[i:i + chunk])); bar.update(len(files[i:i + chunk]))
-        cache[key] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['file', 'pred'])
+        cache[key] = predict_chunks(learn, files, chunk, predict)
     return cache[key].copy()
 
 # %% ../nbs/06b_explorer.ipynb #fc686111

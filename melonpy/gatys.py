@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
-from tqdm.auto import tqdm
 from .core import UserError, image_sides
 from .settings import StylizeSettings, gatys_scales
 from .data import open_cover, BadImage

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .core import UserError, atomic_path, default_eras, torch_threads
 from .settings import StylizeSettings
 from .data import read_covers, open_cover, BadImage, cache_dir
-from .gatys import image_tensor, to_image
+from .gatys import image_tensor, to_image, batches
 
 # %% auto #0
 __all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'grade_steps',
@@ -188,7 +188,7 @@ def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=
     from melonpy.networks import LiteFeatures   # torchvision and the network: loaded only when a grade is fitted this way
     net = LiteFeatures(variant).eval().requires_grad_(False)
     net.size = x.shape[-1]
-    with torch.no_grad(): f = torch.cat([net(x[i:i + 32]) for i in range(0, len(x), 32)])
+    with torch.no_grad(): f = torch.cat([net(b) for b in batches(x, 32)])
     mu, sd, W, b, classes = _logistic(f, eras, w, C)
     return (lambda y: torch.log_softmax(((net(y) - mu) / sd) @ W.T + b, 1)), classes
 

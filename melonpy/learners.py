@@ -6,7 +6,7 @@ Docs: https://melonpy.github.io/melonpy/learners.html.md"""
 
 # %% ../nbs/04b_learners.ipynb #ec558af8
 from __future__ import annotations
-import dataclasses, json, os, time, warnings
+import dataclasses, gc, json, os, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -28,7 +28,7 @@ from .networks import (dnn, cnn, cnn_bn, vgg16_imagenet, lite_archs, lite_sizes,
 __all__ = ['scratch_archs', 'offline_archs', 'save_every', 'feature_version', 'aug_levels', 'default_size', 'arch_names',
            'EpochHistory', 'ModelCard', 'ProgressBar', 'add_normalize', 'era_learner', 'mixed_sources',
            'cover_features', 'era_order', 'cover_weights', 'era_edges', 'fit_linear_head', 'aug_tfms',
-           'train_era_model', 'image_loader', 'seen_in_training', 'predict_covers']
+           'train_era_model', 'image_loader', 'seen_in_training', 'predict_covers', 'predict_chunks']
 
 # %% ../nbs/04b_learners.ipynb #1e1d2ef4
 model_meta[vgg16_imagenet] = {**model_meta[torchvision.models.vgg16_bn],
@@ -387,3 +387,13 @@ def predict_covers(learn, files, bs=64) -> pd.DataFrame:
     seen.iloc[where] = seen_in_training(learn, imgs)
     df['seen'] = seen
     return df[['file', 'pred', *[f'prob_{e}' for e in vocab], *(['year'] if year_head else []), 'seen', 'error']]
+
+# %% ../nbs/04b_learners.ipynb #73638727
+def predict_chunks(learn, files, chunk:int=64, predict=None, desc:str='predicting', progress:bool=True, **kwargs) -> pd.DataFrame:
+    "`predict(learn, part, **kwargs)` (default `predict_covers`) of `files`, `chunk` files at a time under a progress bar, as one table."
+    predict, files, parts = predict or predict_covers, list(files), []
+    with tqdm(total=len(files), desc=desc, unit='cover', disable=not progress, leave=False) as bar:
+        for part in chunked(files, chunk):
+            parts.append(predict(learn, part, **kwargs)); bar.update(len(part))
+            gc.collect()   # a chunk's pictures sit in reference cycles (fastai's transforms): freed now, not at some later full collection
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['file', 'pred'])

@@ -17,7 +17,7 @@ from .grade import era_grade, EraGrade
 from .gatys import (VGGFeatures, image_tensor, to_image, image_grams, color_match, transfer_steps, content_features,
                            scale_plan, upsample, check_size, check_shape)
 from .magenta import style_vectors, magenta_transform
-from .era_targets import (era_styles, check_era_style, covers_table, era_files, typical_covers, era_ranking, era_target,
+from .era_targets import (check_era_style, covers_table, era_files, typical_covers, era_ranking, era_target,
                                  move_toward, pixel_color, target_color, era_vector, era_style_vector)
 
 # %% auto #0
