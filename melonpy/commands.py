@@ -8,7 +8,7 @@ Docs: https://melonpy.github.io/melonpy/commands.html.md"""
 from __future__ import annotations
 import sys, time
 import pandas as pd
-from .core import UserError, csv_guard, shown_name, write_csv, atomic_path, sample_covers, typical_k, min_era_covers
+from .core import UserError, csv_guard, shown_name, write_csv, atomic_path, sample_covers, min_era_covers
 from .data import read_covers, era_list, sample_per_era, image_exts, image_files
 from .splits import split_by_source
 from pathlib import Path
@@ -16,8 +16,8 @@ from PIL import Image
 from .settings import TrainSettings, PredictSettings, StylizeSettings
 from .grade import era_grade, grade_words
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
-from .era_targets import era_files, era_covers
-from .style import style_transfer, grade_eras, stage_target, era_probabilities
+from .era_targets import era_files, EraStyle
+from .style import style_transfer, grade_eras, stage_target, era_probabilities, StyleImages
 
 # %% auto #0
 __all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
@@ -155,16 +155,17 @@ def stylize_main(s:StylizeSettings) -> int:
                         refine=refine, texture=s.texture, grade=grade, **gatys)
     out = Path(s.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
+    look = None if grade is not None else EraStyle(covers, s.era, era_style, strength, learn, max_covers=s.max_covers, cache=s.cache) if s.era else StyleImages(styles, strength)   # the transfer's look, for this report: its covers and targets come from memory
     if grade is not None:
         what = f'era {s.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[s.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
     elif s.era:
-        n = len(era_covers(covers, s.era, era_style, learn, max_covers=s.max_covers)[0])
+        n = len(look.files)
         what = f'era {s.era} ({n} covers' + (f', {era_style}' if era_style != 'average' else '') + (f', strength {strength:g}' if strength != 1 else '') + ')'
     else: what = ', '.join(Path(f).name for f in styles[:3]) + (f' (+{len(styles) - 3})' if len(styles) > 3 else '')
     msg = f'stylized {Path(s.content).name} toward {what} by {method}' + (f' + {refine} steps' if refine else '') + f' at {im.size[0]}x{im.size[1]} in {time.time() - t:.1f}s'
     if net is not None:   # how close the result is to the style and the content (VGG16's distances; the fast route skips them)
         c = image_tensor(s.content, s.size)
-        target = stage_target(to_image(content), c, styles or None, s.era, covers, s.size, net, era_style, strength, learn, None, typical_k, s.max_covers, s.cache, False)
+        target = stage_target(to_image(content), s.size, net, look)
         d0, d1 = transfer_distances(c, c, target, net), transfer_distances(image_tensor(im), c, target, net)
         msg += f': {_fmt(d0)} -> {_fmt(d1)}'
     msg += f'; saved {out}'

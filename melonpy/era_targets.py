@@ -7,6 +7,7 @@ Docs: https://melonpy.github.io/melonpy/era_targets.html.md"""
 # %% ../nbs/07d_era_targets.ipynb #f5d55480
 from __future__ import annotations
 import hashlib, json, os, re
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
@@ -21,8 +22,8 @@ from .magenta import style_vectors
 
 # %% auto #0
 __all__ = ['era_styles', 'check_era_style', 'covers_table', 'era_files', 'era_grams', 'model_fingerprint', 'era_ranking',
-           'typical_covers', 'era_covers', 'era_mean_target', 'move_toward', 'era_target', 'pixel_color', 'move_color',
-           'era_color', 'target_color', 'era_vector', 'era_style_vector']
+           'typical_covers', 'era_covers', 'era_mean_target', 'move_toward', 'pixel_color', 'move_color', 'era_color',
+           'era_vector', 'EraStyle', 'era_target', 'target_color', 'era_style_vector']
 
 # %% ../nbs/07d_era_targets.ipynb #9225c99c
 era_styles = ('average', 'typical', 'direction')   # how an era's style target is defined (see "What sets an era apart")
@@ -173,10 +174,12 @@ def era_covers(covers, era:str, era_style:str='average', learn=None, k:int=typic
     return tuple(files), src
 
 # %% ../nbs/07d_era_targets.ipynb #8d00e943
-def _of_era(stat, era, src, files):
-    "`stat(files, skip_bad=True)` (`pixel_color`, `style_vectors`), or one sentence naming the era if none of its covers is readable."
-    try: return stat(files, skip_bad=True)
-    except UserError: raise _unreadable_era(era, src, files) from None
+def _of_era(kind:str, era:str, src, files:tuple):
+    "The pixel colour statistics ('colour', `pixel_color`) or mean Magenta embedding ('vector', `style_vectors`) of the covers `files` of `era`, computed once (`_kept`), or one sentence naming the era if none of them is readable."
+    def make():
+        try: return pixel_color(files, skip_bad=True) if kind == 'colour' else style_vectors(files, skip_bad=True).mean(0)
+        except UserError: raise _unreadable_era(era, src, files) from None
+    return _kept(kind, files, make)
 
 # %% ../nbs/07d_era_targets.ipynb #36551d62
 def era_mean_target(covers, era:str, size:int, net:VGGFeatures, eras=None, max_covers:int=StylizeSettings.max_covers, cache=True, progress:bool=False) -> StyleTarget:
@@ -194,20 +197,6 @@ def move_toward(own:StyleTarget, target:StyleTarget, strength:float=1., base:Sty
     grams = {l: own[l] + strength * (target[l] - base[l]) for l in target}
     colour = move_color(own.color, target.color, strength, base.color) if own.color is not None and target.color is not None else None
     return StyleTarget(grams, colour, source=target.source, n=target.n, files=target.files)
-
-# %% ../nbs/07d_era_targets.ipynb #5c5f0b1c
-def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='average', strength:float=1., own:StyleTarget|None=None,
-               learn=None, eras=None, k:int=typical_k, max_covers:int=StylizeSettings.max_covers, cache=True, progress:bool=False) -> StyleTarget:
-    "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength`."
-    check_era_style(era_style, strength, learn)
-    if era_style == 'typical':   # kept in memory (every transfer asks again) and on disk
-        files, _ = era_covers(covers, era, era_style, learn, k, cache=cache, progress=progress)
-        t = _kept(f'grams {size}px {net.fingerprint()}', files, lambda: _cached_grams(files, f'{era}-typical', size, net, style_layers, cache, progress,
-                                                                                      f'era {era}, {len(files)} typical covers', era=era))
-    else: t = era_grams(covers, era, size, net=net, max_covers=max_covers, cache=cache, progress=progress)
-    if own is None: return t
-    base = era_mean_target(covers, era, size, net, eras or (learn and [str(v) for v in learn.dls.vocab]), max_covers, cache) if era_style == 'direction' else None
-    return move_toward(own, t, strength, base)
 
 # %% ../nbs/07d_era_targets.ipynb #0d50344a
 def pixel_color(images, size:int=128, skip_bad:bool=False) -> tuple:
@@ -230,35 +219,74 @@ def move_color(own:tuple, target:tuple, strength:float=1., base:tuple|None=None)
 def era_color(covers, era:str, max_covers:int=StylizeSettings.max_covers, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> tuple:
     "Pixel colour statistics (`pixel_color`) of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
     files, src = era_covers(covers, era, era_style, learn, k, max_covers, seed)
-    return _kept('colour', files, lambda: _of_era(pixel_color, era, src, files))
-
-# %% ../nbs/07d_era_targets.ipynb #bdf1f3a5
-def target_color(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
-                  k:int=typical_k, max_covers:int=StylizeSettings.max_covers) -> tuple:
-    "The colour statistics `content` is moved to: the style images', or the era's by `era_style`, moved from the content's own by `strength`."
-    own = pixel_color([content])
-    if era is None: return move_color(own, pixel_color(style if isinstance(style, (list, tuple)) else [style]), strength)
-    check_era_style(era_style, strength, learn)
-    t = era_color(covers, era, max_covers, era_style=era_style, learn=learn, k=k)
-    if era_style != 'direction': return move_color(own, t, strength)
-    eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
-    cs = [era_color(covers, e, max_covers) for e in eras]
-    return move_color(own, t, strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
+    return _of_era('colour', era, src, files)
 
 # %% ../nbs/07d_era_targets.ipynb #b4745c10
 def era_vector(covers, era:str, max_covers:int=StylizeSettings.max_covers, seed:int=0, era_style:str='average', learn=None, k:int=typical_k) -> np.ndarray:
     "The mean Magenta style embedding of the covers that stand for `era` in `covers` (`era_covers`), kept in memory."
     files, src = era_covers(covers, era, era_style, learn, k, max_covers, seed)
-    return _kept('vector', files, lambda: _of_era(style_vectors, era, src, files).mean(0))
+    return _of_era('vector', era, src, files)
 
-# %% ../nbs/07d_era_targets.ipynb #7a50e793
+# %% ../nbs/07d_era_targets.ipynb #559ad315
+@dataclass(eq=False)
+class EraStyle:
+    "The look of era `era` in collection `covers` for the neural and colour routes, checked once: defined by `era_style` (its typical covers ranked by classifier `learn`, or its direction away from `eras`), moved from the content's own by `strength`; its Gram, colour and embedding targets share one set of covers (`files`, from `src`) and one cache."
+    covers: object
+    era: str
+    era_style: str = 'average'
+    strength: float = 1.
+    learn: object = None
+    eras: list|None = None
+    k: int = typical_k
+    max_covers: int = StylizeSettings.max_covers
+    cache: object = True
+    progress: bool = False
+
+    def __post_init__(self):
+        check_era_style(self.era_style, self.strength, self.learn)
+        if self.era_style == 'typical': era_files(self.covers, self.era, 0, 0)   # an era the collection lacks: that sentence, before the classifier is asked
+        self.files, self.src = era_covers(self.covers, self.era, self.era_style, self.learn, self.k, self.max_covers, 0, self.cache, self.progress)
+        vocab = self.learn and [str(v) for v in self.learn.dls.vocab]
+        self.base = list(dict.fromkeys([*(self.eras or vocab or default_eras), self.era])) if self.era_style == 'direction' else None   # the eras the direction is measured from
+
+    def grams(self, size:int, net:VGGFeatures, own:StyleTarget|None=None) -> StyleTarget:
+        "The era's Gram matrices and colours at `size` px by `net` (once per size and network), moved from `own` (the content's, when given) by `strength`."
+        if self.era_style == 'typical': make = lambda: _cached_grams(self.files, f'{self.era}-typical', size, net, style_layers, self.cache, self.progress,
+                                                                     f'era {self.era}, {len(self.files)} typical covers', era=self.era)
+        else: make = lambda: era_grams(self.covers, self.era, size, net, max_covers=self.max_covers, cache=self.cache, progress=self.progress)
+        t = _kept(f'grams {size}px {net.fingerprint()}', self.files, make)
+        if own is None: return t
+        base = era_mean_target(self.covers, self.era, size, net, self.base, self.max_covers, self.cache) if self.base else None
+        return move_toward(own, t, self.strength, base)
+
+    def color(self, content) -> tuple:
+        "The colour statistics `content` (path or PIL image) is moved to: its own (`pixel_color`) moved by `strength` toward the era's, or along the era's direction."
+        own, t = pixel_color([content]), _of_era('colour', self.era, self.src, self.files)
+        if not self.base: return move_color(own, t, self.strength)
+        cs = [era_color(self.covers, e, self.max_covers) for e in self.base]
+        return move_color(own, t, self.strength, tuple(sum(c[i] for c in cs) / len(cs) for i in range(2)))
+
+    def vector(self, content) -> np.ndarray:
+        "Magenta's style embedding for `content`: its own moved by `strength` toward the era's, or along the era's direction."
+        own, t = style_vectors([content])[0], _of_era('vector', self.era, self.src, self.files)
+        if not self.base: return own + self.strength * (t - own)
+        return own + self.strength * (t - np.mean([era_vector(self.covers, e, self.max_covers) for e in self.base], 0))
+
+# %% ../nbs/07d_era_targets.ipynb #2be668c5
+def era_target(covers, era:str, size:int, net:VGGFeatures, era_style:str='average', strength:float=1., own:StyleTarget|None=None,
+               learn=None, eras=None, k:int=typical_k, max_covers:int=StylizeSettings.max_covers, cache=True, progress:bool=False) -> StyleTarget:
+    "The style target of `era` at `size` px by `era_style` ('average', 'typical' or 'direction'), moved from `own` (the content's statistics) by `strength` (`EraStyle.grams`)."
+    return EraStyle(covers, era, era_style, strength, learn, eras, k, max_covers, cache, progress).grams(size, net, own)
+
+# %% ../nbs/07d_era_targets.ipynb #1eed9e54
+def target_color(content, style=None, era=None, covers=None, era_style:str='average', strength:float=1., learn=None, eras=None,
+                  k:int=typical_k, max_covers:int=StylizeSettings.max_covers) -> tuple:
+    "The colour statistics `content` is moved to: the style images', or the era's by `era_style` (`EraStyle.color`), moved from the content's own by `strength`."
+    if era is not None: return EraStyle(covers, era, era_style, strength, learn, eras, k, max_covers).color(content)
+    return move_color(pixel_color([content]), pixel_color(style if isinstance(style, (list, tuple)) else [style]), strength)
+
+# %% ../nbs/07d_era_targets.ipynb #a8a9954f
 def era_style_vector(content:Image.Image, covers, era:str, era_style:str='average', strength:float=1., learn=None, eras=None,
                      k:int=typical_k, max_covers:int=StylizeSettings.max_covers) -> np.ndarray:
-    "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction."
-    check_era_style(era_style, strength, learn)
-    own = style_vectors([content])[0]
-    target = era_vector(covers, era, max_covers, era_style=era_style, learn=learn, k=k)
-    if era_style == 'direction':
-        eras = list(dict.fromkeys([*(eras or (learn and [str(v) for v in learn.dls.vocab]) or default_eras), era]))
-        return own + strength * (target - np.mean([era_vector(covers, e, max_covers) for e in eras], 0))
-    return own + strength * (target - own)
+    "The style embedding for `content` toward `era`: its own embedding moved by `strength` toward the era's ('average'/'typical') or along the era's direction (`EraStyle.vector`)."
+    return EraStyle(covers, era, era_style, strength, learn, eras, k, max_covers).vector(content)

@@ -7,6 +7,7 @@ Docs: https://melonpy.github.io/melonpy/style.html.md"""
 # %% ../nbs/07_style.ipynb #e7cac860
 from __future__ import annotations
 import time
+from dataclasses import dataclass
 import numpy as np
 import torch, torch.nn.functional as F
 from PIL import Image
@@ -14,14 +15,13 @@ from tqdm.auto import tqdm
 from .core import UserError, default_eras, typical_k
 from .settings import StylizeSettings, gatys_steps, gatys_scales
 from .grade import era_grade, EraGrade
-from .gatys import (VGGFeatures, image_tensor, to_image, image_grams, color_match, transfer_steps, content_features,
+from .gatys import (VGGFeatures, StyleTarget, image_tensor, to_image, image_grams, color_match, transfer_steps, content_features,
                            scale_plan, upsample, check_size, check_shape)
 from .magenta import style_vectors, magenta_transform
-from .era_targets import (check_era_style, covers_table, era_files, typical_covers, era_ranking, era_target,
-                                 move_toward, pixel_color, target_color, era_vector, era_style_vector)
+from .era_targets import check_era_style, covers_table, era_files, era_ranking, EraStyle, move_toward, pixel_color, target_color, era_vector
 
 # %% auto #0
-__all__ = ['style_methods', 'style_transfer', 'grade_eras', 'stage_target', 'era_grid', 'era_probabilities']
+__all__ = ['style_methods', 'style_transfer', 'grade_eras', 'StyleImages', 'stage_target', 'era_grid', 'era_probabilities']
 
 # %% ../nbs/07_style.ipynb #e4c48796
 style_methods = ('grade', 'gatys', 'fast', 'color')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colors alone
@@ -37,27 +37,25 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
     if method == 'grade': return _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache, progress)
-    check_era_style(era_style, strength, learn if era is not None else 0)
     if method == 'gatys' and steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
     if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
     if init not in ('color', 'content'): raise UserError(f"init={init!r}: choose 'color' or 'content'")
     if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
-    if era is not None: era_files(covers, era, max_covers, 0)   # an era the collection lacks: one sentence, before any work
-    if era is not None and era_style == 'typical': typical_covers(learn, covers, era, k, cache=cache, progress=progress)   # ranked once, with this `cache`
+    if era is None: check_era_style(era_style, strength, 0); look = StyleImages(style, strength)
+    else: look = EraStyle(covers, era, era_style, strength, learn, eras, k, max_covers, cache, progress)   # checked once (the era too, its covers ranked once for 'typical'), before any work
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
     if method != 'color': check_shape(content, plan)   # VGG16's limit: the colour route never runs the network
-    if method == 'color':   # the era's colors alone: the first step of both other routes, ~10 ms
-        return to_image(color_match(image_tensor(content, size), target_color(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
-    if method == 'fast': return _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
-                                               colors, refine, style_weight, content_weight, levels, cache, callback, progress)
-    net = net or VGGFeatures(weights=weights)
+    if method == 'color': return to_image(color_match(image_tensor(content, size), look.color(content)))   # the colors alone: the first step of both other routes, ~10 ms
+    net = (net or VGGFeatures(weights=weights)) if method == 'gatys' or refine else None   # VGG16: Gatys' steps and the fast route's refining steps
+    if method == 'fast': return _fast_transfer(content, look, size, net, colors, refine, callback, progress,
+                                               style_weight=style_weight, content_weight=content_weight, levels=levels)
     x = None
     bar = tqdm(total=sum(n for _, n in plan), desc='stylize', unit='step', disable=not progress, leave=False)
     try:
         for k_, (s, n) in enumerate(plan):
             c = image_tensor(content, s)
-            target = stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
+            target = stage_target(content, s, net, look)
             cf = content_features(net, c)
             if x is None: x = color_match(c, target.color) if init == 'color' and colors else c
             else: x = upsample(x, c, detail)
@@ -88,33 +86,43 @@ def _grade_transfer(content, style, era, covers, size, strength, eras, texture, 
     y = image_tensor(im)
     return to_image(y + texture * (F.interpolate(t, size=y.shape[-2:], mode='bilinear', align_corners=False) - y))
 
+# %% ../nbs/07_style.ipynb #0c92efb8
+@dataclass(eq=False)
+class StyleImages:
+    "Style images (paths or PIL images) as a look for `style_transfer`, moved from the content's own by `strength`: the targets an `EraStyle` gives for an era."
+    style: object
+    strength: float = 1.
+
+    def __post_init__(self): self.style = list(self.style) if isinstance(self.style, (list, tuple)) else [self.style]
+    def grams(self, size:int, net:VGGFeatures, own:StyleTarget|None=None) -> StyleTarget:
+        "The images' Gram matrices and colours at `size` px, moved from `own` (when given) by `strength`."
+        t = image_grams(self.style, size, net)
+        return t if own is None else move_toward(own, t, self.strength)
+    def color(self, content) -> tuple:
+        "The colour statistics `content` is moved to (`target_color`)."
+        return target_color(content, self.style, strength=self.strength)
+    def vector(self, content) -> np.ndarray:
+        "Magenta's style embedding for `content`: its own moved by `strength` toward the images' mean."
+        own = style_vectors([content])[0]
+        return own + self.strength * (style_vectors(self.style).mean(0) - own)
+
 # %% ../nbs/07_style.ipynb #40921b5c
-def stage_target(content, c, style, era, covers, s, net, era_style, strength, learn, eras, k, max_covers, cache, progress):
-    "The Gram/colour target at size `s`: of the style images, or of the era by `era_style`, moved from the content's own by `strength`."
-    own = image_grams(content, s, net) if strength != 1 or era_style == 'direction' else None
-    if era is None: return image_grams(style, s, net) if own is None else move_toward(own, image_grams(style, s, net), strength)
-    return era_target(covers, era, s, net, era_style, strength, own, learn, eras, k, max_covers, cache, progress)
+def stage_target(content, s:int, net:VGGFeatures, look) -> StyleTarget:
+    "The Gram/colour target at size `s` of `look` (an `EraStyle` or `StyleImages`), moved from `content`'s own statistics by its `strength` (they are computed only when they count)."
+    own = image_grams(content, s, net) if look.strength != 1 or getattr(look, 'era_style', None) == 'direction' else None
+    return look.grams(s, net, own)
 
 # %% ../nbs/07_style.ipynb #80a03cfe
-def _fast_transfer(content, style, era, covers, size, weights, net, max_covers, era_style, strength, learn, eras, k,
-                   colors, refine, style_weight, content_weight, levels, cache, callback, progress):
-    "The 'fast' route of `style_transfer`: Magenta's network with an era's (or the style images') embedding, the era's colours, `refine` L-BFGS steps."
-    if era is None:
-        own = style_vectors([content])[0]
-        vec = own + strength * (style_vectors(style if isinstance(style, (list, tuple)) else [style]).mean(0) - own)
-    else: vec = era_style_vector(content, covers, era, era_style, strength, learn, eras, k, max_covers)
-    x = magenta_transform(content, vec, size)
-    if not (colors or refine): return to_image(x)
-    if refine:
-        net = net or VGGFeatures(weights=weights)
-        c = image_tensor(content, size)
-        target = stage_target(content, c, style, era, covers, size, net, era_style, strength, learn, eras, k, max_covers, cache, progress)
-        if colors: x = color_match(x, target.color)
-        cb = None if callback is None else (lambda i, xx, l: callback(0, size, i, xx, l))
-        with tqdm(total=refine, desc='refine', unit='step', disable=not progress, leave=False) as bar:
-            x = transfer_steps(x, net, target, content_features(net, c), refine, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
-        return to_image(x)
-    return to_image(color_match(x, target_color(content, style, era, covers, era_style, strength, learn, eras, k, max_covers)))
+def _fast_transfer(content:Image.Image, look, size:int, net:VGGFeatures|None=None, colors:bool=True, refine:int=0, callback=None, progress:bool=False, **losses) -> Image.Image:
+    "The 'fast' route of `style_transfer`: Magenta's network with `look`'s embedding (an `EraStyle` or `StyleImages`), its colours, then `refine` L-BFGS steps by `net` (`losses`: `transfer_steps`' weights and levels)."
+    x = magenta_transform(content, look.vector(content), size)
+    if not refine: return to_image(color_match(x, look.color(content)) if colors else x)
+    c = image_tensor(content, size)
+    target = stage_target(content, size, net, look)
+    if colors: x = color_match(x, target.color)
+    cb = None if callback is None else (lambda i, xx, l: callback(0, size, i, xx, l))
+    with tqdm(total=refine, desc='refine', unit='step', disable=not progress, leave=False) as bar:
+        return to_image(transfer_steps(x, net, target, content_features(net, c), refine, callback=cb, pbar=bar, **losses))
 
 # %% ../nbs/07_style.ipynb #31398242
 def era_grid(content, routes:dict, covers, eras=default_eras, size:int=StylizeSettings.size, learn=None, progress:bool=False, **kwargs):

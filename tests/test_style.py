@@ -423,3 +423,29 @@ def test_era_grade_route(tmp_path):
     a, b = image_tensor(im), image_tensor(content, 48)
     assert a.shape == b.shape and ssim(a, b) > 0.7
     assert (a - b).abs().mean() > 0.005   # it did change the picture
+
+
+def test_era_style_checked_once(tmp_path, monkeypatch):
+    "One `style_transfer` toward an era builds its `EraStyle` once: `check_era_style` runs once on the colour route and once on the fast route "
+    "with refining steps (colours, embedding and Gram matrices all asked of the one look), and a bad era style or strength is the same one sentence, before any cover is read."
+    import melonpy.era_targets as et, melonpy.style as st
+    from melonpy.core import UserError
+    from melonpy.gatys import VGGFeatures
+    from melonpy.style import style_transfer
+    coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
+    content = Image.open(coll/'2000s'/'0.jpg')
+    calls = []
+    check = et.check_era_style
+    for mod in (et, st): monkeypatch.setattr(mod, 'check_era_style', lambda *a, **kw: calls.append(a) or check(*a, **kw))
+    for kw in (dict(method='color'), dict(method='fast', refine=2, net=net)):
+        calls.clear()
+        im = style_transfer(content, era='1990s', covers=coll, size=32, era_style='direction', eras=['1990s', '2000s'], progress=False, cache=False, **kw)
+        assert im.size == (32, 32) and calls == [('direction', 1.0, None)], (kw, calls)
+    asked = []
+    monkeypatch.setattr(et, 'era_covers', lambda *a, **kw: asked.append(a))
+    for bad, msg in ((dict(era_style='newest'), "era style 'newest': choose one of average, typical, direction"),
+                     (dict(strength=5), 'strength 5: give a number from 0 (unchanged) to 4 (1 is the default)')):
+        for method in ('color', 'fast'):
+            with pytest.raises(UserError) as e: style_transfer(content, era='1990s', covers=coll, method=method, progress=False, **bad)
+            assert str(e.value) == msg
+    assert asked == []
