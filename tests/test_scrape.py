@@ -35,7 +35,8 @@ def test_fetch_retries_then_gives_up():
         with pytest.raises(FetchError, match='HTTP 503 after 3 tries'): fetch(m.url + url(a), tries=3, backoff=0.01)
 
 def test_scrape_30_years_with_faults_then_resume(tmp_path):
-    melon, facts = faulty_melon()
+    "30 years of charts with every kind of fault (503s, cut pages and covers, truncated and HTML covers, 404s, an unreadable row, an empty year): the first run keeps what it can and says what failed; the second asks only for the empty year again."
+    melon, facts = faulty_melon(per_year=60)   # 60 rows a year: both row classes of Melon's markup (lst50, lst100), 1,200 covers, every fault
     out = tmp_path/'covers'
     with melon:
         t = time.time()
