@@ -119,7 +119,7 @@ def test_predict_nothing_readable_is_an_error(trained, tmp_path):
     "When no image given can be read, predict says so in one line and exits 2 (it used to print an empty table and exit 0)."
     d, _ = trained
     (tmp_path/'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
-    one_line_error(melonpy('predict', d/'era.safetensors', tmp_path/'broken.jpg'), 'none of the 1 images could be read')
+    one_line_error(melonpy_inproc('predict', d/'era.safetensors', tmp_path/'broken.jpg'), 'none of the 1 images could be read')   # in-process: the same main, no start-up
 
 
 def test_a_pickle_never_runs(tmp_path):
@@ -129,8 +129,8 @@ def test_a_pickle_never_runs(tmp_path):
         def __reduce__(self): return (os.system, (f'touch {marker}',))
     (tmp_path/'evil.pkl').write_bytes(pickle.dumps(Evil()))
     img = tmp_path/'a.png'; Image.new('RGB', (64, 64), 'red').save(img)
-    one_line_error(melonpy('predict', tmp_path/'evil.pkl', img), 'pickle', '--trust-pickle')
-    one_line_error(melonpy('stylize', img, '--style', img, '--check', tmp_path/'evil.pkl', '--out', tmp_path/'o.png'), '--trust-pickle')
+    one_line_error(melonpy_inproc('predict', tmp_path/'evil.pkl', img), 'pickle', '--trust-pickle')   # in-process: a pickle that ran would touch the marker all the same
+    one_line_error(melonpy_inproc('stylize', img, '--style', img, '--check', tmp_path/'evil.pkl', '--out', tmp_path/'o.png'), '--trust-pickle')
     assert not marker.exists() and not (tmp_path/'o.png').exists()
 
 
