@@ -159,7 +159,8 @@ def plot_gradcams(learn, picks:pd.DataFrame, cols:int|None=None):
     rows = -(-len(picks) // cols)
     fig, axs = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.8 * rows), squeeze=False)
     for ax, (_, r) in zip(axs.flat, picks.iterrows()):   # rows, not tuples: an era's name need not be a Python name
-        show_gradcam(learn, r['file'], ax=ax)
+        im = open_cover(r['file'], min_side=1)   # drawn as show_gradcam does, for the era the model predicts (Grad-CAM's own pass): no second prediction per cover
+        ax.imshow(im); ax.imshow(gradcam(learn, im), alpha=0.5, cmap='jet'); ax.axis('off')
         ax.set_title(f'true {r.era}: {"right" if r.pred == r.era else "wrong"}\npredicted {r.pred} ({r["prob_" + r.pred]:.0%})', fontsize=9)
     for ax in list(axs.flat)[len(picks):]: ax.axis('off')
     fig.tight_layout()

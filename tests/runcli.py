@@ -25,14 +25,14 @@ def melonpy(*args, check=None, timeout=300, env=None, **kw):
     if check is not None: assert r.returncode == check, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
     return r
 
-def melonpy_inproc(*args):
-    "Run the `melonpy` command in this process (same code path, no start-up cost): (exit status, stderr)."
+def melonpy_inproc(*args, stdout=False):
+    "Run the `melonpy` command in this process (same code path, no start-up cost): (exit status, stderr), and its stdout third with `stdout`."
     from melonpy.cli import main
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         try: code = main([str(a) for a in args])
         except SystemExit as e: code = e.code
-    return code, err.getvalue()
+    return (code, err.getvalue(), out.getvalue()) if stdout else (code, err.getvalue())
 
 def one_line_error(result, *words, after_bars=False):
     "`result` (a CompletedProcess or `(status, stderr)`) is a user error: status 2, one line naming `words`, no traceback; returns that line. `after_bars`: progress bars may come first."
