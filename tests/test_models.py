@@ -362,7 +362,7 @@ def test_bad_feature_cache_is_computed_again(tmp_path, monkeypatch, kind):
     assert load_file(str(path))['x'].shape == (2, 1024)   # overwritten with a good one
 
 
-def test_predict_odd_file_names(tiny, tmp_path):
+def test_predict_odd_file_names(tiny, tmp_path, monkeypatch):
     "A file name that is not UTF-8 and one a spreadsheet would run as a formula: predict's table (under a strict UTF-8 terminal), --csv to stdout and --csv FILE all work; the file keeps the names exactly, the formula behind a quote."
     import os, subprocess
     from runcli import COMMAND, melonpy_env
@@ -377,9 +377,18 @@ def test_predict_odd_file_names(tiny, tmp_path):
     assert b'caf\xe9.png' in raw and b"'=" in raw and not any(l.startswith(b'=') for l in raw.splitlines())
     p = pd.read_csv(tmp_path/'p.csv', encoding_errors='surrogateescape')
     assert sorted(os.fsencode(f) for f in p.file) == [b"'=cmd.png", b'caf\xe9.png', b'fine.png']   # names as given (relative), the formula quoted
-    r = subprocess.run([*COMMAND, 'predict', ok, '.', '--csv'], capture_output=True, text=True, env=env, timeout=300, cwd=d)
-    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
-    assert 'caf\\xe9.png' in r.stdout and "'=" in r.stdout
+    # --csv to stdout: in this process (no second start-up), its stdout a strict UTF-8 stream as PYTHONIOENCODING gave the first
+    import contextlib, io
+    from melonpy.cli import main
+    monkeypatch.chdir(d)
+    buf, err = io.BytesIO(), io.StringIO()
+    out = io.TextIOWrapper(buf, encoding='utf-8', errors='strict', write_through=True)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: code = main(['predict', str(ok), '.', '--csv'])
+        except SystemExit as e: code = e.code
+    text = buf.getvalue().decode('utf-8')
+    assert code == 0 and 'Traceback' not in err.getvalue(), err.getvalue()[-2000:]
+    assert 'caf\\xe9.png' in text and "'=" in text, text
 
 
 def test_predict_memory_is_bounded(tiny, tmp_path):
