@@ -18,7 +18,7 @@ look of each era by each route. For every route and target era it reports:
 Goals of issue 28: identified ≥ 80 % by both judges, P(target) rises ≥ 75 % for every era, spread ≥ 0.6, SSIM ≥ 0.7,
 ≤ 1 s per 256-px cover, ≤ 5 s per command. Results: bench/results/style_routes.csv and .json (command, date, load).
 
-    MELONPY_SHARED=../shared nice python bench/style_routes.py --per-era 8 --others 6 --size 256
+    MELONPY_SHARED=../shared nice python bench/style_routes.py --per-era 8 --others 40 --size 256
     MELONPY_SHARED=../shared nice python bench/style_routes.py --routes grade,grade_half --per-era 4   # a quick look
     MELONPY_SHARED=../shared nice python bench/style_routes.py --routes fast_refine,gatys --slow-covers 4   # VGG16's routes, seconds a picture
 """
@@ -33,12 +33,9 @@ from melonpy.style import style_transfer
 from melonpy.grade import era_grade, era_sample, grade_fits, ssim
 from melonpy.gatys import VGGFeatures
 
-routes = dict(   # name: style_transfer keywords; 'fit' is how the grade is fitted (default: `era_grade`'s, the classifier fit); strength 1 = the grade's `gain`
-    grade=dict(method='grade'), grade_half=dict(method='grade', strength=0.5), grade_texture=dict(method='grade', texture=0.35),
-    grade_mean=dict(method='grade', fit='mean'), grade_mean_half=dict(method='grade', strength=0.5, fit='mean'),   # the statistics fit: strength 1 = 2x the fit
-    grade_mean_strong=dict(method='grade', strength=1.5, fit='mean'), grade_mean_texture=dict(method='grade', texture=0.35, fit='mean'),
-    sep_half=dict(method='grade', strength=0.5, fit='separate'), sep=dict(method='grade', fit='separate'),
-    sep_half_texture=dict(method='grade', strength=0.5, texture=0.35, fit='separate'),
+routes = dict(   # name: style_transfer keywords; 'fit' is how the grade is fitted (default: `era_grade`'s, the classifier fit), 'seed' its seed (default 0); strength 1 = the grade's `gain`
+    grade=dict(method='grade'), grade_seed1=dict(method='grade', seed=1), grade_half=dict(method='grade', strength=0.5), grade_texture=dict(method='grade', texture=0.35),
+    grade_mean=dict(method='grade', fit='mean'),   # the statistics fit: strength 1 = 2x the fit
     colour=dict(method='color'), fast=dict(method='fast', refine=0),
     fast_refine=dict(method='fast', refine=12), gatys=dict(method='gatys', steps=30))
 
@@ -58,7 +55,7 @@ def main(argv=None):
     p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
     p.add_argument('--routes', default='grade,grade_half,grade_mean,colour,fast', help=f'among {", ".join(routes)}')
     p.add_argument('--per-era', type=int, default=8, help='held-out covers per era (of the three eras)')
-    p.add_argument('--others', type=int, default=6, help='covers of other decades')
+    p.add_argument('--others', type=int, default=40, help='covers of other decades (no judge and no fit saw them)')
     p.add_argument('--slow-covers', type=int, default=3, help='how many of those covers the slow routes (gatys, fast_refine: VGG16 on every picture) get, spread evenly over the list')
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--threads', type=int, default=2)
@@ -76,12 +73,13 @@ def main(argv=None):
     contents += [(str(f), e) for f, e in other.sample(min(a.others, len(other)), random_state=0)[['file', 'era']].itertuples(index=False)]
     assert not set(era_sample(covers, eras, exclude=held).file.astype(str)) & set(held), 'the grade would be fitted on held-out covers'
     grades, fit_s = {}, {}
-    for how in dict.fromkeys(routes[n].get('fit', grade_fits[0]) for n in a.routes.split(',')):
-        t = time.time(); grades[how] = era_grade(covers, eras, exclude=held, how=how, cache=cache_dir()/'bench-style-grade'); fit_s[how] = round(time.time() - t, 1)
-        print(f'# {len(contents)} covers; grade ({how}) fitted without them in {fit_s[how]:.1f}s ({"cached" if grades[how].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
+    fit_of = lambda name: (routes[name].get('fit', grade_fits[0]), routes[name].get('seed', 0))
+    for how, seed in dict.fromkeys(fit_of(n) for n in a.routes.split(',')):
+        t = time.time(); grades[how, seed] = era_grade(covers, eras, exclude=held, how=how, seed=seed, cache=cache_dir()/'bench-style-grade'); fit_s[f'{how} seed {seed}'] = round(time.time() - t, 1)
+        print(f'# {len(contents)} covers; grade ({how}, seed {seed}) fitted without them in {time.time() - t:.1f}s ({"cached" if grades[how, seed].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
     rows, vgg = [], None
     for name in a.routes.split(','):
-        kw = dict(routes[name]); g = grades[kw.pop('fit', grade_fits[0])]
+        kw = dict(routes[name]); g = grades[fit_of(name)]; kw.pop('fit', None); kw.pop('seed', None)
         slow = kw['method'] == 'gatys' or kw.get('refine')
         if slow: kw['net'] = vgg = vgg or VGGFeatures()   # loaded once
         for f, ce in ([contents[i] for i in sorted(set(np.linspace(0, len(contents) - 1, a.slow_covers).round().astype(int)))] if slow else contents):
@@ -131,7 +129,7 @@ def main(argv=None):
             print(f'# melonpy stylize (default route): first {secs[0]:.1f}s (fits the grade unless cached), warm {secs[1]:.1f}s')
     meta = dict(command=' '.join(['python', 'bench/style_routes.py', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
-                grades={h: g.table().to_dict(orient='index') for h, g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
+                grades={f'{h} seed {sd}': g.table().to_dict(orient='index') for (h, sd), g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
     runs = json.loads(out.with_suffix('.json').read_text()).get('runs', []) if out.with_suffix('.json').exists() else []
     out.with_suffix('.json').write_text(json.dumps(dict(runs=[r for r in runs if not set(r['routes']) <= set(meta['routes'])] + [meta]), indent=1, default=float))
     print(tab.round(2).to_string(index=False))

@@ -14,14 +14,14 @@ from PIL import Image
 from tqdm.auto import tqdm
 from .core import UserError, atomic_path, default_eras, torch_threads
 from .settings import StylizeSettings
-from .data import read_covers, open_cover, BadImage, cache_dir
+from .data import read_covers, load_covers, cache_dir
 from .gatys import image_tensor, to_image, batches
 
 # %% auto #0
 __all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'grade_steps',
            'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim', 'fit_grade', 'mean_objective',
-           'separate_objective', 'era_probe', 'classifier_objective', 'EraGrade', 'era_grade', 'grade_words',
-           'grade_grid']
+           'separate_objective', 'each_era', 'era_probe', 'classifier_objective', 'EraGrade', 'era_grade',
+           'grade_words', 'grade_grid']
 
 # %% ../nbs/07a_grade.ipynb #a8658b85
 grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'gamma_r', 'gamma_g', 'gamma_b',
@@ -86,7 +86,8 @@ def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
 def grade_stats(x:torch.Tensor) -> torch.Tensor:
     "What a grade can change, measured on images `x` (B, 3, H, W): per channel quantiles (5, 25, 50, 75, 95 %), brightness spread, chroma (mean I, Q and size), fine and medium detail, corners against centre; (B, 23), differentiable."
     b = x.shape[0]
-    qs = torch.quantile(x.reshape(b, 3, -1), torch.tensor([.05, .25, .5, .75, .95], dtype=x.dtype), dim=2).permute(1, 2, 0).reshape(b, 15)
+    sub = x[..., ::2, ::2] if min(x.shape[-2:]) >= 32 else x   # quantiles from every other pixel: the same numbers, a quarter of the sorting
+    qs = torch.quantile(sub.reshape(b, 3, -1), torch.tensor([.05, .25, .5, .75, .95], dtype=x.dtype), dim=2).permute(1, 2, 0).reshape(b, 15)
     yiq = torch.einsum('ij,bjhw->bihw', _yiq.to(x.dtype), x)
     l, i, q = yiq[:, 0], yiq[:, 1], yiq[:, 2]
     chroma = (i ** 2 + q ** 2 + 1e-6).sqrt()
@@ -102,8 +103,8 @@ stat_names = tuple(f'{c}{q}' for c in 'RGB' for q in (5, 25, 50, 75, 95)) + ('br
                                                                           'medium detail', 'corners - centre', 'chroma spread')
 
 # %% ../nbs/07a_grade.ipynb #2895e7c5
-def era_sample(covers, eras=default_eras, per_source:int=40, exclude=(), seed:int=0) -> pd.DataFrame:
-    "The covers that show an era rather than a source: of collection `covers`, those of `eras` from sources holding two or more of them (all, if no source does), at most `per_source` random ones per source and era (not `exclude`d), with a `weight` that gives every source the same say within its era."
+def era_sample(covers, eras=default_eras, per_source:int|None=None, exclude=(), seed:int=0) -> pd.DataFrame:
+    "The covers that show an era rather than a source: of collection `covers`, those of `eras` from sources holding two or more of them (all, if no source does), not `exclude`d, at most `per_source` random ones per source and era (None: all), with a `weight` that gives every source the same say within its era."
     df = read_covers(covers, eras=list(eras))
     missing = [e for e in eras if e not in set(df.era)]
     if missing: raise UserError(f'era {missing[0]!r} is not in {df.attrs.get("src", covers)}; it has {", ".join(sorted(df.era.unique()))}: choose among those')
@@ -113,7 +114,7 @@ def era_sample(covers, eras=default_eras, per_source:int=40, exclude=(), seed:in
     mixed = df.groupby('source').era.nunique()
     keep = df[df.source.isin(mixed[mixed > 1].index)]
     if keep.era.nunique() == len(eras): df = keep      # else (no source mixes every era) every source, balanced all the same
-    df = df.sample(frac=1, random_state=seed).groupby(['era', 'source']).head(per_source)
+    if per_source: df = df.sample(frac=1, random_state=seed).groupby(['era', 'source']).head(per_source)
     df = df.assign(weight=1 / df.groupby(['era', 'source']).file.transform('size') / df.groupby('era').source.transform('nunique'))
     return df.sort_values(['era', 'file']).reset_index(drop=True)[['file', 'era', 'source', 'weight']]
 
@@ -123,11 +124,11 @@ def ssim_each(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
     w = torch.tensor([.299, .587, .114], dtype=a.dtype).view(1, 3, 1, 1)
     x, y = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
     g = torch.exp(-(torch.arange(11, dtype=a.dtype) - 5) ** 2 / (2 * 1.5 ** 2)); g = g / g.sum()
-    m = lambda t: F.conv2d(t, (g[:, None] * g[None]).view(1, 1, 11, 11))
-    mx, my = m(x), m(y)
-    vx, vy, cxy = m(x * x) - mx ** 2, m(y * y) - my ** 2, m(x * y) - mx * my
+    m = F.conv2d(torch.cat([x, y, x * x, y * y, x * y], 1), g.view(1, 1, 1, 11).expand(5, 1, 1, 11), groups=5)   # the window is separable: a row,
+    mx, my, xx, yy, xy = F.conv2d(m, g.view(1, 1, 11, 1).expand(5, 1, 11, 1), groups=5).unbind(1)              # then a column (22 products a pixel, not 121)
+    vx, vy, cxy = xx - mx ** 2, yy - my ** 2, xy - mx * my
     c1, c2 = .01 ** 2, .03 ** 2
-    return (((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))).mean((1, 2, 3))
+    return (((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))).mean((1, 2))
 
 # %% ../nbs/07a_grade.ipynb #8527af92
 def ssim(a:torch.Tensor, b:torch.Tensor) -> float:
@@ -135,26 +136,23 @@ def ssim(a:torch.Tensor, b:torch.Tensor) -> float:
     return float(ssim_each(a, b).mean())
 
 # %% ../nbs/07a_grade.ipynb #c310ddf6
-def _load(files, size:int) -> tuple:
-    "`files` as one (N, 3, `size`, `size`) tensor, and which of them could be read."
-    xs, ok = [], []
-    for f in files:
-        try: im = open_cover(f, min_side=8)
-        except (BadImage, UserError, OSError): ok.append(False); continue
-        xs.append(torch.from_numpy(np.asarray(im.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32) / 255).permute(2, 0, 1)); ok.append(True)
-    if not xs: raise UserError('none of the covers is a readable image; check the collection')
-    return torch.stack(xs), np.array(ok)
+def _load(files, size:int, progress:bool=False) -> tuple:
+    "`files` as one (N, 3, `size`, `size`) tensor (read once, then from the image cache), and which of them could be read."
+    x, why = load_covers(files, size, min_side=8, progress=progress)
+    ok = np.array([not r for r in why], dtype=bool)
+    if not ok.any(): raise UserError('none of the covers is a readable image; check the collection')
+    return torch.from_numpy(x[ok]).permute(0, 3, 1, 2).float() / 255, ok
 
 # %% ../nbs/07a_grade.ipynb #82225ec7
-def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:int=48, lr:float=0.02, reg:float=0.02, seed:int=0, pbar=None) -> tuple:
-    "The grade (15 numbers) that minimises `objective(graded covers, covers, their weights)` over covers `x` (weights `w`), by Adam within `grade_limits`; and its final loss (`pbar`: a progress bar to move a step at a time)."
+def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, n:int=1, steps:int=100, batch:int=48, lr:float=0.02, reg:float=0.02, seed:int=0, pbar=None) -> tuple:
+    "`n` grades (n, 15 numbers) fitted together: those that minimise `objective(graded covers, one batch per grade; covers; their weights)` over covers `x` (weights `w`), by Adam within `grade_limits`; and the final loss (`pbar`: a progress bar to move a step at a time)."
     lo, hi = _limits()
-    p = torch.zeros(len(grade_names), requires_grad=True)
+    p = torch.zeros(n, len(grade_names), requires_grad=True)
     opt = torch.optim.Adam([p], lr=lr)
     g = torch.Generator().manual_seed(seed)
     for step in range(steps):
         idx = torch.multinomial(w, min(batch, len(w)), replacement=False, generator=g)
-        loss = objective(apply_grade(x[idx], p, seed=step), x[idx], w[idx]) + reg * ((p / (hi - lo)) ** 2).sum()
+        loss = objective([apply_grade(x[idx], q, seed=step) for q in p], x[idx], w[idx]) + reg * ((p / (hi - lo)) ** 2).sum()
         opt.zero_grad(); loss.backward(); opt.step()
         with torch.no_grad(): p.copy_(p.clamp(lo, hi))
         if pbar is not None: pbar.update()
@@ -162,7 +160,7 @@ def fit_grade(x:torch.Tensor, w:torch.Tensor, objective, steps:int=100, batch:in
 
 # %% ../nbs/07a_grade.ipynb #14a3c0e3
 def mean_objective(target:torch.Tensor, scale:torch.Tensor):
-    "An objective for `fit_grade`: the weighted mean `grade_stats` of the graded covers should be `target`, each in units of `scale`."
+    "An objective for one era: the weighted mean `grade_stats` of the graded covers `y` should be `target`, each in units of `scale`."
     return lambda y, x, w: ((((grade_stats(y) * w[:, None]).sum(0) / w.sum() - target) / scale) ** 2).mean()
 
 # %% ../nbs/07a_grade.ipynb #1ea1579d
@@ -177,14 +175,19 @@ def _logistic(f:torch.Tensor, eras:list, w:torch.Tensor, C:float) -> tuple:
 
 # %% ../nbs/07a_grade.ipynb #52ab43a5
 def separate_objective(s:torch.Tensor, eras:list, w:torch.Tensor, era:str, C:float=0.1):
-    "An objective for `fit_grade`: the graded covers should look like `era` to a logistic regression on the standardised statistics `s` of covers of `eras` (weights `w`): one minus its mean P(`era`)."
+    "An objective for one era: the graded covers `y` should look like `era` to a logistic regression on the standardised statistics `s` of covers of `eras` (weights `w`): one minus its mean P(`era`)."
     mu, sd, W, b, classes = _logistic(s, eras, w, C)
     k = classes.index(era)
     return lambda y, x, ww: 1 - (ww * torch.softmax(((grade_stats(y) - mu) / sd) @ W.T + b, 1)[:, k]).sum() / ww.sum()
 
+# %% ../nbs/07a_grade.ipynb #899f50a6
+def each_era(objectives:list):
+    "An objective for `fit_grade` from one objective per grade (`mean_objective`, `separate_objective`, called with `(y, x, w)`): their sum, each grade minding its own era."
+    return lambda ys, x, w: sum(o(y, x, w) for o, y in zip(objectives, ys))
+
 # %% ../nbs/07a_grade.ipynb #f93e7c8b
-def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=0.05) -> tuple:
-    "The fitter of `classifier_objective`: a logistic regression on frozen EfficientNet-Lite`variant` features of covers `x` (N, 3, S, S, seen at their own side) telling `eras` (weights `w`); returns images → log P(era) (B, n), differentiable, and its eras in that order."
+def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=0.005) -> tuple:
+    "The fitter of `classifier_objective`: a logistic regression on frozen EfficientNet-Lite`variant` features of covers `x` (N, 3, S, S, seen at their own side) telling `eras` (weights `w`; a small `C`: a broad direction, the same whichever covers were sampled); returns images → log P(era) (B, n), differentiable, and its eras in that order."
     from melonpy.networks import LiteFeatures   # torchvision and the network: loaded only when a grade is fitted this way
     net = LiteFeatures(variant).eval().requires_grad_(False)
     net.size = x.shape[-1]
@@ -193,13 +196,20 @@ def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=
     return (lambda y: torch.log_softmax(((net(y) - mu) / sd) @ W.T + b, 1)), classes
 
 # %% ../nbs/07a_grade.ipynb #d462a2da
-def classifier_objective(probe, classes:list, era:str, target:torch.Tensor, scale:torch.Tensor, stats:float=1., floor:float=0.7, mu:float=10.):
-    "An objective for `fit_grade`: the graded covers should look like `era` to `probe` (mean -log P(`era`), eras in `classes`, from `era_probe`), with `stats` × `mean_objective(target, scale)` as a brake, and `mu` × the shortfall of `ssim_each` below `floor`."
-    k, stat = classes.index(era), mean_objective(target, scale)
-    return lambda y, x, w: -(w * probe(y)[:, k]).sum() / w.sum() + stats * stat(y, x, w) + mu * F.relu(floor - ssim_each(y, x)).mean()
+def classifier_objective(probe, classes:list, eras:list, targets:list, scale:torch.Tensor, stats:float=1., floor:float=0.7, mu:float=10., versions:float=1.):
+    "An objective for `fit_grade` with one grade per era of `eras`: each era's graded covers should look like that era to `probe` (-log P(era), eras in `classes`, from `era_probe`) and, among a cover's versions, its own era's should be the one that looks most like it (`versions` × the cross-entropy over the versions); `stats` × `mean_objective(targets[i], scale)` as a brake, and `mu` × the shortfall of `ssim_each` below `floor`."
+    ks, brakes = [classes.index(e) for e in eras], [mean_objective(t, scale) for t in targets]
+    def objective(ys, x, w):
+        mean = lambda v: (w * v).sum() / w.sum()
+        lps = [probe(y) for y in ys]
+        loss = sum(-mean(lp[:, k]) + stats * b(y, x, w) + mu * F.relu(floor - ssim_each(y, x)).mean() for lp, k, b, y in zip(lps, ks, brakes, ys))
+        if versions and len(ys) > 1:   # a reader compares the versions: era i's own version should win P(era i)
+            for i, k in enumerate(ks): loss = loss + versions * mean(F.cross_entropy(torch.stack([lp[:, k] for lp in lps], 1), torch.full((len(w),), i), reduction='none'))
+        return loss
+    return objective
 
 # %% ../nbs/07a_grade.ipynb #48e5426c
-grade_version = 2   # in the cache's key: raise it when what a grade is changes
+grade_version = 3   # in the cache's key: raise it when what a grade is changes
 
 # %% ../nbs/07a_grade.ipynb #4ec63776
 grade_gain = 2.   # for grades fitted to statistics ('mean'): strength 1 = twice the fitted grade, what sets an era apart drawn as a designer would (bench/style_routes.py: the same recognition, SSIM 0.94, and a person sees it)
@@ -211,7 +221,7 @@ grade_fits = ('classifier', 'mean', 'separate')   # how `era_grade` fits: until 
 grade_size = dict(classifier=112, mean=64, separate=64)   # the side covers are fitted at: small, so that three eras fit in a minute or two on a laptop CPU
 
 # %% ../nbs/07a_grade.ipynb #3279b0d6
-grade_steps = dict(classifier=40, mean=100, separate=100)   # Adam steps per era: each step of the classifier fit runs the network forward and back on 16 covers
+grade_steps = dict(classifier=40, mean=100, separate=100)   # Adam steps, every era's grade at each: a step of the classifier fit runs the network forward and back on 16 covers per era
 
 # %% ../nbs/07a_grade.ipynb #6f99daf0
 class EraGrade:
@@ -255,8 +265,8 @@ class EraGrade:
         return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True, how=str(d.get('how', '')), gain=d['gain'])
 
 # %% ../nbs/07a_grade.ipynb #c308a798
-def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False) -> EraGrade:
-    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, by `how`: 'classifier' (`era_probe` finds them of that era, `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` per era (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
+def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False) -> EraGrade:
+    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe` finds them of that era, and their own era among a cover's versions: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
     if how not in grade_fits: raise UserError(f'how={how!r}: choose one of {", ".join(grade_fits)}')
     eras, steps, size = [str(e) for e in eras], steps or grade_steps[how], grade_size[how]
     df = era_sample(covers, eras, per_source, exclude, seed)
@@ -268,7 +278,7 @@ def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:in
             g = EraGrade.from_json(path.read_text())
             if g.eras == eras: return g
         except (ValueError, UserError, TypeError, KeyError): pass   # damaged: fit again, and overwrite it
-    x, ok = _load(df.file, size)
+    x, ok = _load(df.file, size, progress)
     df = df[ok].reset_index(drop=True)
     empty = [e for e in eras if not (df.era == e).any()]
     if empty: raise UserError(f'era {empty[0]!r}: none of its covers is a readable image; check the collection')
@@ -276,17 +286,13 @@ def era_grade(covers, eras=default_eras, per_source:int=40, exclude=(), steps:in
     w = torch.tensor(df.weight.to_numpy(), dtype=torch.float32)
     w = w / torch.tensor(df.groupby('era').weight.transform('sum').to_numpy(), dtype=torch.float32)   # every era weighs the same in the starting point
     scale = s.std(0, correction=0).clamp_min(1e-3)
-    probe = era_probe(x, list(df.era), w) if how == 'classifier' else None
-    params, loss = {}, {}
+    targets = [(s[m] * w[m, None]).sum(0) / w[m].sum() for m in (torch.tensor((df.era == e).to_numpy()) for e in eras)]
+    if how == 'classifier': obj, kw = classifier_objective(*era_probe(x, list(df.era), w), eras, targets, scale), dict(batch=16, lr=0.03, reg=0.06)
+    else: obj, kw = each_era([mean_objective(t, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e) for e, t in zip(eras, targets)]), {}
     # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included
-    with torch_threads(1), tqdm(total=steps * len(eras), desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:
-        for e in eras:
-            m = torch.tensor((df.era == e).to_numpy())
-            target = (s[m] * w[m, None]).sum(0) / w[m].sum()
-            if probe is not None: obj, kw = classifier_objective(*probe, e, target, scale), dict(batch=16, lr=0.03)
-            else: obj, kw = (mean_objective(target, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e)), {}
-            params[e], loss[e] = fit_grade(x, w, obj, steps=steps, seed=seed, pbar=bar, **kw)
-    g = EraGrade(params, src=str(df.attrs.get('src', covers)), n=df.era.value_counts().reindex(eras).astype(int).to_dict(), loss=loss,
+    with torch_threads(1), tqdm(total=steps, desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:
+        p, loss = fit_grade(x, w, obj, n=len(eras), steps=steps, seed=seed, pbar=bar, **kw)
+    g = EraGrade(dict(zip(eras, p)), src=str(df.attrs.get('src', covers)), n=df.era.value_counts().reindex(eras).astype(int).to_dict(), loss={'all eras': loss},
                  how=how, gain=1. if how == 'classifier' else grade_gain)
     if path is not None:
         with atomic_path(path) as tmp: tmp.write_text(g.to_json())
