@@ -25,8 +25,8 @@ from .stages import (torch_chapters, json_ready, stage_names, default_settings, 
 
 # %% auto #0
 __all__ = ['collection_dir', 'scrape_stage', 'dataset_stage', 'read_split', 'colors_stage', 'model_stage', 'style_pairs',
-           'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course', 'course_summary',
-           'run_main', 'kit_main', 'kit_downloads', 'make_kit']
+           'with_probabilities', 'style_stage', 'style_grid', 'report_stage', 'ticking', 'stage_hint', 'run_course',
+           'course_summary', 'run_main', 'kit_main', 'kit_downloads', 'make_kit']
 
 # %% ../nbs/08_course.ipynb #93454fe4
 def collection_dir(run, data=None) -> Path:
@@ -129,6 +129,14 @@ def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
         pairs += [(e, f) for f in pick]; used.update(pick)
     return pairs
 
+# %% ../nbs/08_course.ipynb #7c94ecf0
+def with_probabilities(rows:list, out, learn, style) -> list:
+    "`rows` (dicts naming a `target` era and `before`/`after` pictures in folder `out`) with `p_before` and `p_after`, P(target) by classifier `learn`: every picture in one pass (`style.era_probabilities`), not two pictures at a time."
+    if rows:
+        p = style.era_probabilities(learn, [Path(out)/r[k] for r in rows for k in ('before', 'after')], [r['target'] for r in rows for _ in 'ba'])
+        for r, (p0, p1) in zip(rows, p.reshape(-1, 2).tolist()): r.update(p_before=p0, p_after=p1)
+    return rows
+
 # %% ../nbs/08_course.ipynb #839b09d6
 def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     "Stage 5: stylise test covers toward each era (chapter 7), write before/after PNGs and `style.csv` with the classifier's P(era)."
@@ -160,9 +168,8 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
             im = stylize(f, era)
             with atomic_path(after) as tmp: im.save(tmp, format='PNG')
             made += 1
-        p0, p1 = style.era_probabilities(learn, [before, after], era)
-        src = df[df.file == f].iloc[0]
-        rows.append(dict(target=era, content=f, content_era=src.era, before=before.name, after=after.name, p_before=p0, p_after=p1))
+        rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name))
+    with_probabilities(rows, out, learn, style)
     t = pd.DataFrame(rows)
     write_csv(t, out/'style.csv')
     if pairs: made += style_grid(out, pairs[0][1], df, s['eras'], learn, stylize, s['style_size'], style,
@@ -188,9 +195,8 @@ def style_grid(out, f, df, eras, learn, stylize, size, style, done=None) -> int:
             im = Image.open(done[era, f]) if (era, f) in (done or {}) else stylize(f, era)
             with atomic_path(after) as tmp: im.save(tmp, format='PNG')
             made += (era, f) not in (done or {})
-        p0, p1 = style.era_probabilities(learn, [before, after], era)
-        rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name, p_before=p0, p_after=p1))
-    write_csv(pd.DataFrame(rows), out/'grid.csv')
+        rows.append(dict(target=era, content=f, content_era=df[df.file == f].iloc[0].era, before=before.name, after=after.name))
+    write_csv(pd.DataFrame(with_probabilities(rows, out, learn, style)), out/'grid.csv')
     return made
 
 # %% ../nbs/08_course.ipynb #8b30721e

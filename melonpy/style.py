@@ -154,12 +154,13 @@ def era_grid(content, routes:dict, covers, eras=default_eras, size:int=StylizeSe
 
 
 # %% ../nbs/07_style.ipynb #f2e3da6b
-def era_probabilities(learn, images, era:str) -> np.ndarray:
-    "The probability that classifier `learn` (chapter 4) gives to `era` for each of `images` (paths or PIL images)."
-    vocab = [str(v) for v in learn.dls.vocab]
-    if era not in vocab: raise UserError(f'era {era!r} is not one the model knows; it knows {", ".join(vocab)}')
+def era_probabilities(learn, images, era) -> np.ndarray:
+    "The probability that classifier `learn` (chapter 4) gives to `era` for each of `images` (paths or PIL images), in one pass; `era` may be a list, one era per image."
+    vocab, eras = [str(v) for v in learn.dls.vocab], [era] * len(images) if isinstance(era, str) else list(era)
+    unknown = [e for e in eras if e not in vocab]
+    if unknown: raise UserError(f'era {unknown[0]!r} is not one the model knows; it knows {", ".join(vocab)}')
     from melonpy.learners import predict_covers   # fastai: loaded when a classifier is used, not by the grade
     pr = predict_covers(learn, list(images))
     bad = pr[pr.error != '']
     if len(bad): raise UserError(f'{bad.file.iloc[0]}: {bad.error.iloc[0]}')
-    return pr[f'prob_{era}'].to_numpy()
+    return np.array([pr[f'prob_{e}'].iloc[k] for k, e in enumerate(eras)])
