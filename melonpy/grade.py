@@ -287,6 +287,7 @@ def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), s
     w = w / torch.tensor(df.groupby('era').weight.transform('sum').to_numpy(), dtype=torch.float32)   # every era weighs the same in the starting point
     scale = s.std(0, correction=0).clamp_min(1e-3)
     targets = [(s[m] * w[m, None]).sum(0) / w[m].sum() for m in (torch.tensor((df.era == e).to_numpy()) for e in eras)]
+    # the classifier fit's penalty is 3x the statistics fits': the strength measured when its objective was the mean, not the sum, of the three eras' (bench/style_routes.py)
     if how == 'classifier': obj, kw = classifier_objective(*era_probe(x, list(df.era), w), eras, targets, scale), dict(batch=16, lr=0.03, reg=0.06)
     else: obj, kw = each_era([mean_objective(t, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e) for e, t in zip(eras, targets)]), {}
     # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included

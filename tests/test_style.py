@@ -328,7 +328,7 @@ def test_typical_ranking_cached_on_disk(tmp_path, tiny_learn, monkeypatch):
 @pytest.mark.covers
 def test_style_transfer_strength_and_methods(tmp_path):
     "Both methods in-process at a small size: strength 0 leaves the content (nearly) as it is, strength 1 moves its colours toward the era's."
-    from melonpy.gatys import VGGFeatures, image_tensor
+    from melonpy.gatys import VGGFeatures
     from melonpy.era_targets import pixel_color, era_color
     from melonpy.style import style_transfer
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
