@@ -18,7 +18,8 @@ fi
 export MPLBACKEND=Agg
 echo "test.sh: nbdev-test --flags '${flags# }'"
 nbdev-test --n-workers "${MELONPY_TEST_WORKERS:-2}" --timing --flags "${flags# }" || exit 1
-pytest -ra "$@"
+# two workers (MELONPY_TEST_WORKERS): a test file runs whole on one of them (tests/conftest.py groups them)
+pytest -ra -n "${MELONPY_TEST_WORKERS:-2}" --dist loadgroup "$@"
 rc=$?
 if [ $rc -eq 5 ]; then echo "test.sh: pytest collected no tests"; exit 0; fi
 exit $rc

@@ -14,6 +14,17 @@ def _shared_covers():
     return c if c is not None and (c/'metadata.csv').is_file() else None
 
 
+# With pytest-xdist (./test.sh runs `pytest -n 2 --dist loadgroup`), a test file goes to one worker whole, so its module
+# fixtures are made once; the two files that share the small run go to the same worker, so it is made once too.
+_groups = {'test_course.py': 'small_run', 'test_report_browser.py': 'small_run'}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group(_groups.get(name, name)))
+
+
 @pytest.fixture(scope='session')
 def shared_dir():
     "The shared material folder (`$MELONPY_SHARED`, read by `melonpy.core.shared_dir`), or skip."
