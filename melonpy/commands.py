@@ -148,14 +148,15 @@ def stylize_main(s:StylizeSettings) -> int:
             raise UserError(f'--check {s.learn} does not know era {era!r} (it knows {", ".join(vocab)}): choose one of those, or another model')
     method, era_style, strength, refine = s.method, s.era_style, s.strength, s.refine
     grade = era_grade(covers, grade_eras(covers, s.era), cache=s.cache, progress=True) if method == 'grade' else None   # fitted once per collection (a minute or two), then read from the cache
+    era_look = EraStyle(covers, s.era, era_style, strength, learn, max_covers=s.max_covers, cache=s.cache, progress=True) if s.era and grade is None else None   # built once: the transfer's and this report's
     net = _stylize_net(s.weights) if method == 'gatys' or refine else None
     gatys = {k: v for k, v in (('steps', s.steps), ('scales', s.scales)) if v is not None}   # else style_transfer's defaults
-    im = style_transfer(content, style=styles or None, era=s.era, covers=covers, size=s.size, style_weight=s.style_weight, net=net,
+    im = style_transfer(content, style=era_look or styles or None, era=None if era_look else s.era, covers=covers, size=s.size, style_weight=s.style_weight, net=net,
                         max_covers=s.max_covers, cache=s.cache, method=method, era_style=era_style, strength=strength, learn=learn,
                         refine=refine, texture=s.texture, grade=grade, **gatys)
     out = Path(s.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
-    look = None if grade is not None else EraStyle(covers, s.era, era_style, strength, learn, max_covers=s.max_covers, cache=s.cache) if s.era else StyleImages(styles, strength)   # the transfer's look, for this report: its covers and targets come from memory
+    look = era_look or (None if grade is not None else StyleImages(styles, strength))
     if grade is not None:
         what = f'era {s.era} (its grade, fitted on {sum(grade.n.values())} covers of sources that mix eras: {grade_words(grade.params[s.era])}' + (f', strength {strength:g}' if strength != 1 else '') + ')'
     elif s.era:

@@ -32,7 +32,7 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
                    init:str='color', detail:bool=True, levels:int=4, max_covers:int=StylizeSettings.max_covers, cache=True, callback=None, progress:bool=True,
                    method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=typical_k,
                    colors:bool=True, refine:int=0, texture:float=0., grade:EraGrade|None=None) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s)) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'color' (colors only)."
+    "`content` (path or PIL image) with the style of `style` (image path(s), or an `EraStyle` already built) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'color' (colors only)."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
@@ -41,7 +41,8 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
     if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
     if init not in ('color', 'content'): raise UserError(f"init={init!r}: choose 'color' or 'content'")
     if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
-    if era is None: check_era_style(era_style, strength, 0); look = StyleImages(style, strength)
+    if isinstance(style, EraStyle): look = style   # an era's look its caller built (and so checked) already
+    elif era is None: check_era_style(era_style, strength, 0); look = StyleImages(style, strength)
     else: look = EraStyle(covers, era, era_style, strength, learn, eras, k, max_covers, cache, progress)   # checked once (the era too, its covers ranked once for 'typical'), before any work
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
     plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]

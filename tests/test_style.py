@@ -426,7 +426,7 @@ def test_era_grade_route(tmp_path):
 
 
 def test_era_style_checked_once(tmp_path, monkeypatch):
-    "One `style_transfer` toward an era builds its `EraStyle` once: `check_era_style` runs once on the colour route and once on the fast route "
+    "One `style_transfer` toward an era, and one `melonpy stylize`, build its `EraStyle` once: `check_era_style` runs once on the colour route and once on the fast route "
     "with refining steps (colours, embedding and Gram matrices all asked of the one look), and a bad era style or strength is the same one sentence, before any cover is read."
     import melonpy.era_targets as et, melonpy.style as st
     from melonpy.core import UserError
@@ -441,6 +441,10 @@ def test_era_style_checked_once(tmp_path, monkeypatch):
         calls.clear()
         im = style_transfer(content, era='1990s', covers=coll, size=32, era_style='direction', eras=['1990s', '2000s'], progress=False, cache=False, **kw)
         assert im.size == (32, 32) and calls == [('direction', 1.0, None)], (kw, calls)
+    calls.clear()   # the command too: the look it reports on is the one the transfer used
+    from runcli import melonpy_inproc
+    code, err, out = melonpy_inproc('stylize', coll/'2000s'/'0.jpg', '--era', '1990s', '--data', coll, '--method', 'color', '--size', 32, '--no-cache', '--out', tmp_path/'o.png', stdout=True)
+    assert code == 0 and 'toward era 1990s (5 covers)' in out and len(calls) == 1, (code, err, out, calls)
     asked = []
     monkeypatch.setattr(et, 'era_covers', lambda *a, **kw: asked.append(a))
     for bad, msg in ((dict(era_style='newest'), "era style 'newest': choose one of average, typical, direction"),
