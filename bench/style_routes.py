@@ -75,8 +75,8 @@ def main(argv=None):
     grades, fit_s = {}, {}
     fit_of = lambda name: (routes[name].get('fit', grade_fits[0]), routes[name].get('seed', 0))
     for how, seed in dict.fromkeys(fit_of(n) for n in a.routes.split(',')):
-        t = time.time(); grades[how, seed] = era_grade(covers, eras, exclude=held, how=how, seed=seed, cache=cache_dir()/'bench-style-grade'); fit_s[f'{how} seed {seed}'] = round(time.time() - t, 1)
-        print(f'# {len(contents)} covers; grade ({how}, seed {seed}) fitted without them in {time.time() - t:.1f}s ({"cached" if grades[how, seed].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
+        t = time.time(); grades[how, seed] = era_grade(covers, eras, exclude=held, how=how, seed=seed, cache=cache_dir()/'bench-style-grade'); fit_s[f'{how} seed {seed}'] = secs = round(time.time() - t, 1)
+        print(f'# {len(contents)} covers; grade ({how}, seed {seed}) fitted without them in {secs:.1f}s ({"cached" if grades[how, seed].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
     rows, vgg = [], None
     for name in a.routes.split(','):
         kw = dict(routes[name]); g = grades[fit_of(name)]; kw.pop('fit', None); kw.pop('seed', None)

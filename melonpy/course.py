@@ -133,7 +133,7 @@ def style_pairs(df:pd.DataFrame, eras, per_era:int=2, seed:int=42) -> list:
 def with_probabilities(rows:list, out, learn, style) -> list:
     "`rows` (dicts naming a `target` era and `before`/`after` pictures in folder `out`) with `p_before` and `p_after`, P(target) by classifier `learn`: every picture in one pass (`style.era_probabilities`), not two pictures at a time."
     if rows:
-        p = style.era_probabilities(learn, [Path(out)/r[k] for r in rows for k in ('before', 'after')], [r['target'] for r in rows for _ in 'ba'])
+        p = style.era_probabilities(learn, [Path(out)/r[k] for r in rows for k in ('before', 'after')], [r['target'] for r in rows for _ in ('before', 'after')])
         for r, (p0, p1) in zip(rows, p.reshape(-1, 2).tolist()): r.update(p_before=p0, p_after=p1)
     return rows
 
