@@ -123,6 +123,7 @@ class EraMixer:
         self.method = W.ToggleButtons(options=list(mix_methods), value=method, description='method',
                                       style=dict(button_width='64px', description_width='60px'),
                                       layout=W.Layout(width='auto')).add_class('melonpy-mix-method')
+        for w in (self.era, self.strength, self.method): w.observe(lambda _: self._ready(), 'value')
         self.button = W.Button(description='mix', icon='magic', button_style='primary', disabled=True).add_class('melonpy-mix-btn')
         self.button.on_click(lambda _: self.run())
         self.progress = W.FloatProgress(value=0., min=0., max=1., layout=W.Layout(width='200px', visibility='hidden')).add_class('melonpy-mix-progress')
@@ -162,7 +163,7 @@ class EraMixer:
         self.result_img.layout.display, self.result_cap.value = 'none', ''
         self.probs.value = '<b>P(era) as it is</b>' + prob_bars_html(before)
         self.button.disabled = False
-        self._say(f'Now press <b>mix</b> to add the {html.escape(self.era.value)} to it.')
+        self._ready()
 
     def pick_random(self):
         "Show a cover of the table chosen at random."
@@ -208,6 +209,12 @@ class EraMixer:
         top = max(m.after, key=m.after.get)
         self._say(f'P({html.escape(m.era)}) {b:.0%} → {a:.0%} ({100 * (a - b):+.0f} points); the model now says '
                   f'<b>{html.escape(top)}</b>. Took {m.seconds:.1f} s.')
+
+    def _ready(self):
+        "Say what **mix** will do with the choices as the kernel has them (each change of era, strength or method says it again)."
+        if self.content is None or self.button.disabled: return
+        self._say(f'Press <b>mix</b> to add the {html.escape(self.era.value)} at strength {self.strength.value:.1f}, '
+                  f'by {html.escape(self.method.value)}.')
 
     def _say(self, msg_html):
         self.status.value = f'<span class="melonpy-mix-msg">{msg_html}</span>'

@@ -376,6 +376,13 @@ def _set_slider(page, slider, value, lo=0., hi=2.):
     page.mouse.up()
 
 
+def _pick_method(page, method):
+    "Press the mixer's `method` button and wait for the kernel to say it has it: ipywidgets holds a state change while the kernel is busy, but not the mix button's click."
+    from playwright.sync_api import expect
+    page.locator('.melonpy-mix-method button', has_text=method).click()
+    expect(page.locator('.melonpy-mix-status')).to_contain_text(f'by {method}.', timeout=30_000)
+
+
 def _mix(page, mixer, era, strength, eras=ERAS):
     "Pick the first cover, `era` and `strength`, press mix and wait for the result (P of each of `eras`); return the cover's name, the readout and the seconds from the click to the result."
     from playwright.sync_api import expect
@@ -393,7 +400,7 @@ def _mix(page, mixer, era, strength, eras=ERAS):
     deadline = time.monotonic() + 10                  # the readout follows the drag (the kernel's value with it)
     while abs(float(readout.inner_text()) - strength) > 0.15 and time.monotonic() < deadline: page.wait_for_timeout(200)
     assert abs(float(readout.inner_text()) - strength) <= 0.15, f'the slider shows {readout.inner_text()}, not about {strength}'
-    page.locator('.melonpy-mix-method button', has_text='fast').click()
+    _pick_method(page, 'fast')
     page.locator('.melonpy-mix-progress').evaluate(_watch_progress)
     t = time.monotonic()
     page.locator('.melonpy-mix-btn').click()
@@ -428,7 +435,7 @@ def test_era_mixer_in_jupyterlab(lab_env, chromium):
         status = page.locator('.melonpy-mix-status').inner_text()
 
         # the gatys method: the status line counts its optimisation steps while the bar moves
-        page.locator('.melonpy-mix-method button', has_text='gatys').click()
+        _pick_method(page, 'gatys')
         page.locator('.melonpy-mix-btn').click()
         expect(page.locator('.melonpy-mix-status')).to_contain_text('step', timeout=120_000)
         expect(page.locator('.melonpy-mix-progress')).to_be_visible()
