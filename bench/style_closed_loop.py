@@ -23,8 +23,8 @@ from melonpy.core import sample_covers
 from melonpy.data import read_covers
 from melonpy.core import typical_k
 from melonpy.gatys import VGGFeatures
-from melonpy.era_targets import typical_covers, era_styles
-from melonpy.style import style_transfer, style_methods
+from melonpy.era_targets import typical_covers, era_styles, EraStyle
+from melonpy.style import style_transfer, style_methods, Paint
 
 
 def load_avg(): return ' '.join(f'{x:.2f}' for x in os.getloadavg())
@@ -81,11 +81,13 @@ def main(argv=None):
     print(f'# {len(contents)} covers from {a.content_eras} toward {eras} at {a.size}px by (method, era style, strength) {routes}, '
           f'gatys steps {a.steps}, fast refine {a.refine}, typical k {a.k} by {a.typical_model or "the judge"}, colours {not a.no_colours}; model {a.model or "trained here"} '
           f'({getattr(learn.card, "arch", "?")}); torch threads {torch.get_num_threads()}, load average {load_avg()}', flush=True)
+    looks = {}
     for m, s, st in routes:   # the era statistics (and the typical covers) once, before timing
         for e in eras:
             if s == 'typical': typical_covers(picker, covers, e, a.k)
-            style_transfer(contents[0], era=e, covers=covers, size=a.size, steps=2 if m == 'gatys' else 1, method=m, era_style=s,
-                           strength=st, learn=picker, net=net, refine=min(a.refine, 1), colors=not a.no_colours, k=a.k, progress=False)
+            looks[s, st, e] = EraStyle(covers, e, s, st, picker, k=a.k)   # the era's look, checked and built once
+            style_transfer(contents[0], style=looks[s, st, e], size=a.size, method=m, net=net, progress=False,
+                           paint=Paint(steps=2 if m == 'gatys' else 1, refine=min(a.refine, 1), colors=not a.no_colours))
     results = {}
     for m, s, st in routes:
         rows, t1 = [], time.time()
@@ -93,8 +95,8 @@ def main(argv=None):
             outs, secs = [], []
             for e in eras:
                 t = time.perf_counter()
-                outs.append(style_transfer(f, era=e, covers=covers, size=a.size, steps=a.steps, method=m, era_style=s, strength=st,
-                                           learn=picker, net=net, refine=a.refine, colors=not a.no_colours, k=a.k, style_weight=a.style_weight, progress=False))
+                outs.append(style_transfer(f, style=looks[s, st, e], size=a.size, method=m, net=net, progress=False,
+                                           paint=Paint(steps=a.steps, refine=a.refine, colors=not a.no_colours, style_weight=a.style_weight)))
                 secs.append(time.perf_counter() - t)
             pr = predict_covers(learn, [f, *outs])
             P = pr[[f'prob_{e}' for e in eras]].to_numpy()   # row 0: the content, row 1 + j: styled toward eras[j]

@@ -29,15 +29,15 @@ from melonpy.core import sample_covers, default_eras
 from melonpy.data import read_covers, cache_dir
 from melonpy.models import train_era_model, era_judge, evaluation_covers, export_era_model, load_era_model, predict_covers
 from melonpy.gatys import image_tensor
-from melonpy.style import style_transfer
+from melonpy.style import style_transfer, Paint
 from melonpy.grade import era_grade, era_sample, grade_fits, ssim
 from melonpy.gatys import VGGFeatures
 
 routes = dict(   # name: style_transfer keywords; 'fit' is how the grade is fitted (default: `era_grade`'s, the classifier fit), 'seed' its seed (default 0); strength 1 = the grade's `gain`
     grade=dict(method='grade'), grade_seed1=dict(method='grade', seed=1), grade_half=dict(method='grade', strength=0.5), grade_texture=dict(method='grade', texture=0.35),
     grade_mean=dict(method='grade', fit='mean'),   # the statistics fit: strength 1 = 2x the fit
-    colour=dict(method='color'), fast=dict(method='fast', refine=0),
-    fast_refine=dict(method='fast', refine=12), gatys=dict(method='gatys', steps=30))
+    colour=dict(method='color'), fast=dict(method='fast'),
+    fast_refine=dict(method='fast', paint=Paint(refine=12)), gatys=dict(method='gatys', paint=Paint(steps=30)))
 
 def judges(covers, folder:Path):
     "The default classifier and the independent judge (trained once, kept in `folder`), and the covers in both test splits."
@@ -80,7 +80,7 @@ def main(argv=None):
     rows, vgg = [], None
     for name in a.routes.split(','):
         kw = dict(routes[name]); g = grades[fit_of(name)]; kw.pop('fit', None); kw.pop('seed', None)
-        slow = kw['method'] == 'gatys' or kw.get('refine')
+        slow = kw.get('paint', Paint()).needs_net(kw['method'])
         if slow: kw['net'] = vgg = vgg or VGGFeatures()   # loaded once
         for f, ce in ([contents[i] for i in sorted(set(np.linspace(0, len(contents) - 1, a.slow_covers).round().astype(int)))] if slow else contents):
             c = image_tensor(f, a.size)

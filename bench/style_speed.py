@@ -27,7 +27,7 @@ from melonpy.core import sample_covers
 from melonpy.data import read_covers
 from melonpy.gatys import VGGFeatures, image_tensor, to_image, transfer_distances, style_loss, content_loss
 from melonpy.era_targets import era_grams
-from melonpy.style import style_transfer
+from melonpy.style import style_transfer, Paint
 
 
 def plain_transfer(content, target, net, steps=120, style_weight=5., content_weight=1., flush_denormal=False, trace=None):
@@ -73,9 +73,9 @@ def main(argv=None):
     p.add_argument('--covers', type=int, default=3, help='content covers (one per target era, cycling)')
     p.add_argument('--eras', default='1990s,2000s,2010s', help='target eras')
     p.add_argument('--content-eras', default='1970s,1980s', help='eras the content covers come from')
-    p.add_argument('--steps', default='60', help='fast: total evaluations, one run per comma-separated value (default: %(default)s, style_transfer\'s default)')
-    p.add_argument('--scales', type=int, default=None, help='fast: scales (default: style_transfer\'s)')
-    p.add_argument('--levels', type=int, default=None, help='fast: Laplacian-pyramid levels, 1 = pixels (default: style_transfer\'s)')
+    p.add_argument('--steps', default='60', help='fast: total evaluations, one run per comma-separated value (default: %(default)s, Paint\'s default)')
+    p.add_argument('--scales', type=int, default=None, help='fast: scales (default: Paint\'s)')
+    p.add_argument('--levels', type=int, default=None, help='fast: Laplacian-pyramid levels, 1 = pixels (default: Paint\'s)')
     p.add_argument('--plain-steps', type=int, default=120)
     p.add_argument('--plain-flush', action='store_true', help='give the plain recipe torch.set_flush_denormal(True) too (separates that CPU trick from the method)')
     p.add_argument('--threads', type=int, default=None, help='torch threads for both (default: torch\'s)')
@@ -105,8 +105,8 @@ def main(argv=None):
             Path(a.out).mkdir(parents=True, exist_ok=True); plain.save(Path(a.out)/f'{i}_plain_{era}.png')
         for st in fast_steps:
             evals = []   # style_transfer's callback is called once per evaluation
-            fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, steps=st, progress=False,
-                                                        callback=lambda k, s, i, x, l: evals.append(s), **kw))
+            fast, fw, fc = timed(lambda: style_transfer(f, era=era, covers=covers, size=a.size, net=net, paint=Paint(steps=st, **kw), progress=False,
+                                                        callback=lambda k, s, i, x, l: evals.append(s)))
             df_ = transfer_distances(image_tensor(fast), c, target, net)
             # how many of its evaluations the plain recipe needed to get as low on the same objective
             goal = objective(df_)

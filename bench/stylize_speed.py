@@ -18,7 +18,7 @@ import torch
 from melonpy.core import sample_covers, fast_refine, default_eras
 from melonpy.model_file import load_era_model
 from melonpy.gatys import VGGFeatures
-from melonpy.style import style_transfer
+from melonpy.style import style_transfer, Paint
 
 
 def main(argv=None):
@@ -35,7 +35,7 @@ def main(argv=None):
     covers = sample_covers() if a.data is None else Path(a.data)
     learn, net = load_era_model(a.model), VGGFeatures()
     contents = [sorted((covers/e).glob('*.jpg'))[3] for e in a.content_eras.split(',')]
-    kw = dict(covers=covers, size=a.size, method='fast', era_style='typical', refine=a.refine, learn=learn, net=net, progress=False)
+    kw = dict(covers=covers, size=a.size, method='fast', era_style='typical', paint=Paint(refine=a.refine), learn=learn, net=net, progress=False)
     t = time.perf_counter()
     for e in default_eras: style_transfer(contents[0], era=e, **kw)   # warm: rankings, Gram targets, embeddings
     print(f'# warm-up (ranking and targets of {len(default_eras)} eras, from disk when cached): {time.perf_counter() - t:.1f}s; load average {os.getloadavg()[0]:.2f}')

@@ -17,7 +17,7 @@ from .settings import TrainSettings, PredictSettings, StylizeSettings
 from .grade import era_grade, grade_words
 from .gatys import VGGFeatures, image_tensor, to_image, transfer_distances
 from .era_targets import era_files, EraStyle
-from .style import style_transfer, grade_eras, stage_target, era_probabilities, StyleImages
+from .style import style_transfer, grade_eras, stage_target, era_probabilities, StyleImages, Paint
 
 # %% auto #0
 __all__ = ['train_main', 'train_data', 'predict_main', 'stylize_main']
@@ -149,11 +149,10 @@ def stylize_main(s:StylizeSettings) -> int:
     method, era_style, strength, refine = s.method, s.era_style, s.strength, s.refine
     grade = era_grade(covers, grade_eras(covers, s.era), cache=s.cache, progress=True) if method == 'grade' else None   # fitted once per collection (a minute or two), then read from the cache
     era_look = EraStyle(covers, s.era, era_style, strength, learn, max_covers=s.max_covers, cache=s.cache, progress=True) if s.era and grade is None else None   # built once: the transfer's and this report's
-    net = _stylize_net(s.weights) if method == 'gatys' or refine else None
-    gatys = {k: v for k, v in (('steps', s.steps), ('scales', s.scales)) if v is not None}   # else style_transfer's defaults
-    im = style_transfer(content, style=era_look or styles or None, era=None if era_look else s.era, covers=covers, size=s.size, style_weight=s.style_weight, net=net,
-                        max_covers=s.max_covers, cache=s.cache, method=method, era_style=era_style, strength=strength, learn=learn,
-                        refine=refine, texture=s.texture, grade=grade, **gatys)
+    paint = Paint(style_weight=s.style_weight, refine=refine, **{k: v for k, v in (('steps', s.steps), ('scales', s.scales)) if v is not None})   # else Paint's defaults
+    net = _stylize_net(s.weights) if paint.needs_net(method) else None
+    im = style_transfer(content, style=era_look or styles or None, era=None if era_look else s.era, covers=covers, size=s.size, method=method, strength=strength,
+                        paint=paint, net=net, era_style=era_style, texture=s.texture, grade=grade, learn=learn, max_covers=s.max_covers, cache=s.cache)
     out = Path(s.out)
     with atomic_path(out) as tmp: im.save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
     look = era_look or (None if grade is not None else StyleImages(styles, strength))

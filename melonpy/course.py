@@ -159,7 +159,7 @@ def style_stage(run, collection, settings:dict, progress:bool=True) -> dict:
     def stylize(f, era):
         nonlocal net
         if net is None and method == 'gatys': net = style.VGGFeatures(weights=s['vgg_weights'])
-        return style.style_transfer(f, era=era, covers=collection, size=s['style_size'], steps=s['style_steps'], net=net, max_covers=s['style_covers'],
+        return style.style_transfer(f, era=era, covers=collection, size=s['style_size'], paint=style.Paint(steps=s['style_steps']), net=net, max_covers=s['style_covers'],
                                     method=method, era_style=era_style, strength=strength, learn=learn, eras=s['eras'], grade=era_look() if method == 'grade' else None, progress=progress)
     for k, (era, f) in enumerate(tqdm(pairs, desc='style', unit='cover', disable=not progress, leave=False)):
         before, after = out/f'{k:02d}_{era}_before.png', out/f'{k:02d}_{era}_after.png'

@@ -12,7 +12,7 @@ import numpy as np
 import torch, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import UserError, default_eras, typical_k
+from .core import UserError, default_eras
 from .settings import StylizeSettings, gatys_steps, gatys_scales
 from .grade import era_grade, EraGrade
 from .gatys import (VGGFeatures, StyleTarget, image_tensor, to_image, image_grams, color_match, transfer_steps, content_features,
@@ -21,36 +21,59 @@ from .magenta import style_vectors, magenta_transform
 from .era_targets import check_era_style, covers_table, era_files, era_ranking, EraStyle, move_toward, pixel_color, target_color, era_vector
 
 # %% auto #0
-__all__ = ['style_methods', 'style_transfer', 'grade_eras', 'StyleImages', 'stage_target', 'era_grid', 'era_probabilities']
+__all__ = ['style_methods', 'Paint', 'style_transfer', 'grade_eras', 'StyleImages', 'stage_target', 'era_grid',
+           'era_probabilities']
 
 # %% ../nbs/07_style.ipynb #e4c48796
 style_methods = ('grade', 'gatys', 'fast', 'color')   # the era's photo grade (chapter 7a, the default), per-image optimisation, one pass of a feed-forward network, or the colors alone
 
+# %% ../nbs/07_style.ipynb #23bb5933
+@dataclass
+class Paint:
+    "How the network routes paint: Gatys' method ('gatys': `steps` L-BFGS evaluations over `scales` sizes, coarse to fine, starting from the content with the style's colours (`init` 'color') or as it is ('content'), on a `levels`-level Laplacian pyramid, keeping the content's fine `detail` between sizes) and the fast route ('fast': `refine` L-BFGS steps after the network's pass); `style_weight` against `content_weight`, the style's `colors` matched, VGG16's `weights` when no network is handed over."
+    steps: int = gatys_steps
+    scales: int = gatys_scales
+    style_weight: float = 5.
+    content_weight: float = 1.
+    init: str = 'color'
+    detail: bool = True
+    levels: int = 4
+    refine: int = 0
+    colors: bool = True
+    weights: object = 'DEFAULT'
+
+    def check(self, method:str) -> 'Paint':
+        "Every setting the route `method` uses, once, before any work: a mistake is one sentence."
+        if method == 'gatys' and self.steps < 1: raise UserError(f'steps={self.steps}: use at least 1 step ({gatys_steps} is the default)')
+        if self.refine < 0: raise UserError(f'refine={self.refine}: give 0 or more L-BFGS steps after the fast pass')
+        if self.init not in ('color', 'content'): raise UserError(f"init={self.init!r}: choose 'color' or 'content'")
+        if self.levels < 1: raise UserError(f'levels={self.levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
+        if not self.style_weight > 0 or self.content_weight < 0: raise UserError(f'style_weight={self.style_weight}, content_weight={self.content_weight}: give a style weight above 0 and a content weight of 0 or more')
+        return self
+
+    def needs_net(self, method:str) -> bool:
+        "Whether `method` runs VGG16 with these settings: Gatys' steps, or the fast route's refining steps."
+        return method == 'gatys' or (method == 'fast' and self.refine > 0)
+
 # %% ../nbs/07_style.ipynb #5fdfdaeb
-def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=StylizeSettings.size, steps:int=gatys_steps, scales:int=gatys_scales,
-                   style_weight:float=5., content_weight:float=1., weights='DEFAULT', net:VGGFeatures|None=None,
-                   init:str='color', detail:bool=True, levels:int=4, max_covers:int=StylizeSettings.max_covers, cache=True, callback=None, progress:bool=True,
-                   method:str='gatys', era_style:str='average', strength:float=1., learn=None, eras=None, k:int=typical_k,
-                   colors:bool=True, refine:int=0, texture:float=0., grade:EraGrade|None=None) -> Image.Image:
-    "`content` (path or PIL image) with the style of `style` (image path(s), or an `EraStyle` already built) or of `era` in collection `covers` (defined by `era_style`, moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`; with `texture` > 0, Magenta's network on top at that share), 'gatys' (coarse to fine on a `levels`-level Laplacian pyramid), 'fast' (one network pass, then `refine` L-BFGS steps) or 'color' (colors only)."
+def style_transfer(content, style=None, era:str|None=None, covers=None, size:int=StylizeSettings.size, method:str='gatys', strength:float=1.,
+                   paint:Paint|None=None, net:VGGFeatures|None=None, era_style:str='average', texture:float=0., grade:EraGrade|None=None,
+                   learn=None, eras=None, max_covers:int=StylizeSettings.max_covers, cache=True, callback=None, progress:bool=True) -> Image.Image:
+    "`content` (path or PIL image) with the style of `style` (image path(s), or an `EraStyle` already built) or of `era` in collection `covers` (defined by `era_style`, its covers ranked by `learn` for 'typical', its direction away from `eras`, at most `max_covers` of them; moved by `strength`), at longer side `size`, by `method` 'grade' (the era's photo grade, `era_grade`, or `grade` already fitted; with `texture` > 0, Magenta's network on top at that share), 'gatys' (optimised coarse to fine), 'fast' (one network pass, then refining steps) or 'color' (colors only); the network routes paint as `paint` says (a `Paint`), with VGG16 `net` when given."
     if (style is None) == (era is None): raise UserError('give either style images or an era (not both)')
     check_size(size)
     if method not in style_methods: raise UserError(f"method {method!r}: choose one of {', '.join(style_methods)}")
     if method == 'grade': return _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache, progress)
-    if method == 'gatys' and steps < 1: raise UserError(f'steps={steps}: use at least 1 step (60 is a good default)')
-    if refine < 0: raise UserError(f'refine={refine}: give 0 or more L-BFGS steps after the fast pass')
-    if init not in ('color', 'content'): raise UserError(f"init={init!r}: choose 'color' or 'content'")
-    if levels < 1: raise UserError(f'levels={levels}: use at least 1 (1 = move the pixels themselves, 4 is the default)')
+    paint = (paint or Paint()).check(method)
     if isinstance(style, EraStyle): look = style   # an era's look its caller built (and so checked) already
     elif era is None: check_era_style(era_style, strength, 0); look = StyleImages(style, strength)
-    else: look = EraStyle(covers, era, era_style, strength, learn, eras, k, max_covers, cache, progress)   # checked once (the era too, its covers ranked once for 'typical'), before any work
+    else: look = EraStyle(covers, era, era_style, strength, learn, eras, max_covers=max_covers, cache=cache, progress=progress)   # checked once (the era too, its covers ranked once for 'typical'), before any work
     content = to_image(content) if isinstance(content, torch.Tensor) else to_image(image_tensor(content))
-    plan = scale_plan(size, steps, scales) if method == 'gatys' else [(size, refine)]
+    plan = scale_plan(size, paint.steps, paint.scales) if method == 'gatys' else [(size, paint.refine)]
     if method != 'color': check_shape(content, plan)   # VGG16's limit: the colour route never runs the network
     if method == 'color': return to_image(color_match(image_tensor(content, size), look.color(content)))   # the colors alone: the first step of both other routes, ~10 ms
-    net = (net or VGGFeatures(weights=weights)) if method == 'gatys' or refine else None   # VGG16: Gatys' steps and the fast route's refining steps
-    if method == 'fast': return _fast_transfer(content, look, size, net, colors, refine, callback, progress,
-                                               style_weight=style_weight, content_weight=content_weight, levels=levels)
+    net = (net or VGGFeatures(weights=paint.weights)) if paint.needs_net(method) else None   # VGG16: Gatys' steps and the fast route's refining steps
+    if method == 'fast': return _fast_transfer(content, look, size, net, paint, callback, progress)
     x = None
     bar = tqdm(total=sum(n for _, n in plan), desc='stylize', unit='step', disable=not progress, leave=False)
     try:
@@ -58,10 +81,10 @@ def style_transfer(content, style=None, era:str|None=None, covers=None, size:int
             c = image_tensor(content, s)
             target = stage_target(content, s, net, look)
             cf = content_features(net, c)
-            if x is None: x = color_match(c, target.color) if init == 'color' and colors else c
-            else: x = upsample(x, c, detail)
+            if x is None: x = color_match(c, target.color) if paint.init == 'color' and paint.colors else c
+            else: x = upsample(x, c, paint.detail)
             cb = None if callback is None else (lambda i, xx, l, k=k_, s=s: callback(k, s, i, xx, l))
-            x = transfer_steps(x, net, target, cf, n, style_weight, content_weight, levels=levels, callback=cb, pbar=bar)
+            x = transfer_steps(x, net, target, cf, n, paint.style_weight, paint.content_weight, levels=paint.levels, callback=cb, pbar=bar)
     finally: bar.close()
     return to_image(x)
 
@@ -73,7 +96,8 @@ def grade_eras(covers, era:str, eras=None) -> list:
 
 # %% ../nbs/07_style.ipynb #9bccf0db
 def _grade_transfer(content, style, era, covers, size, strength, eras, texture, grade, cache, progress=False):
-    "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`."
+    "The 'grade' route of `style_transfer`: the era's photo grade (fitted on `covers` and cached, unless `grade` is given), with Magenta's texture on top at share `texture`; an `EraStyle` as `style` names the era and its collection."
+    if isinstance(style, EraStyle): era, covers, eras = style.era, style.covers, style.eras
     if era is None: raise UserError("method 'grade' gives an era's look: give {era} (with style images, use fast, gatys or color)", mentions=('era',))
     if not 0 <= texture <= 1: raise UserError(f'texture={texture}: give a share from 0 (the grade alone) to 1')
     if grade is None:
@@ -114,16 +138,17 @@ def stage_target(content, s:int, net:VGGFeatures, look) -> StyleTarget:
     return look.grams(s, net, own)
 
 # %% ../nbs/07_style.ipynb #80a03cfe
-def _fast_transfer(content:Image.Image, look, size:int, net:VGGFeatures|None=None, colors:bool=True, refine:int=0, callback=None, progress:bool=False, **losses) -> Image.Image:
-    "The 'fast' route of `style_transfer`: Magenta's network with `look`'s embedding (an `EraStyle` or `StyleImages`), its colours, then `refine` L-BFGS steps by `net` (`losses`: `transfer_steps`' weights and levels)."
+def _fast_transfer(content:Image.Image, look, size:int, net:VGGFeatures|None, paint:Paint, callback=None, progress:bool=False) -> Image.Image:
+    "The 'fast' route of `style_transfer`: Magenta's network with `look`'s embedding (an `EraStyle` or `StyleImages`), its colours, then `paint.refine` L-BFGS steps by `net`."
     x = magenta_transform(content, look.vector(content), size)
-    if not refine: return to_image(color_match(x, look.color(content)) if colors else x)
+    if not paint.refine: return to_image(color_match(x, look.color(content)) if paint.colors else x)
     c = image_tensor(content, size)
     target = stage_target(content, size, net, look)
-    if colors: x = color_match(x, target.color)
+    if paint.colors: x = color_match(x, target.color)
     cb = None if callback is None else (lambda i, xx, l: callback(0, size, i, xx, l))
-    with tqdm(total=refine, desc='refine', unit='step', disable=not progress, leave=False) as bar:
-        return to_image(transfer_steps(x, net, target, content_features(net, c), refine, callback=cb, pbar=bar, **losses))
+    with tqdm(total=paint.refine, desc='refine', unit='step', disable=not progress, leave=False) as bar:
+        return to_image(transfer_steps(x, net, target, content_features(net, c), paint.refine, paint.style_weight, paint.content_weight,
+                                       levels=paint.levels, callback=cb, pbar=bar))
 
 # %% ../nbs/07_style.ipynb #31398242
 def era_grid(content, routes:dict, covers, eras=default_eras, size:int=StylizeSettings.size, learn=None, progress:bool=False, **kwargs):

@@ -59,6 +59,17 @@ def own_cache(tmp_path_factory):
     else: os.environ['MELONPY_CACHE'] = old
 
 
+@pytest.fixture(autouse=True)
+def fresh_url_opener():
+    """urllib's `urlopen` (torch.hub downloads with it) reads the proxy variables when it first builds its opener, and keeps
+    that opener: drop it around each test, so that the closed proxies an offline test sets do not outlive the test (with
+    two workers, a later test in the same process could not reach its local server)."""
+    import urllib.request
+    urllib.request.install_opener(None)
+    yield
+    urllib.request.install_opener(None)
+
+
 # One small `melonpy run`, shared by tests/test_course.py and tests/test_report_browser.py. With the shared collection,
 # the real command on 12 covers per era (`--quick`: SqueezeNet from the shared ImageNet weights at 64 px, VGG16 style
 # transfer at 64 px). Without it, the same pipeline through `run_course` on a tiny synthetic collection (chapter 2's

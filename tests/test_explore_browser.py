@@ -355,8 +355,8 @@ def _vgg_weights():
 
 def _mixer_notebook(path, model, covers):
     "A one-cell notebook opening an `EraMixer` on `model` and collection `covers`: 256 px (as in class), 10 covers per era style, 10 Gatys steps."
-    _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.mixer import EraMixer\n\n'
-              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=256, max_covers=10, steps=10, weights={_vgg_weights()!r})\nmixer')
+    _notebook(path, 'from melonpy.data import read_covers\nfrom melonpy.mixer import EraMixer\nfrom melonpy.style import Paint\n\n'
+              f'mixer = EraMixer({str(model)!r}, read_covers({str(covers)!r}), size=256, max_covers=10, paint=Paint(steps=10, weights={_vgg_weights()!r}))\nmixer')
 
 
 _watch_progress = """el => {

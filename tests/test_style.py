@@ -330,13 +330,13 @@ def test_style_transfer_strength_and_methods(tmp_path):
     "Both methods in-process at a small size: strength 0 leaves the content (nearly) as it is, strength 1 moves its colours toward the era's."
     from melonpy.gatys import VGGFeatures
     from melonpy.era_targets import pixel_color, era_color
-    from melonpy.style import style_transfer
+    from melonpy.style import style_transfer, Paint
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
     content = Image.open(coll/'2000s'/'1.jpg')
     x0 = np.asarray(content, dtype=float)
     for method in ('gatys', 'fast'):
-        kw = dict(era='1990s', covers=coll, size=48, steps=6, method=method, net=net, cache=False, progress=False)
-        same = np.asarray(style_transfer(content, strength=0., colors=True, **kw), dtype=float)
+        kw = dict(era='1990s', covers=coll, size=48, paint=Paint(steps=6, colors=True), method=method, net=net, cache=False, progress=False)
+        same = np.asarray(style_transfer(content, strength=0., **kw), dtype=float)
         moved = style_transfer(content, strength=1., **kw)
         if method == 'gatys': assert np.abs(same - x0).mean() < 3, method   # the content's own style: nothing to change
         m0, m1, me = pixel_color([content])[0], pixel_color([moved])[0], era_color(coll, '1990s')[0]
@@ -431,13 +431,13 @@ def test_era_style_checked_once(tmp_path, monkeypatch):
     import melonpy.era_targets as et, melonpy.style as st
     from melonpy.core import UserError
     from melonpy.gatys import VGGFeatures
-    from melonpy.style import style_transfer
+    from melonpy.style import style_transfer, Paint
     coll, net = _coll(tmp_path/'coll'), VGGFeatures(weights=None)
     content = Image.open(coll/'2000s'/'0.jpg')
     calls = []
     check = et.check_era_style
     for mod in (et, st): monkeypatch.setattr(mod, 'check_era_style', lambda *a, **kw: calls.append(a) or check(*a, **kw))
-    for kw in (dict(method='color'), dict(method='fast', refine=2, net=net)):
+    for kw in (dict(method='color'), dict(method='fast', paint=Paint(refine=2), net=net)):
         calls.clear()
         im = style_transfer(content, era='1990s', covers=coll, size=32, era_style='direction', eras=['1990s', '2000s'], progress=False, cache=False, **kw)
         assert im.size == (32, 32) and calls == [('direction', 1.0, None)], (kw, calls)
