@@ -22,16 +22,16 @@ def library():
     from melonpy import scrape, data, splits, colors, learners, tuning, style, course
     return {st.ScrapeSettings: [scrape.scrape], st.DatasetSettings: [data.read_covers, splits.split_covers, splits.cover_arrays],
             st.AnalyzeSettings: [colors.analyze], st.TrainSettings: [learners.train_era_model], st.TuneSettings: [tuning.tune_era_model],
-            st.StylizeSettings: [style.style_transfer], st.RunSettings: [course.run_course], st.KitSettings: [course.make_kit]}
+            st.StylizeSettings: [style.style_transfer, style.Paint], st.RunSettings: [course.run_course], st.KitSettings: [course.make_kit]}
 
 DIFFER = {   # (command, field): why the command's default is not the library function's
     ('dataset', 'quality'): "'all' on the command line, None in the library: both keep every cover",
     ('analyze', 'quality'): "'all' on the command line, None in the library: both keep every cover",
     ('train', 'quality'): "'all' on the command line, None in the library: both keep every cover",
     ('stylize', 'method'): "the command picks by what it is given (grade for an era, fast for style images); style_transfer's own default is gatys",
-    ('stylize', 'weights'): "None on the command line means torchvision's ImageNet weights, style_transfer's 'DEFAULT'",
+    ('stylize', 'weights'): "None on the command line means torchvision's ImageNet weights, Paint's 'DEFAULT'",
     ('stylize', 'era_style'): "the command picks typical when --check gives a classifier; style_transfer's own default is average",
-    ('stylize', 'refine'): "the command's fast route refines by default; style_transfer's refine is 0 unless asked",
+    ('stylize', 'refine'): "the command's fast route refines by default; Paint's refine is 0 unless asked",
     ('stylize', 'learn'): "a model file on the command line, a Learner in the library (both default to none)",
 }
 
