@@ -7,8 +7,9 @@ look of each era by each route. For every route and target era it reports:
   balance both, seed 42) and by the independent judge `era_judge` (frozen EfficientNet-Lite2 + logistic regression,
   seed 1, sources that mix eras only). Neither picked the covers any route learns from, and no route is optimised
   against either; but the default grade is fitted against a probe on EfficientNet-Lite0 features (lesson 7a), the
-  network of the default classifier's Lite0 half, so for `grade*` routes only the judge is independent. The held-out
-  covers are checked to lie outside the grade's sample.
+  network of the default classifier's Lite0 half, so for `grade*` routes only the judge is independent. The judged
+  covers are checked to lie outside the grade's sample, and the other decades' covers to be ones the judge never saw
+  in training (nor near copies): it learned every decade.
 - `id_default`, `id_judge`: share of covers whose target version is the one, among the cover's three versions, with the
   highest P(target) (chance 1/3).
 - `spread`: mean absolute difference between the three versions of a cover ÷ mean absolute difference to the cover
@@ -69,14 +70,17 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     h = df[df.file.astype(str).isin(held)]
     contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(a.per_era, (h.era == e).sum()), replace=False))]
-    other = df[~df.era.isin(eras)]
-    contents += [(str(f), e) for f, e in other.sample(min(a.others, len(other)), random_state=0)[['file', 'era']].itertuples(index=False)]
-    assert not set(era_sample(covers, eras, exclude=held).file.astype(str)) & set(held), 'the grade would be fitted on held-out covers'
+    other = df[~df.era.isin(eras)].sample(frac=1, random_state=0).head(4 * a.others)
+    seen = predict_covers(judge, other.file.astype(str).tolist()).seen.fillna(False).to_numpy(bool)   # the judge learned every decade: only covers it never saw, nor near copies
+    contents += [(str(f), e) for f, e in other[~seen].head(a.others)[['file', 'era']].itertuples(index=False)]
+    unseen = set(held) | {f for f, _ in contents}   # no grade is fitted on a cover it is judged on
+    assert not set(era_sample(covers, eras, exclude=unseen).file.astype(str)) & unseen, 'the grade would be fitted on covers it is judged on'
     grades, fit_s = {}, {}
     fit_of = lambda name: (routes[name].get('fit', grade_fits[0]), routes[name].get('seed', 0))
     for how, seed in dict.fromkeys(fit_of(n) for n in a.routes.split(',')):
-        t = time.time(); grades[how, seed] = era_grade(covers, eras, exclude=held, how=how, seed=seed, cache=cache_dir()/'bench-style-grade'); fit_s[f'{how} seed {seed}'] = secs = round(time.time() - t, 1)
-        print(f'# {len(contents)} covers; grade ({how}, seed {seed}) fitted without them in {secs:.1f}s ({"cached" if grades[how, seed].cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
+        t = time.time(); grades[how, seed] = g = era_grade(covers, eras, exclude=unseen, how=how, seed=seed, cache=cache_dir()/'bench-style-grade')
+        what = f'{how} seed {seed}'; fit_s[what] = secs = round(time.time() - t, 1)
+        print(f'# {len(contents)} covers; grade ({what}) fitted without them in {secs:.1f}s ({"cached" if g.cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
     rows, vgg = [], None
     for name in a.routes.split(','):
         kw = dict(routes[name]); g = grades[fit_of(name)]; kw.pop('fit', None); kw.pop('seed', None)
@@ -129,7 +133,7 @@ def main(argv=None):
             print(f'# melonpy stylize (default route): first {secs[0]:.1f}s (fits the grade unless cached), warm {secs[1]:.1f}s')
     meta = dict(command=' '.join(['python', 'bench/style_routes.py', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
-                grades={f'{h} seed {sd}': g.table().to_dict(orient='index') for (h, sd), g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
+                grades={k: g.table().to_dict(orient='index') for k, g in zip(fit_s, grades.values())}, command_s=cmd, seconds=round(time.time() - t0))
     runs = json.loads(out.with_suffix('.json').read_text()).get('runs', []) if out.with_suffix('.json').exists() else []
     out.with_suffix('.json').write_text(json.dumps(dict(runs=[r for r in runs if not set(r['routes']) <= set(meta['routes'])] + [meta]), indent=1, default=float))
     print(tab.round(2).to_string(index=False))
