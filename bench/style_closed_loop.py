@@ -85,7 +85,7 @@ def main(argv=None):
     for m, s, st in routes:   # the era statistics (and the typical covers) once, before timing
         for e in eras:
             if s == 'typical': typical_covers(picker, covers, e, a.k)
-            looks[s, st, e] = EraStyle(covers, e, s, st, picker, k=a.k)   # the era's look, checked and built once
+            if (s, st, e) not in looks: looks[s, st, e] = EraStyle(covers, e, s, st, picker, k=a.k)   # the era's look, checked and built once (for every method)
             style_transfer(contents[0], style=looks[s, st, e], size=a.size, method=m, net=net, progress=False,
                            paint=Paint(steps=2 if m == 'gatys' else 1, refine=min(a.refine, 1), colors=not a.no_colours))
     results = {}

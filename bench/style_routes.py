@@ -78,9 +78,8 @@ def main(argv=None):
     grades, fit_s = {}, {}
     fit_of = lambda name: (routes[name].get('fit', grade_fits[0]), routes[name].get('seed', 0))
     for how, seed in dict.fromkeys(fit_of(n) for n in a.routes.split(',')):
-        t = time.time(); grades[how, seed] = g = era_grade(covers, eras, exclude=unseen, how=how, seed=seed, cache=cache_dir()/'bench-style-grade')
-        what = f'{how} seed {seed}'; fit_s[what] = secs = round(time.time() - t, 1)
-        print(f'# {len(contents)} covers; grade ({what}) fitted without them in {secs:.1f}s ({"cached" if g.cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
+        t = time.time(); grades[how, seed] = g = era_grade(covers, eras, exclude=unseen, how=how, seed=seed, cache=cache_dir()/'bench-style-grade'); fit_s[f'{how} seed {seed}'] = secs = round(time.time() - t, 1)
+        print(f'# {len(contents)} covers; grade ({how}, seed {seed}) fitted without them in {secs:.1f}s ({"cached" if g.cached else "fitted now"}); load {os.getloadavg()[0]:.2f}', flush=True)
     rows, vgg = [], None
     for name in a.routes.split(','):
         kw = dict(routes[name]); g = grades[fit_of(name)]; kw.pop('fit', None); kw.pop('seed', None)
@@ -133,7 +132,7 @@ def main(argv=None):
             print(f'# melonpy stylize (default route): first {secs[0]:.1f}s (fits the grade unless cached), warm {secs[1]:.1f}s')
     meta = dict(command=' '.join(['python', 'bench/style_routes.py', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
-                grades={k: g.table().to_dict(orient='index') for k, g in zip(fit_s, grades.values())}, command_s=cmd, seconds=round(time.time() - t0))
+                grades={f'{h} seed {sd}': g.table().to_dict(orient='index') for (h, sd), g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
     runs = json.loads(out.with_suffix('.json').read_text()).get('runs', []) if out.with_suffix('.json').exists() else []
     out.with_suffix('.json').write_text(json.dumps(dict(runs=[r for r in runs if not set(r['routes']) <= set(meta['routes'])] + [meta]), indent=1, default=float))
     print(tab.round(2).to_string(index=False))
