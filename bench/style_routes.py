@@ -9,7 +9,8 @@ look of each era by each route. For every route and target era it reports:
   against either; but the default grade is fitted against a probe on EfficientNet-Lite0 features (lesson 7a), the
   network of the default classifier's Lite0 half, so for `grade*` routes only the judge is independent. The judged
   covers are checked to lie outside the grade's sample, and the other decades' covers to be ones the judge never saw
-  in training (nor near copies): it learned every decade.
+  in training (nor near copies): it learned every decade. How the default grade is fitted is chosen by
+  `bench/grade_selection.py` on other covers with another judge, not by this bench's numbers.
 - `id_default`, `id_judge`: share of covers whose target version is the one, among the cover's three versions, with the
   highest P(target) (chance 1/3).
 - `spread`: mean absolute difference between the three versions of a cover ÷ mean absolute difference to the cover
@@ -51,6 +52,25 @@ def judges(covers, folder:Path):
         export_era_model(d, paths[0]); export_era_model(j, paths[1]); held.write_text(json.dumps(both))
     return load_era_model(paths[0]), load_era_model(paths[1]), json.loads(held.read_text())
 
+def judged_covers(covers, eras, held, judge, per_era:int, others:int) -> list:
+    "The covers the bench judges, as (file, era): `per_era` random ones of `held` for each of `eras`, and `others` of other decades that `judge` never saw, nor near copies (it learned every decade)."
+    df = read_covers(covers)
+    rng = np.random.default_rng(0)
+    h = df[df.file.astype(str).isin(held)]
+    contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(per_era, (h.era == e).sum()), replace=False))]
+    other = df[~df.era.isin(eras)].sample(frac=1, random_state=0).head(4 * others)
+    seen = predict_covers(judge, other.file.astype(str).tolist()).seen.fillna(False).to_numpy(bool)
+    return contents + [(str(f), e) for f, e in other[~seen].head(others)[['file', 'era']].itertuples(index=False)]
+
+def judge_versions(f, ims:dict, models:dict) -> list:
+    "For cover `f` and its versions `ims` ({era: picture}), one row per era: P(era) of the cover (`p0_<name>`) and of that era's version (`p1_<name>`), and whether that version is the one of the three with the highest P(era) (`id_<name>`), by each of `models` ({name: classifier})."
+    eras, rows = list(ims), [dict(target=e) for e in ims]
+    for name, m in models.items():
+        p = predict_covers(m, [f] + [ims[e] for e in eras])
+        for k, e in enumerate(eras):
+            rows[k].update({f'p0_{name}': p[f'prob_{e}'].iloc[0], f'p1_{name}': p[f'prob_{e}'].iloc[1 + k], f'id_{name}': int(p[f'prob_{e}'].iloc[1:].to_numpy().argmax() == k)})
+    return rows
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=None, help='cover collection (default: $MELONPY_DATA or the shared one)')
@@ -66,13 +86,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     covers, eras, t0 = sample_covers() if a.data is None else Path(a.data), list(default_eras), time.time()
     learn, judge, held = judges(covers, cache_dir()/'bench-style-judges')
-    df = read_covers(covers)
-    rng = np.random.default_rng(0)
-    h = df[df.file.astype(str).isin(held)]
-    contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(a.per_era, (h.era == e).sum()), replace=False))]
-    other = df[~df.era.isin(eras)].sample(frac=1, random_state=0).head(4 * a.others)
-    seen = predict_covers(judge, other.file.astype(str).tolist()).seen.fillna(False).to_numpy(bool)   # the judge learned every decade: only covers it never saw, nor near copies
-    contents += [(str(f), e) for f, e in other[~seen].head(a.others)[['file', 'era']].itertuples(index=False)]
+    contents = judged_covers(covers, eras, held, judge, a.per_era, a.others)
     unseen = set(held) | {f for f, _ in contents}   # no grade is fitted on a cover it is judged on
     assert not set(era_sample(covers, eras, exclude=unseen).file.astype(str)) & unseen, 'the grade would be fitted on covers it is judged on'
     grades, fit_s = {}, {}
@@ -96,13 +110,9 @@ def main(argv=None):
             xs = {e: x if x.shape == c.shape else F.interpolate(x, size=c.shape[-2:], mode='bilinear') for e, x in xs.items()}
             pairs = [(xs[eras[i]] - xs[eras[j]]).abs().mean().item() for i in range(3) for j in range(i + 1, 3)]
             spread = np.mean(pairs) / max(np.mean([(xs[e] - c).abs().mean().item() for e in eras]), 1e-6)
-            pd_, pj = (predict_covers(m, [f] + [ims[e] for e in eras]) for m in (learn, judge))
-            for k, e in enumerate(eras):
-                rows.append(dict(route=name, content=Path(f).name, content_era=ce, group='held-out' if ce in eras else 'other decades', target=e,
-                                 p0_default=pd_[f'prob_{e}'].iloc[0], p1_default=pd_[f'prob_{e}'].iloc[1 + k],
-                                 p0_judge=pj[f'prob_{e}'].iloc[0], p1_judge=pj[f'prob_{e}'].iloc[1 + k],
-                                 id_default=int(pd_[f'prob_{e}'].iloc[1:].to_numpy().argmax() == k), id_judge=int(pj[f'prob_{e}'].iloc[1:].to_numpy().argmax() == k),
-                                 spread=spread, ssim=ssim(xs[e], c), sec=secs[k]))
+            for k, r in enumerate(judge_versions(f, ims, dict(default=learn, judge=judge))):
+                rows.append(dict(route=name, content=Path(f).name, content_era=ce, group='held-out' if ce in eras else 'other decades', **r,
+                                 spread=spread, ssim=ssim(xs[eras[k]], c), sec=secs[k]))
         r = pd.DataFrame([x for x in rows if x['route'] == name])
         print(f'{name:14s} id {r.id_default.mean():.2f}/{r.id_judge.mean():.2f}  rise {(r.p1_default > r.p0_default).mean():.2f}/{(r.p1_judge > r.p0_judge).mean():.2f}  '
               f'spread {r.spread.mean():.2f}  ssim {r.ssim.mean():.2f}  {r.sec.mean():.2f}s/cover  load {os.getloadavg()[0]:.2f}', flush=True)

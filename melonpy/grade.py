@@ -18,10 +18,10 @@ from .data import read_covers, load_covers, cache_dir
 from .gatys import image_tensor, to_image, batches
 
 # %% auto #0
-__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size', 'grade_steps',
-           'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim', 'fit_grade', 'mean_objective',
-           'separate_objective', 'each_era', 'era_probe', 'classifier_objective', 'EraGrade', 'era_grade',
-           'grade_words', 'grade_grid']
+__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_crop', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size',
+           'grade_steps', 'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim', 'fit_grade',
+           'mean_objective', 'separate_objective', 'each_era', 'era_probe', 'diverse_probe', 'classifier_objective',
+           'EraGrade', 'era_grade', 'grade_words', 'grade_grid']
 
 # %% ../nbs/07a_grade.ipynb #a8658b85
 grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'gamma_r', 'gamma_g', 'gamma_b',
@@ -195,6 +195,21 @@ def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=
     mu, sd, W, b, classes = _logistic(f, eras, w, C)
     return (lambda y: torch.log_softmax(((net(y) - mu) / sd) @ W.T + b, 1)), classes
 
+# %% ../nbs/07a_grade.ipynb #8cf20f15
+grade_crop = 0.8   # the classifier fit's probe sees random crops of 80 to 100 % of the side (`diverse_probe`); None: the whole picture, as it is
+
+# %% ../nbs/07a_grade.ipynb #4073792b
+def diverse_probe(probe, side:int, crop:float=grade_crop, seed:int=0):
+    "`probe` (images → log P(era)) that sees, at each call, a random square crop of `crop` to all of the pictures' `side`, resized back, mirrored half the time: the fit's probe with input diversity."
+    g = torch.Generator().manual_seed(seed)
+    def seen(y):
+        s = int(torch.randint(int(crop * side), side + 1, (1,), generator=g))
+        i, j = (int(torch.randint(0, side - s + 1, (1,), generator=g)) for _ in range(2))
+        z = y[..., i:i + s, j:j + s]
+        if torch.rand(1, generator=g) < 0.5: z = z.flip(-1)
+        return probe(z if s == side else F.interpolate(z, size=(side, side), mode='bilinear', align_corners=False))
+    return seen
+
 # %% ../nbs/07a_grade.ipynb #d462a2da
 def classifier_objective(probe, classes:list, eras:list, targets:list, scale:torch.Tensor, stats:float=1., floor:float=0.7, mu:float=10., versions:float=1.):
     "An objective for `fit_grade` with one grade per era of `eras`: each era's graded covers should look like that era to `probe` (-log P(era), eras in `classes`, from `era_probe`) and, among a cover's versions, its own era's should be the one that looks most like it (`versions` × the cross-entropy over the versions); `stats` × `mean_objective(targets[i], scale)` as a brake, and `mu` × the shortfall of `ssim_each` below `floor`."
@@ -209,7 +224,7 @@ def classifier_objective(probe, classes:list, eras:list, targets:list, scale:tor
     return objective
 
 # %% ../nbs/07a_grade.ipynb #48e5426c
-grade_version = 3   # in the cache's key: raise it when what a grade is changes
+grade_version = 4   # in the cache's key: raise it when what a grade is changes
 
 # %% ../nbs/07a_grade.ipynb #4ec63776
 grade_gain = 2.   # for grades fitted to statistics ('mean'): strength 1 = twice the fitted grade, what sets an era apart drawn as a designer would (bench/style_routes.py: the same recognition, SSIM 0.94, and a person sees it)
@@ -265,13 +280,13 @@ class EraGrade:
         return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True, how=str(d.get('how', '')), gain=d['gain'])
 
 # %% ../nbs/07a_grade.ipynb #c308a798
-def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False) -> EraGrade:
-    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe` finds them of that era, and their own era among a cover's versions: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
+def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False, crop:float|None=grade_crop) -> EraGrade:
+    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe`, through `diverse_probe` unless `crop` is None, finds them of that era, and their own era among a cover's versions: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
     if how not in grade_fits: raise UserError(f'how={how!r}: choose one of {", ".join(grade_fits)}')
     eras, steps, size = [str(e) for e in eras], steps or grade_steps[how], grade_size[how]
     df = era_sample(covers, eras, per_source, exclude, seed)
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in df.file]
-    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, **(dict(crop=crop) if how == 'classifier' else {}))).encode()).hexdigest()[:16]
     path = (cache_dir() if cache is True else Path(cache)) / 'style' / f'grade-{key}.json' if cache else None
     if path is not None and path.exists():
         try:
@@ -288,7 +303,9 @@ def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), s
     scale = s.std(0, correction=0).clamp_min(1e-3)
     targets = [(s[m] * w[m, None]).sum(0) / w[m].sum() for m in (torch.tensor((df.era == e).to_numpy()) for e in eras)]
     # the classifier fit's penalty is 3x the statistics fits': the strength measured when its objective was the mean, not the sum, of the three eras' (bench/style_routes.py)
-    if how == 'classifier': obj, kw = classifier_objective(*era_probe(x, list(df.era), w), eras, targets, scale), dict(batch=16, lr=0.03, reg=0.06)
+    if how == 'classifier':
+        probe, classes = era_probe(x, list(df.era), w)
+        obj, kw = classifier_objective(probe if crop is None else diverse_probe(probe, size, crop, seed), classes, eras, targets, scale), dict(batch=16, lr=0.03, reg=0.06)
     else: obj, kw = each_era([mean_objective(t, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e) for e, t in zip(eras, targets)]), {}
     # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included
     with torch_threads(1), tqdm(total=steps, desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:

@@ -1,0 +1,100 @@
+"""Choosing how the era grade is fitted without the test judge's help (chapter 7a, issue 28).
+
+`bench/style_routes.py` judges the routes with the default classifier and the independent judge (`era_judge`,
+EfficientNet-Lite2); choosing a fit by those numbers would make the judge a fitter. This bench chooses on other
+covers with another judge, so that the test stays a test:
+
+- **validation covers**: covers of the three eras that neither the default classifier nor the validation judge trained
+  on, and covers of other decades the validation judge never saw (nor near copies), none of them among the covers
+  `style_routes.py` judges (nor the 160 it draws those from), and none in any grade's fit;
+- **validation judge**: `era_judge` on open_nsfw's ResNet-50 features (`nsfw_linear`, seed 2): a third family, neither
+  the probe's EfficientNet-Lite0 nor the test judge's Lite2;
+- **variants** (`--crops`): the grade fitted with the probe seeing random crops of `crop` to all of the side
+  (`diverse_probe`) or the whole picture (`none`), each with several `--seeds`.
+
+For each variant, seed and target era it reports identified and P(target) rises by the default classifier and by the
+validation judge, SSIM and spread, and `score`: per era, the worst of those four shares, averaged over the eras (the
+goals of issue 28 ask each of them to be high for every era). Results: bench/results/grade_selection.csv and .json.
+
+    MELONPY_SHARED=../shared nice python bench/grade_selection.py --crops none,0.8 --seeds 0,1,2,3,4
+"""
+import argparse, datetime, json, os, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd, torch, torch.nn.functional as F
+from melonpy.core import sample_covers, default_eras, torch_threads
+from melonpy.data import read_covers, cache_dir
+from melonpy.models import era_judge, export_era_model, load_era_model, predict_covers
+from melonpy.gatys import image_tensor
+from melonpy.grade import era_grade, era_sample, ssim
+sys.path.insert(0, str(Path(__file__).parent))
+from style_routes import judges, judged_covers, judge_versions
+
+def validation(covers, eras, learn, held, folder:Path, n_other:int=48):
+    "The validation judge (trained once, kept in `folder`) and the validation covers: (three-era files, other-decade files)."
+    path, vpath = folder/'validation.safetensors', folder/'validation_covers.json'
+    if not path.exists(): export_era_model(era_judge(covers, arch='nsfw_linear', seed=2), path)
+    vj = load_era_model(path)
+    if not vpath.exists():
+        df = read_covers(covers)
+        other = df[~df.era.isin(eras)].sample(frac=1, random_state=0)   # style_routes draws its other decades from the first 160 of this order
+        avoid = set(held) | {f for f, _ in judged_covers(covers, eras, held, load_era_model(folder/'judge.safetensors'), 8, 40)} | set(other.file.astype(str).head(160))
+        three = sorted(set(df[df.era.isin(eras)].file.astype(str)) - avoid)
+        fresh = ~np.any([predict_covers(m, three).seen.fillna(False).to_numpy(bool) for m in (learn, vj)], axis=0)
+        cand = other.file.astype(str).iloc[160:160 + 5 * n_other].tolist()
+        unseen = ~predict_covers(vj, cand).seen.fillna(False).to_numpy(bool)
+        vpath.write_text(json.dumps(dict(three=[f for f, k in zip(three, fresh) if k], other=[f for f, k in zip(cand, unseen) if k][:n_other])))
+    v = json.loads(vpath.read_text())
+    return vj, v['three'], v['other']
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--crops', default='none,0.8', help="crops to try, 'none' for the whole picture")
+    p.add_argument('--seeds', default='0,1,2', help='fit seeds')
+    p.add_argument('--size', type=int, default=256)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--out', default=str(Path(__file__).parent/'results'/'grade_selection'))
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    covers, eras, t0 = sample_covers(), list(default_eras), time.time()
+    folder = cache_dir()/'bench-style-judges'
+    learn, _, held = judges(covers, folder)   # the test judge itself is not used here
+    vj, three, other = validation(covers, eras, learn, held, folder)
+    files = three + other
+    contents = judged_covers(covers, eras, held, load_era_model(folder/'judge.safetensors'), 8, 40)
+    exclude = set(held) | {f for f, _ in contents} | set(files)
+    assert not set(era_sample(covers, eras, exclude=exclude).file.astype(str)) & exclude
+    print(f'# validation: {len(three)} covers of the three eras, {len(other)} of other decades; load {os.getloadavg()[0]:.2f}', flush=True)
+    xs = [image_tensor(f, a.size) for f in files]
+    era_of = dict(zip(read_covers(covers).file.astype(str), read_covers(covers).era))
+    rows, fits = [], {}
+    for crop in a.crops.split(','):
+        c = None if crop == 'none' else float(crop)
+        for seed in map(int, a.seeds.split(',')):
+            t = time.time()
+            g = era_grade(covers, eras, exclude=exclude, seed=seed, crop=c, cache=cache_dir()/'bench-grade-selection')
+            fits[f'{crop} seed {seed}'] = round(time.time() - t, 1)
+            for f, x in zip(files, xs):
+                ims = {e: g.apply(x, e) for e in eras}
+                vs = {e: image_tensor(im) for e, im in ims.items()}
+                spread = np.mean([(vs[eras[i]] - vs[eras[j]]).abs().mean().item() for i in range(3) for j in range(i + 1, 3)]) / max(np.mean([(v - x).abs().mean().item() for v in vs.values()]), 1e-6)
+                for r in judge_versions(f, ims, dict(default=learn, validation=vj)):
+                    rows.append(dict(crop=crop, seed=seed, content=Path(f).name, group='three eras' if era_of[f] in eras else 'other decades', **r, spread=spread, ssim=ssim(vs[r['target']], x)))
+            r = pd.DataFrame([x for x in rows if x['crop'] == crop and x['seed'] == seed])
+            print(f'{crop:>5} seed {seed}: id {r.id_default.mean():.2f}/{r.id_validation.mean():.2f}  rise {(r.p1_default > r.p0_default).mean():.2f}/{(r.p1_validation > r.p0_validation).mean():.2f}  '
+                  f'ssim {r.ssim.mean():.2f}  fit {fits[f"{crop} seed {seed}"]:.0f}s  load {os.getloadavg()[0]:.2f}', flush=True)
+    raw = pd.DataFrame(rows)
+    shares = lambda r: pd.Series(dict(id_default=r.id_default.mean(), id_validation=r.id_validation.mean(), rise_default=(r.p1_default > r.p0_default).mean(),
+                                      rise_validation=(r.p1_validation > r.p0_validation).mean(), ssim=r.ssim.mean(), spread=r.spread.mean()))
+    per = raw.groupby(['crop', 'seed', 'target'], sort=False).apply(shares).reset_index()
+    per['worst'] = per[['id_default', 'id_validation', 'rise_default', 'rise_validation']].min(axis=1)
+    tab = per.groupby(['crop', 'seed'], sort=False).agg(score=('worst', 'mean'), worst_era=('worst', 'min'), id_default=('id_default', 'mean'), id_validation=('id_validation', 'mean'),
+                                                         rise_default=('rise_default', 'mean'), rise_validation=('rise_validation', 'mean'), ssim=('ssim', 'mean')).reset_index()
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    per.round(4).to_csv(out.with_suffix('.csv'), index=False)
+    out.with_suffix('.json').write_text(json.dumps(dict(command=' '.join(['python', 'bench/grade_selection.py', *(argv or sys.argv[1:])]),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), load=os.getloadavg(), threads=a.threads, size=a.size,
+        validation_covers=dict(three_eras=len(three), other_decades=len(other)), fit_s=fits, seconds=round(time.time() - t0)), indent=1))
+    print(tab.round(2).to_string(index=False))
+    print(tab.groupby('crop', sort=False)[['score', 'worst_era']].mean().round(2).to_string())
+
+if __name__ == '__main__': main()
