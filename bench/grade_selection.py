@@ -20,27 +20,25 @@ goals of issue 28 ask each of them to be high for every era). Results: bench/res
 """
 import argparse, datetime, json, os, sys, time
 from pathlib import Path
-import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from melonpy.core import sample_covers, default_eras, torch_threads
+import numpy as np, pandas as pd, torch
+from melonpy.core import sample_covers, default_eras
 from melonpy.data import read_covers, cache_dir
 from melonpy.models import era_judge, export_era_model, load_era_model, predict_covers
 from melonpy.gatys import image_tensor
 from melonpy.grade import era_grade, era_sample, ssim
 sys.path.insert(0, str(Path(__file__).parent))
-from style_routes import judges, judged_covers, judge_versions
+from style_routes import judges, judged_covers, judge_versions, other_decades, spread_of
 
-def validation(covers, eras, learn, held, folder:Path, n_other:int=48):
-    "The validation judge (trained once, kept in `folder`) and the validation covers: (three-era files, other-decade files)."
+def validation(covers, df, eras, learn, avoid:set, folder:Path, n_other:int=48):
+    "The validation judge (trained once on collection `covers`, kept in `folder`) and the validation covers of its table `df`, none of `avoid`: (three-era files, other-decade files)."
     path, vpath = folder/'validation.safetensors', folder/'validation_covers.json'
     if not path.exists(): export_era_model(era_judge(covers, arch='nsfw_linear', seed=2), path)
     vj = load_era_model(path)
     if not vpath.exists():
-        df = read_covers(covers)
-        other = df[~df.era.isin(eras)].sample(frac=1, random_state=0)   # style_routes draws its other decades from the first 160 of this order
-        avoid = set(held) | {f for f, _ in judged_covers(covers, eras, held, load_era_model(folder/'judge.safetensors'), 8, 40)} | set(other.file.astype(str).head(160))
+        other = other_decades(df, eras)
         three = sorted(set(df[df.era.isin(eras)].file.astype(str)) - avoid)
         fresh = ~np.any([predict_covers(m, three).seen.fillna(False).to_numpy(bool) for m in (learn, vj)], axis=0)
-        cand = other.file.astype(str).iloc[160:160 + 5 * n_other].tolist()
+        cand = [f for f in other.file.astype(str) if f not in avoid][:5 * n_other]
         unseen = ~predict_covers(vj, cand).seen.fillna(False).to_numpy(bool)
         vpath.write_text(json.dumps(dict(three=[f for f, k in zip(three, fresh) if k], other=[f for f, k in zip(cand, unseen) if k][:n_other])))
     v = json.loads(vpath.read_text())
@@ -57,15 +55,16 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     covers, eras, t0 = sample_covers(), list(default_eras), time.time()
     folder = cache_dir()/'bench-style-judges'
-    learn, _, held = judges(covers, folder)   # the test judge itself is not used here
-    vj, three, other = validation(covers, eras, learn, held, folder)
+    learn, judge, held = judges(covers, folder)   # the test judge only tells which covers style_routes.py judges: it judges nothing here
+    contents, df = judged_covers(covers, eras, held, judge, 8, 40), read_covers(covers)
+    tested = set(held) | {f for f, _ in contents} | set(other_decades(df, eras).file.astype(str).head(4 * 40))   # and the covers it draws those from
+    vj, three, other = validation(covers, df, eras, learn, tested, folder)
     files = three + other
-    contents = judged_covers(covers, eras, held, load_era_model(folder/'judge.safetensors'), 8, 40)
-    exclude = set(held) | {f for f, _ in contents} | set(files)
+    exclude = tested | set(files)
     assert not set(era_sample(covers, eras, exclude=exclude).file.astype(str)) & exclude
     print(f'# validation: {len(three)} covers of the three eras, {len(other)} of other decades; load {os.getloadavg()[0]:.2f}', flush=True)
     xs = [image_tensor(f, a.size) for f in files]
-    era_of = dict(zip(read_covers(covers).file.astype(str), read_covers(covers).era))
+    era_of = dict(zip(df.file.astype(str), df.era))
     rows, fits = [], {}
     for crop in a.crops.split(','):
         c = None if crop == 'none' else float(crop)
@@ -76,7 +75,7 @@ def main(argv=None):
             for f, x in zip(files, xs):
                 ims = {e: g.apply(x, e) for e in eras}
                 vs = {e: image_tensor(im) for e, im in ims.items()}
-                spread = np.mean([(vs[eras[i]] - vs[eras[j]]).abs().mean().item() for i in range(3) for j in range(i + 1, 3)]) / max(np.mean([(v - x).abs().mean().item() for v in vs.values()]), 1e-6)
+                spread = spread_of(list(vs.values()), x)
                 for r in judge_versions(f, ims, dict(default=learn, validation=vj)):
                     rows.append(dict(crop=crop, seed=seed, content=Path(f).name, group='three eras' if era_of[f] in eras else 'other decades', **r, spread=spread, ssim=ssim(vs[r['target']], x)))
             r = pd.DataFrame([x for x in rows if x['crop'] == crop and x['seed'] == seed])

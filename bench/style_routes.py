@@ -52,13 +52,22 @@ def judges(covers, folder:Path):
         export_era_model(d, paths[0]); export_era_model(j, paths[1]); held.write_text(json.dumps(both))
     return load_era_model(paths[0]), load_era_model(paths[1]), json.loads(held.read_text())
 
+def other_decades(df, eras) -> pd.DataFrame:
+    "The covers of `df` not of `eras`, in the bench's one random order: its covers of other decades are drawn from the start of it."
+    return df[~df.era.isin(eras)].sample(frac=1, random_state=0)
+
+def spread_of(versions:list, cover:torch.Tensor) -> float:
+    "How far a cover's versions (tensors of its size) are from each other, relative to how far they are from `cover`: the mean absolute difference of each pair ÷ the mean absolute difference to the cover."
+    pairs = [(versions[i] - versions[j]).abs().mean().item() for i in range(len(versions)) for j in range(i + 1, len(versions))]
+    return np.mean(pairs) / max(np.mean([(v - cover).abs().mean().item() for v in versions]), 1e-6)
+
 def judged_covers(covers, eras, held, judge, per_era:int, others:int) -> list:
     "The covers the bench judges, as (file, era): `per_era` random ones of `held` for each of `eras`, and `others` of other decades that `judge` never saw, nor near copies (it learned every decade)."
     df = read_covers(covers)
     rng = np.random.default_rng(0)
     h = df[df.file.astype(str).isin(held)]
     contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(per_era, (h.era == e).sum()), replace=False))]
-    other = df[~df.era.isin(eras)].sample(frac=1, random_state=0).head(4 * others)
+    other = other_decades(df, eras).head(4 * others)
     seen = predict_covers(judge, other.file.astype(str).tolist()).seen.fillna(False).to_numpy(bool)
     return contents + [(str(f), e) for f, e in other[~seen].head(others)[['file', 'era']].itertuples(index=False)]
 
@@ -108,8 +117,7 @@ def main(argv=None):
                 secs.append(time.perf_counter() - t)
             xs = {e: image_tensor(im) for e, im in ims.items()}
             xs = {e: x if x.shape == c.shape else F.interpolate(x, size=c.shape[-2:], mode='bilinear') for e, x in xs.items()}
-            pairs = [(xs[eras[i]] - xs[eras[j]]).abs().mean().item() for i in range(3) for j in range(i + 1, 3)]
-            spread = np.mean(pairs) / max(np.mean([(xs[e] - c).abs().mean().item() for e in eras]), 1e-6)
+            spread = spread_of([xs[e] for e in eras], c)
             for k, r in enumerate(judge_versions(f, ims, dict(default=learn, judge=judge))):
                 rows.append(dict(route=name, content=Path(f).name, content_era=ce, group='held-out' if ce in eras else 'other decades', **r,
                                  spread=spread, ssim=ssim(xs[eras[k]], c), sec=secs[k]))

@@ -286,7 +286,7 @@ def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), s
     eras, steps, size = [str(e) for e in eras], steps or grade_steps[how], grade_size[how]
     df = era_sample(covers, eras, per_source, exclude, seed)
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in df.file]
-    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, **(dict(crop=crop) if how == 'classifier' else {}))).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, crop=crop if how == 'classifier' else None)).encode()).hexdigest()[:16]
     path = (cache_dir() if cache is True else Path(cache)) / 'style' / f'grade-{key}.json' if cache else None
     if path is not None and path.exists():
         try:
