@@ -9,16 +9,19 @@ covers with another judge, so that the test stays a test:
   `style_routes.py` judges (nor the 160 it draws those from), and none in any grade's fit;
 - **validation judge**: `era_judge` on open_nsfw's ResNet-50 features (`nsfw_linear`, seed 2): a third family, neither
   the probe's EfficientNet-Lite0 nor the test judge's Lite2;
-- **variants** (`--crops`): the grade fitted with the probe seeing random crops of `crop` to all of the side
-  (`diverse_probe`) or the whole picture (`none`), each with several `--seeds`.
+- **variants** (`--crops`, `--floors`): the grade fitted with the probe seeing random crops of `crop` to all of the side
+  (`diverse_probe`) or the whole picture (`none`), and with SSIM kept above `floor` (`grade_floor`); each combination
+  with several `--seeds`.
 
 For each variant, seed and target era it reports identified and P(target) rises by the default classifier and by the
 validation judge, SSIM and spread, and `score`: per era, the worst of those four shares, averaged over the eras (the
-goals of issue 28 ask each of them to be high for every era). Results: bench/results/grade_selection.csv and .json.
+goals of issue 28 ask each of them to be high for every era). Results: bench/results/grade_selection.csv and .json
+(`--out`: the crops' run is kept there, the floors' in grade_selection_floor.*).
 
-    MELONPY_SHARED=../shared nice python bench/grade_selection.py --crops none,0.8 --seeds 0,1,2,3,4
+    MELONPY_SHARED=../shared nice python bench/grade_selection.py --crops none,0.8 --floors 0.7 --seeds 0,1,2,3,4
+    MELONPY_SHARED=../shared nice python bench/grade_selection.py --crops 0.8 --floors 0.7,0.8,0.85 --seeds 0,1,2,3,4 --out bench/results/grade_selection_floor
 """
-import argparse, datetime, json, os, sys, time
+import argparse, datetime, itertools, json, os, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from melonpy.core import sample_covers, default_eras
@@ -46,7 +49,8 @@ def validation(covers, df, eras, learn, avoid:set, folder:Path, n_other:int=48):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--crops', default='none,0.8', help="crops to try, 'none' for the whole picture")
+    p.add_argument('--crops', default='0.8', help="crops to try, 'none' for the whole picture")
+    p.add_argument('--floors', default='0.7,0.8,0.85', help='SSIM floors to try')
     p.add_argument('--seeds', default='0,1,2', help='fit seeds')
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--threads', type=int, default=2)
@@ -66,27 +70,26 @@ def main(argv=None):
     xs = [image_tensor(f, a.size) for f in files]
     era_of = dict(zip(df.file.astype(str), df.era))
     rows, fits = [], {}
-    for crop in a.crops.split(','):
-        c = None if crop == 'none' else float(crop)
-        for seed in map(int, a.seeds.split(',')):
-            t = time.time()
-            g = era_grade(covers, eras, exclude=exclude, seed=seed, crop=c, cache=cache_dir()/'bench-grade-selection')
-            fits[f'{crop} seed {seed}'] = round(time.time() - t, 1)
-            for f, x in zip(files, xs):
-                ims = {e: g.apply(x, e) for e in eras}
-                vs = {e: image_tensor(im) for e, im in ims.items()}
-                spread = spread_of(list(vs.values()), x)
-                for r in judge_versions(f, ims, dict(default=learn, validation=vj)):
-                    rows.append(dict(crop=crop, seed=seed, content=Path(f).name, group='three eras' if era_of[f] in eras else 'other decades', **r, spread=spread, ssim=ssim(vs[r['target']], x)))
-            r = pd.DataFrame([x for x in rows if x['crop'] == crop and x['seed'] == seed])
-            print(f'{crop:>5} seed {seed}: id {r.id_default.mean():.2f}/{r.id_validation.mean():.2f}  rise {(r.p1_default > r.p0_default).mean():.2f}/{(r.p1_validation > r.p0_validation).mean():.2f}  '
-                  f'ssim {r.ssim.mean():.2f}  fit {fits[f"{crop} seed {seed}"]:.0f}s  load {os.getloadavg()[0]:.2f}', flush=True)
+    for crop, floor, seed in itertools.product(a.crops.split(','), map(float, a.floors.split(',')), map(int, a.seeds.split(','))):
+        name = f'crop {crop} floor {floor} seed {seed}'
+        t = time.time()
+        g = era_grade(covers, eras, exclude=exclude, seed=seed, crop=None if crop == 'none' else float(crop), floor=floor, cache=cache_dir()/'bench-grade-selection')
+        fits[name] = round(time.time() - t, 1)
+        for f, x in zip(files, xs):
+            ims = {e: g.apply(x, e) for e in eras}
+            vs = {e: image_tensor(im) for e, im in ims.items()}
+            spread = spread_of(list(vs.values()), x)
+            for r in judge_versions(f, ims, dict(default=learn, validation=vj)):
+                rows.append(dict(crop=crop, floor=floor, seed=seed, content=Path(f).name, group='three eras' if era_of[f] in eras else 'other decades', **r, spread=spread, ssim=ssim(vs[r['target']], x)))
+        r = pd.DataFrame([x for x in rows if (x['crop'], x['floor'], x['seed']) == (crop, floor, seed)])
+        print(f'{name}: id {r.id_default.mean():.2f}/{r.id_validation.mean():.2f}  rise {(r.p1_default > r.p0_default).mean():.2f}/{(r.p1_validation > r.p0_validation).mean():.2f}  '
+              f'ssim {r.ssim.mean():.2f}  fit {fits[name]:.0f}s  load {os.getloadavg()[0]:.2f}', flush=True)
     raw = pd.DataFrame(rows)
     shares = lambda r: pd.Series(dict(id_default=r.id_default.mean(), id_validation=r.id_validation.mean(), rise_default=(r.p1_default > r.p0_default).mean(),
                                       rise_validation=(r.p1_validation > r.p0_validation).mean(), ssim=r.ssim.mean(), spread=r.spread.mean()))
-    per = raw.groupby(['crop', 'seed', 'target'], sort=False).apply(shares).reset_index()
+    per = raw.groupby(['crop', 'floor', 'seed', 'target'], sort=False).apply(shares).reset_index()
     per['worst'] = per[['id_default', 'id_validation', 'rise_default', 'rise_validation']].min(axis=1)
-    tab = per.groupby(['crop', 'seed'], sort=False).agg(score=('worst', 'mean'), worst_era=('worst', 'min'), id_default=('id_default', 'mean'), id_validation=('id_validation', 'mean'),
+    tab = per.groupby(['crop', 'floor', 'seed'], sort=False).agg(score=('worst', 'mean'), worst_era=('worst', 'min'), id_default=('id_default', 'mean'), id_validation=('id_validation', 'mean'),
                                                          rise_default=('rise_default', 'mean'), rise_validation=('rise_validation', 'mean'), ssim=('ssim', 'mean')).reset_index()
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     per.round(4).to_csv(out.with_suffix('.csv'), index=False)
@@ -94,6 +97,6 @@ def main(argv=None):
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), load=os.getloadavg(), threads=a.threads, size=a.size,
         validation_covers=dict(three_eras=len(three), other_decades=len(other)), fit_s=fits, seconds=round(time.time() - t0)), indent=1))
     print(tab.round(2).to_string(index=False))
-    print(tab.groupby('crop', sort=False)[['score', 'worst_era']].mean().round(2).to_string())
+    print(tab.groupby(['crop', 'floor'], sort=False)[['score', 'worst_era']].mean().round(2).to_string())
 
 if __name__ == '__main__': main()

@@ -18,10 +18,10 @@ from .data import read_covers, load_covers, cache_dir
 from .gatys import image_tensor, to_image, batches
 
 # %% auto #0
-__all__ = ['grade_names', 'grade_limits', 'stat_names', 'grade_crop', 'grade_version', 'grade_gain', 'grade_fits', 'grade_size',
-           'grade_steps', 'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim', 'fit_grade',
-           'mean_objective', 'separate_objective', 'each_era', 'era_probe', 'diverse_probe', 'classifier_objective',
-           'EraGrade', 'era_grade', 'grade_words', 'grade_grid']
+__all__ = ['grade_names', 'grade_limits', 'grain_side', 'stat_names', 'grade_crop', 'grade_floor', 'grade_version', 'grade_gain',
+           'grade_fits', 'grade_size', 'grade_steps', 'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim',
+           'fit_grade', 'mean_objective', 'separate_objective', 'each_era', 'era_probe', 'diverse_probe',
+           'classifier_objective', 'EraGrade', 'era_grade', 'grade_words', 'grade_grid']
 
 # %% ../nbs/07a_grade.ipynb #a8658b85
 grade_names = ('lift_r', 'lift_g', 'lift_b', 'white_r', 'white_g', 'white_b', 'gamma_r', 'gamma_g', 'gamma_b',
@@ -60,9 +60,12 @@ def _radius2(h:int, w:int) -> torch.Tensor:
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing='ij')
     return ((xx ** 2 + yy ** 2) / 2)[None, None]
 
+# %% ../nbs/07a_grade.ipynb #d9b4599c
+grain_side = 112   # grain is drawn on at most this many cells along a picture's shorter side, then resized to it: the classifier fit's side (`grade_size`), so that a grade adds the grain it was fitted with, and keeps the structure it kept, at any size
+
 # %% ../nbs/07a_grade.ipynb #17127251
 def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
-    "Images `x` (B, 3, H, W) in [0, 1] through the grade `p` (15 numbers, `grade_names`): tone curves, contrast, saturation and hue, sharpness, vignette, grain; differentiable in `p` and `x`."
+    "Images `x` (B, 3, H, W) in [0, 1] through the grade `p` (15 numbers, `grade_names`): tone curves, contrast, saturation and hue, sharpness, vignette, grain (`grain_side` cells along the shorter side at most); differentiable in `p` and `x`."
     p = p.to(x.dtype)
     lift, white, gamma = p[0:3].view(1, 3, 1, 1), p[3:6].view(1, 3, 1, 1), p[6:9].view(1, 3, 1, 1)
     contrast, sat, hue, grain, sharpen, vignette = p[9], p[10], p[11], p[12], p[13], p[14]
@@ -78,8 +81,10 @@ def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
     sigma = max(0.5, min(x.shape[-2:]) / 256)
     y = y + sharpen * (y - _blur(y, sigma))                                          # unsharp mask; below 0, a blur
     y = y * (1 - vignette * _radius2(*x.shape[-2:]).to(x.dtype))
-    g = torch.Generator().manual_seed(seed)
-    noise = torch.randn((x.shape[0], 1, *x.shape[-2:]), generator=g, dtype=x.dtype)
+    h, w = x.shape[-2:]
+    k = min(1., grain_side / min(h, w))   # grain cells a fixed share of the picture: the same grain at any size
+    noise = torch.randn((x.shape[0], 1, max(1, round(h * k)), max(1, round(w * k))), generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
+    if noise.shape[-2:] != (h, w): noise = F.interpolate(noise, size=(h, w), mode='bilinear', align_corners=False)
     return (y + grain * noise).clamp(0, 1)
 
 # %% ../nbs/07a_grade.ipynb #f6496b60
@@ -210,8 +215,11 @@ def diverse_probe(probe, side:int, crop:float=grade_crop, seed:int=0):
         return probe(z if s == side else F.interpolate(z, size=(side, side), mode='bilinear', align_corners=False))
     return seen
 
+# %% ../nbs/07a_grade.ipynb #f2268a94
+grade_floor = 0.7   # the classifier fit charges each graded cover whose SSIM with the cover falls below this (bench/grade_selection.py: the best recognised of the floors that keep every era at 0.7 or more)
+
 # %% ../nbs/07a_grade.ipynb #d462a2da
-def classifier_objective(probe, classes:list, eras:list, targets:list, scale:torch.Tensor, stats:float=1., floor:float=0.7, mu:float=10., versions:float=1.):
+def classifier_objective(probe, classes:list, eras:list, targets:list, scale:torch.Tensor, stats:float=1., floor:float=grade_floor, mu:float=10., versions:float=1.):
     "An objective for `fit_grade` with one grade per era of `eras`: each era's graded covers should look like that era to `probe` (-log P(era), eras in `classes`, from `era_probe`) and, among a cover's versions, its own era's should be the one that looks most like it (`versions` × the cross-entropy over the versions); `stats` × `mean_objective(targets[i], scale)` as a brake, and `mu` × the shortfall of `ssim_each` below `floor`."
     ks, brakes = [classes.index(e) for e in eras], [mean_objective(t, scale) for t in targets]
     def objective(ys, x, w):
@@ -280,13 +288,13 @@ class EraGrade:
         return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True, how=str(d.get('how', '')), gain=d['gain'])
 
 # %% ../nbs/07a_grade.ipynb #c308a798
-def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False, crop:float|None=grade_crop) -> EraGrade:
-    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe`, through `diverse_probe` unless `crop` is None, finds them of that era, and their own era among a cover's versions: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
+def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False, crop:float|None=grade_crop, floor:float=grade_floor) -> EraGrade:
+    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe`, through `diverse_probe` unless `crop` is None, finds them of that era, and their own era among a cover's versions, their SSIM with the cover kept above `floor`: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
     if how not in grade_fits: raise UserError(f'how={how!r}: choose one of {", ".join(grade_fits)}')
     eras, steps, size = [str(e) for e in eras], steps or grade_steps[how], grade_size[how]
     df = era_sample(covers, eras, per_source, exclude, seed)
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in df.file]
-    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, crop=crop if how == 'classifier' else None)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, crop=crop if how == 'classifier' else None, floor=floor if how == 'classifier' else None)).encode()).hexdigest()[:16]
     path = (cache_dir() if cache is True else Path(cache)) / 'style' / f'grade-{key}.json' if cache else None
     if path is not None and path.exists():
         try:
@@ -305,7 +313,7 @@ def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), s
     # the classifier fit's penalty is 3x the statistics fits': the strength measured when its objective was the mean, not the sum, of the three eras' (bench/style_routes.py)
     if how == 'classifier':
         probe, classes = era_probe(x, list(df.era), w)
-        obj, kw = classifier_objective(probe if crop is None else diverse_probe(probe, size, crop, seed), classes, eras, targets, scale), dict(batch=16, lr=0.03, reg=0.06)
+        obj, kw = classifier_objective(probe if crop is None else diverse_probe(probe, size, crop, seed), classes, eras, targets, scale, floor=floor), dict(batch=16, lr=0.03, reg=0.06)
     else: obj, kw = each_era([mean_objective(t, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e) for e, t in zip(eras, targets)]), {}
     # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included
     with torch_threads(1), tqdm(total=steps, desc=f'fitting the era grade ({how})', unit='step', disable=not progress, leave=False) as bar:
