@@ -52,22 +52,22 @@ def judges(covers, folder:Path):
         export_era_model(d, paths[0]); export_era_model(j, paths[1]); held.write_text(json.dumps(both))
     return load_era_model(paths[0]), load_era_model(paths[1]), json.loads(held.read_text())
 
-def other_decades(df, eras) -> pd.DataFrame:
-    "The covers of `df` not of `eras`, in the bench's one random order: its covers of other decades are drawn from the start of it."
-    return df[~df.era.isin(eras)].sample(frac=1, random_state=0)
+def other_decades(df, eras, others:int|None=None) -> pd.DataFrame:
+    "The covers of `df` not of `eras`, in the bench's one random order; with `others`, only the start of it that the bench draws its `others` covers of other decades from."
+    d = df[~df.era.isin(eras)].sample(frac=1, random_state=0)
+    return d if others is None else d.head(4 * others)
 
 def spread_of(versions:list, cover:torch.Tensor) -> float:
     "How far a cover's versions (tensors of its size) are from each other, relative to how far they are from `cover`: the mean absolute difference of each pair ÷ the mean absolute difference to the cover."
     pairs = [(versions[i] - versions[j]).abs().mean().item() for i in range(len(versions)) for j in range(i + 1, len(versions))]
     return np.mean(pairs) / max(np.mean([(v - cover).abs().mean().item() for v in versions]), 1e-6)
 
-def judged_covers(covers, eras, held, judge, per_era:int, others:int) -> list:
-    "The covers the bench judges, as (file, era): `per_era` random ones of `held` for each of `eras`, and `others` of other decades that `judge` never saw, nor near copies (it learned every decade)."
-    df = read_covers(covers)
+def judged_covers(df, eras, held, judge, per_era:int, others:int) -> list:
+    "The covers the bench judges, as (file, era), from the collection's table `df`: `per_era` random ones of `held` for each of `eras`, and `others` of other decades that `judge` never saw, nor near copies (it learned every decade)."
     rng = np.random.default_rng(0)
     h = df[df.file.astype(str).isin(held)]
     contents = [(f, e) for e in eras for f in sorted(rng.choice(h[h.era == e].file.astype(str), min(per_era, (h.era == e).sum()), replace=False))]
-    other = other_decades(df, eras).head(4 * others)
+    other = other_decades(df, eras, others)
     seen = predict_covers(judge, other.file.astype(str).tolist()).seen.fillna(False).to_numpy(bool)
     return contents + [(str(f), e) for f, e in other[~seen].head(others)[['file', 'era']].itertuples(index=False)]
 
@@ -95,7 +95,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     covers, eras, t0 = sample_covers() if a.data is None else Path(a.data), list(default_eras), time.time()
     learn, judge, held = judges(covers, cache_dir()/'bench-style-judges')
-    contents = judged_covers(covers, eras, held, judge, a.per_era, a.others)
+    contents = judged_covers(read_covers(covers), eras, held, judge, a.per_era, a.others)
     unseen = set(held) | {f for f, _ in contents}   # no grade is fitted on a cover it is judged on
     assert not set(era_sample(covers, eras, exclude=unseen).file.astype(str)) & unseen, 'the grade would be fitted on covers it is judged on'
     grades, fit_s = {}, {}

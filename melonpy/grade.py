@@ -61,7 +61,7 @@ def _radius2(h:int, w:int) -> torch.Tensor:
     return ((xx ** 2 + yy ** 2) / 2)[None, None]
 
 # %% ../nbs/07a_grade.ipynb #d9b4599c
-grain_side = 112   # grain is drawn on at most this many cells along a picture's shorter side, then resized to it: the classifier fit's side (`grade_size`), so that a grade adds the grain it was fitted with, and keeps the structure it kept, at any size
+grain_side = 112   # grain is drawn on at most this many cells along a picture's shorter side, then resized to it; also the classifier fit's side (`grade_size`), so that a grade adds the grain it was fitted with, and keeps the structure it kept, at any size
 
 # %% ../nbs/07a_grade.ipynb #17127251
 def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
@@ -241,7 +241,7 @@ grade_gain = 2.   # for grades fitted to statistics ('mean'): strength 1 = twice
 grade_fits = ('classifier', 'mean', 'separate')   # how `era_grade` fits: until a probe on network features says the era (the default), to the era's mean statistics, or until a classifier on the statistics says the era
 
 # %% ../nbs/07a_grade.ipynb #3367d02b
-grade_size = dict(classifier=112, mean=64, separate=64)   # the side covers are fitted at: small, so that three eras fit in a minute or two on a laptop CPU
+grade_size = dict(classifier=grain_side, mean=64, separate=64)   # the side covers are fitted at: small, so that three eras fit in a minute or two on a laptop CPU; the classifier fit's is `grain_side` (112), the scale grain is drawn at
 
 # %% ../nbs/07a_grade.ipynb #3279b0d6
 grade_steps = dict(classifier=40, mean=100, separate=100)   # Adam steps, every era's grade at each: a step of the classifier fit runs the network forward and back on 16 covers per era
