@@ -71,23 +71,23 @@ def main(argv=None):
     xs = [image_tensor(f, a.size) for f in files]
     era_of = dict(zip(df.file.astype(str), df.era))
     rows, fits = [], {}
+    shares = lambda r: pd.Series(dict(id_default=r.id_default.mean(), id_validation=r.id_validation.mean(), rise_default=(r.p1_default > r.p0_default).mean(),
+                                      rise_validation=(r.p1_validation > r.p0_validation).mean(), ssim=r.ssim.mean(), spread=r.spread.mean()))
     for crop, floor, seed in itertools.product(a.crops.split(','), map(float, a.floors.split(',')), map(int, a.seeds.split(','))):
         name = f'crop {crop} floor {floor} seed {seed}'
         t = time.time()
         g = era_grade(covers, eras, exclude=exclude, seed=seed, crop=None if crop == 'none' else float(crop), floor=floor, cache=cache_dir()/'bench-grade-selection')
-        fits[name] = round(time.time() - t, 1)
+        fits[name], new = round(time.time() - t, 1), []
         for f, x in zip(files, xs):
             ims = {e: g.apply(x, e) for e in eras}
             vs = {e: image_tensor(im) for e, im in ims.items()}
             spread = spread_of(list(vs.values()), x)
             for r in judge_versions(f, ims, dict(default=learn, validation=vj)):
-                rows.append(dict(crop=crop, floor=floor, seed=seed, content=Path(f).name, group='three eras' if era_of[f] in eras else 'other decades', **r, spread=spread, ssim=ssim(vs[r['target']], x)))
-        r = pd.DataFrame([x for x in rows if (x['crop'], x['floor'], x['seed']) == (crop, floor, seed)])
-        print(f'{name}: id {r.id_default.mean():.2f}/{r.id_validation.mean():.2f}  rise {(r.p1_default > r.p0_default).mean():.2f}/{(r.p1_validation > r.p0_validation).mean():.2f}  '
-              f'ssim {r.ssim.mean():.2f}  fit {fits[name]:.0f}s  load {os.getloadavg()[0]:.2f}', flush=True)
+                new.append(dict(crop=crop, floor=floor, seed=seed, content=Path(f).name, group='three eras' if era_of[f] in eras else 'other decades', **r, spread=spread, ssim=ssim(vs[r['target']], x)))
+        rows += new
+        r = shares(pd.DataFrame(new))
+        print(f'{name}: id {r.id_default:.2f}/{r.id_validation:.2f}  rise {r.rise_default:.2f}/{r.rise_validation:.2f}  ssim {r.ssim:.2f}  fit {fits[name]:.0f}s  load {os.getloadavg()[0]:.2f}', flush=True)
     raw = pd.DataFrame(rows)
-    shares = lambda r: pd.Series(dict(id_default=r.id_default.mean(), id_validation=r.id_validation.mean(), rise_default=(r.p1_default > r.p0_default).mean(),
-                                      rise_validation=(r.p1_validation > r.p0_validation).mean(), ssim=r.ssim.mean(), spread=r.spread.mean()))
     per = raw.groupby(['crop', 'floor', 'seed', 'target'], sort=False).apply(shares).reset_index()
     per['worst'] = per[['id_default', 'id_validation', 'rise_default', 'rise_validation']].min(axis=1)
     tab = per.groupby(['crop', 'floor', 'seed'], sort=False).agg(score=('worst', 'mean'), worst_era=('worst', 'min'), id_default=('id_default', 'mean'), id_validation=('id_validation', 'mean'),

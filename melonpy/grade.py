@@ -66,7 +66,7 @@ grain_side = 112   # grain is drawn on at most this many cells along a picture's
 # %% ../nbs/07a_grade.ipynb #17127251
 def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
     "Images `x` (B, 3, H, W) in [0, 1] through the grade `p` (15 numbers, `grade_names`): tone curves, contrast, saturation and hue, sharpness, vignette, grain (`grain_side` cells along the shorter side at most); differentiable in `p` and `x`."
-    p = p.to(x.dtype)
+    p, (h, w) = p.to(x.dtype), x.shape[-2:]
     lift, white, gamma = p[0:3].view(1, 3, 1, 1), p[3:6].view(1, 3, 1, 1), p[6:9].view(1, 3, 1, 1)
     contrast, sat, hue, grain, sharpen, vignette = p[9], p[10], p[11], p[12], p[13], p[14]
     y = lift + (1 + white - lift) * x.clamp(1e-4, 1) ** torch.exp(gamma)          # per-channel tone curve
@@ -78,12 +78,11 @@ def apply_grade(x:torch.Tensor, p:torch.Tensor, seed:int=0) -> torch.Tensor:
     k = torch.exp(sat)
     yiq = torch.cat([l2, k * (c * i - s * q), k * (s * i + c * q)], 1)
     y = torch.einsum('ij,bjhw->bihw', _rgb.to(x.dtype), yiq)
-    sigma = max(0.5, min(x.shape[-2:]) / 256)
+    sigma = max(0.5, min(h, w) / 256)
     y = y + sharpen * (y - _blur(y, sigma))                                          # unsharp mask; below 0, a blur
-    y = y * (1 - vignette * _radius2(*x.shape[-2:]).to(x.dtype))
-    h, w = x.shape[-2:]
-    k = min(1., grain_side / min(h, w))   # grain cells a fixed share of the picture: the same grain at any size
-    noise = torch.randn((x.shape[0], 1, max(1, round(h * k)), max(1, round(w * k))), generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
+    y = y * (1 - vignette * _radius2(h, w).to(x.dtype))
+    cells = min(1., grain_side / min(h, w))   # grain cells a fixed share of the picture: the same grain at any size
+    noise = torch.randn((x.shape[0], 1, max(1, round(h * cells)), max(1, round(w * cells))), generator=torch.Generator().manual_seed(seed), dtype=x.dtype)
     if noise.shape[-2:] != (h, w): noise = F.interpolate(noise, size=(h, w), mode='bilinear', align_corners=False)
     return (y + grain * noise).clamp(0, 1)
 
