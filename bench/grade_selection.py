@@ -47,6 +47,15 @@ def validation(covers, df, eras, learn, avoid:set, folder:Path, n_other:int=48):
     v = json.loads(vpath.read_text())
     return vj, v['three'], v['other']
 
+def bench_covers(covers, eras, folder:Path):
+    "What the grade benches judge with and on, from collection `covers` (judges kept in `folder`): its table, the default classifier, the test judge, the validation judge, `style_routes.py`'s covers ((file, era), its defaults), the validation covers (three eras, other decades), and the covers no grade may be fitted on (all of those, and the ones `style_routes.py` draws from)."
+    learn, judge, held = judges(covers, folder)
+    df = read_covers(covers)
+    contents = judged_covers(df, eras, held, judge, 8, 40)
+    tested = set(held) | {f for f, _ in contents} | set(other_decades(df, eras, 40).file.astype(str))
+    vj, three, other = validation(covers, df, eras, learn, tested, folder)
+    return df, learn, judge, vj, contents, three, other, tested | set(three) | set(other)
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--crops', default='0.8', help="crops to try, 'none' for the whole picture")
@@ -58,14 +67,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     covers, eras, t0 = sample_covers(), list(default_eras), time.time()
-    folder = cache_dir()/'bench-style-judges'
-    learn, judge, held = judges(covers, folder)   # the test judge only tells which covers style_routes.py judges: it judges nothing here
-    df, per_era, others = read_covers(covers), 8, 40   # style_routes.py's defaults
-    contents = judged_covers(df, eras, held, judge, per_era, others)
-    tested = set(held) | {f for f, _ in contents} | set(other_decades(df, eras, others).file.astype(str))   # and the covers it draws those from
-    vj, three, other = validation(covers, df, eras, learn, tested, folder)
+    df, learn, _, vj, _, three, other, exclude = bench_covers(covers, eras, cache_dir()/'bench-style-judges')   # the test judge only tells which covers style_routes.py judges: it judges nothing here
     files = three + other
-    exclude = tested | set(files)
     assert not set(era_sample(covers, eras, exclude=exclude).file.astype(str)) & exclude
     print(f'# validation: {len(three)} covers of the three eras, {len(other)} of other decades; load {os.getloadavg()[0]:.2f}', flush=True)
     xs = [image_tensor(f, a.size) for f in files]

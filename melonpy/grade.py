@@ -16,11 +16,12 @@ from .core import UserError, atomic_path, default_eras, torch_threads
 from .settings import StylizeSettings
 from .data import read_covers, load_covers, cache_dir
 from .gatys import image_tensor, to_image, batches
+from .era_targets import model_fingerprint
 
 # %% auto #0
 __all__ = ['grade_names', 'grade_limits', 'grain_side', 'stat_names', 'grade_crop', 'grade_floor', 'grade_version', 'grade_gain',
            'grade_fits', 'grade_size', 'grade_steps', 'apply_grade', 'grade_stats', 'era_sample', 'ssim_each', 'ssim',
-           'fit_grade', 'mean_objective', 'separate_objective', 'each_era', 'era_probe', 'diverse_probe',
+           'fit_grade', 'mean_objective', 'separate_objective', 'each_era', 'era_probe', 'model_probe', 'diverse_probe',
            'classifier_objective', 'EraGrade', 'era_grade', 'grade_words', 'grade_grid']
 
 # %% ../nbs/07a_grade.ipynb #a8658b85
@@ -199,6 +200,20 @@ def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=
     mu, sd, W, b, classes = _logistic(f, eras, w, C)
     return (lambda y: torch.log_softmax(((net(y) - mu) / sd) @ W.T + b, 1)), classes
 
+# %% ../nbs/07a_grade.ipynb #6dbdd530
+def model_probe(learn) -> tuple:
+    "A classifier of chapter 4 (`learn`, e.g. from `load_era_model`) as the fit's probe: images (B, 3, H, W) in [0, 1], resized to its side and normalised as its data loaders do, → its log P(era) (B, n), differentiable in the images, its weights untouched; and its eras in that order."
+    from torch.func import functional_call
+    from fastai.vision.all import Normalize
+    m, side = learn.model.eval(), getattr(getattr(learn, 'card', None), 'size', None)
+    state = {k: v.detach() for k, v in [*m.named_parameters(), *m.named_buffers()]}
+    norm = [(t.mean.view(1, -1, 1, 1).float(), t.std.view(1, -1, 1, 1).float()) for t in learn.dls.after_batch.fs if isinstance(t, Normalize)][:1]
+    def probe(y):
+        if side and y.shape[-2:] != (side, side): y = F.interpolate(y, size=(side, side), mode='bilinear', antialias=True, align_corners=False)
+        for mu, sd in norm: y = (y - mu) / sd
+        return torch.log_softmax(functional_call(m, state, (y,)), 1)
+    return probe, [str(v) for v in learn.dls.vocab]
+
 # %% ../nbs/07a_grade.ipynb #8cf20f15
 grade_crop = 0.8   # the classifier fit's probe sees random crops of 80 to 100 % of the side (`diverse_probe`); None: the whole picture, as it is
 
@@ -287,13 +302,18 @@ class EraGrade:
         return cls(d['params'], str(d.get('src', '')), d.get('n'), d.get('loss'), cached=True, how=str(d.get('how', '')), gain=d['gain'])
 
 # %% ../nbs/07a_grade.ipynb #c308a798
-def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False, crop:float|None=grade_crop, floor:float=grade_floor) -> EraGrade:
-    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe`, through `diverse_probe` unless `crop` is None, finds them of that era, and their own era among a cover's versions, their SSIM with the cover kept above `floor`: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
+def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), steps:int|None=None, how:str='classifier', cache=True, seed:int=0, progress:bool=False, crop:float|None=grade_crop, floor:float=grade_floor, model=None) -> EraGrade:
+    "The `EraGrade` of `eras` in collection `covers`: for each era, the grade that moves the covers of `era_sample` (all eras together) to that era, all eras' grades fitted together, by `how`: 'classifier' (`era_probe`, through `diverse_probe` unless `crop` is None, finds them of that era, and their own era among a cover's versions, their SSIM with the cover kept above `floor`: `classifier_objective`), 'mean' (their average `grade_stats` become the era's) or 'separate' (a logistic regression on `grade_stats` finds them of that era); `model`: a classifier of chapter 4 that the 'classifier' fit asks instead of `era_probe` (`model_probe`; no fair judge of the result then); `steps` (default `grade_steps`); fitted once and cached on disk, keyed by the covers it used."
     if how not in grade_fits: raise UserError(f'how={how!r}: choose one of {", ".join(grade_fits)}')
     eras, steps, size = [str(e) for e in eras], steps or grade_steps[how], grade_size[how]
+    if model is not None:
+        if how != 'classifier': raise UserError(f"model: only the 'classifier' fit asks a classifier, not how={how!r}")
+        told = [str(v) for v in model.dls.vocab]
+        if set(eras) - set(told): raise UserError(f'the model tells {", ".join(told)}, not {", ".join(e for e in eras if e not in told)}: fit the eras it knows')
     df = era_sample(covers, eras, per_source, exclude, seed)
     stamp = [(Path(f).name, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in df.file]
-    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, crop=crop if how == 'classifier' else None, floor=floor if how == 'classifier' else None)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps(dict(v=grade_version, eras=eras, files=stamp, steps=steps, size=size, seed=seed, how=how, crop=crop if how == 'classifier' else None, floor=floor if how == 'classifier' else None,
+                                   **(dict(model=model_fingerprint(model)) if model is not None else {}))).encode()).hexdigest()[:16]
     path = (cache_dir() if cache is True else Path(cache)) / 'style' / f'grade-{key}.json' if cache else None
     if path is not None and path.exists():
         try:
@@ -311,7 +331,7 @@ def era_grade(covers, eras=default_eras, per_source:int|None=None, exclude=(), s
     targets = [(s[m] * w[m, None]).sum(0) / w[m].sum() for m in (torch.tensor((df.era == e).to_numpy()) for e in eras)]
     # the classifier fit's penalty is 3x the statistics fits': the strength measured when its objective was the mean, not the sum, of the three eras' (bench/style_routes.py)
     if how == 'classifier':
-        probe, classes = era_probe(x, list(df.era), w)
+        probe, classes = era_probe(x, list(df.era), w) if model is None else model_probe(model)
         obj, kw = classifier_objective(probe if crop is None else diverse_probe(probe, size, crop, seed), classes, eras, targets, scale, floor=floor), dict(batch=16, lr=0.03, reg=0.06)
     else: obj, kw = each_era([mean_objective(t, scale) if how == 'mean' else separate_objective(s, list(df.era), w, e) for e, t in zip(eras, targets)]), {}
     # one thread: on a busy machine two wait for each other (several times slower on 2 shared cores), the network's small batches included

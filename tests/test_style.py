@@ -425,6 +425,32 @@ def test_era_grade_route(tmp_path):
     assert (a - b).abs().mean() > 0.005   # it did change the picture
 
 
+def test_era_grade_against_a_model(tmp_path):
+    "`era_grade(model=...)` fits the grade until that classifier says the era: a toy model that calls bluer covers 1990s, against the collection "
+    "(its 1990s are red), gets bluer 1990s covers and its P(era) of the covers rises for both eras (a fit that ignored it reddens the 1990s: "
+    "P(1990s) falls); the fit is cached under a key of its own; a fit it cannot do is one sentence before any work."
+    import shutil, torch
+    from types import SimpleNamespace
+    from melonpy.core import UserError
+    from melonpy.gatys import image_tensor
+    from melonpy.grade import era_grade, model_probe, apply_grade
+    lin = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 2))
+    with torch.no_grad(): lin[2].weight.copy_(torch.tensor([[-10., 0, 10], [10, 0, -10]])); lin[2].bias.zero_()
+    blue = SimpleNamespace(model=lin, dls=SimpleNamespace(vocab=['1990s', '2000s'], after_batch=SimpleNamespace(fs=[])))
+    coll, cache = _coll(tmp_path/'coll'), tmp_path/'cache'
+    g = era_grade(coll, ['1990s', '2000s'], steps=15, cache=cache, model=blue)
+    assert not g.cached and era_grade(coll, ['1990s', '2000s'], steps=15, cache=cache, model=blue).cached
+    assert len(list((cache/'style').glob('grade-*.json'))) == 1
+    probe, classes = model_probe(blue)
+    x = torch.cat([image_tensor(f, 48) for f in sorted(coll.glob('*/*.jpg'))])
+    with torch.no_grad():
+        for e in ('1990s', '2000s'):
+            before, after = (probe(y)[:, classes.index(e)].exp().mean() for y in (x, apply_grade(x, g.params[e])))
+            assert after > before + 0.1, (e, before, after)
+    with pytest.raises(UserError, match="only the 'classifier' fit"): era_grade(coll, ['1990s', '2000s'], how='mean', model=blue, cache=False)
+    shutil.copytree(coll/'2000s', coll/'2010s')
+    with pytest.raises(UserError, match='the model tells 1990s, 2000s, not 2010s'): era_grade(coll, ['1990s', '2010s'], model=blue, cache=False)
+
 def test_era_style_checked_once(tmp_path, monkeypatch):
     "One `style_transfer` toward an era, and one `melonpy stylize`, build its `EraStyle` once: `check_era_style` runs once on the colour route and once on the fast route "
     "with refining steps (colours, embedding and Gram matrices all asked of the one look), and a bad era style or strength is the same one sentence, before any cover is read."
