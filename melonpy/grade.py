@@ -204,13 +204,14 @@ def era_probe(x:torch.Tensor, eras:list, w:torch.Tensor, variant:int=0, C:float=
 def model_probe(learn) -> tuple:
     "A classifier of chapter 4 (`learn`, e.g. from `load_era_model`) as the fit's probe: images (B, 3, H, W) in [0, 1], resized to its side and normalised as its data loaders do, → its log P(era) (B, n), differentiable in the images, its weights untouched; and its eras in that order."
     from torch.func import functional_call
-    from fastai.vision.all import Normalize
+    from melonpy.model_file import _normalize_stats   # what export_era_model writes on the card: the model's input normalisation
+    from melonpy.networks import _resize
     m, side = learn.model.eval(), getattr(getattr(learn, 'card', None), 'size', None)
     state = {k: v.detach() for k, v in [*m.named_parameters(), *m.named_buffers()]}
-    norm = [(t.mean.view(1, -1, 1, 1).float(), t.std.view(1, -1, 1, 1).float()) for t in learn.dls.after_batch.fs if isinstance(t, Normalize)][:1]
+    norm = [torch.tensor(v).view(1, -1, 1, 1) for v in _normalize_stats(learn) or ()]
     def probe(y):
-        if side and y.shape[-2:] != (side, side): y = F.interpolate(y, size=(side, side), mode='bilinear', antialias=True, align_corners=False)
-        for mu, sd in norm: y = (y - mu) / sd
+        if side: y = _resize(y, side)
+        if norm: y = (y - norm[0]) / norm[1]
         return torch.log_softmax(functional_call(m, state, (y,)), 1)
     return probe, [str(v) for v in learn.dls.vocab]
 

@@ -451,6 +451,7 @@ def test_era_grade_against_a_model(tmp_path):
     shutil.copytree(coll/'2000s', coll/'2010s')
     with pytest.raises(UserError, match='the model tells 1990s, 2000s, not 2010s'): era_grade(coll, ['1990s', '2010s'], model=blue, cache=False)
 
+
 def test_era_style_checked_once(tmp_path, monkeypatch):
     "One `style_transfer` toward an era, and one `melonpy stylize`, build its `EraStyle` once: `check_era_style` runs once on the colour route and once on the fast route "
     "with refining steps (colours, embedding and Gram matrices all asked of the one look), and a bad era style or strength is the same one sentence, before any cover is read."
