@@ -24,7 +24,7 @@ from grade_selection import bench_covers
 
 def picked(p:dict, era:str) -> tuple:
     "For {era: P(`era`) of that era's covers}: the share of triples (one cover per era) whose `era` cover has the highest P(`era`), and the share of pairs (an `era` cover, another era's) whose `era` cover has the higher."
-    a, below = p[era], [np.searchsorted(np.sort(v), p[era]) / len(v) for k, v in p.items() if k != era]
+    below = [np.searchsorted(np.sort(v), p[era]) / len(v) for k, v in p.items() if k != era]   # for each cover of `era`, the share of each other era's covers below it
     return float(np.mean(np.prod(below, axis=0))), float(np.mean(np.concatenate(below)))
 
 def main(argv=None):
