@@ -39,7 +39,8 @@ def main(argv=None):
     files, era_of, rng, rows = d.file.astype(str).tolist(), d.era.astype(str).to_numpy(), np.random.default_rng(0), []
     for name, m in dict(default=learn, test=judge, validation=vj).items():
         pr = predict_covers(m, files)
-        unseen = ~pr.seen.fillna(False).to_numpy(bool)
+        assert pr.seen.notna().all(), f'the {name} judge does not know which covers it was trained on: it cannot be judged on unseen ones'
+        unseen = ~pr.seen.to_numpy(bool)
         for e in eras:
             p = {k: pr[f'prob_{e}'].to_numpy()[unseen & (era_of == k)] for k in eras}
             triple, pair = picked(p, e)
