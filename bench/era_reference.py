@@ -13,13 +13,14 @@ Results: bench/results/era_reference.csv and .json.
 
     MELONPY_SHARED=../shared nice python bench/era_reference.py
 """
-import argparse, datetime, json, os, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from melonpy.core import sample_covers, default_eras
 from melonpy.data import cache_dir
 from melonpy.models import predict_covers
 sys.path.insert(0, str(Path(__file__).parent))
+from style_routes import run_meta
 from grade_selection import bench_covers
 
 def picked(p:dict, era:str) -> tuple:
@@ -52,7 +53,6 @@ def main(argv=None):
                   f'(chance 0.33); pairs {pair:.2f}; calls {called.mean():.2f} of its {len(p[e])} covers {e}', flush=True)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).round(4).to_csv(out.with_suffix('.csv'), index=False)
-    out.with_suffix('.json').write_text(json.dumps(dict(command=' '.join(['python', 'bench/era_reference.py', *(argv or sys.argv[1:])]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), load=os.getloadavg(), boot=a.boot, seconds=round(time.time() - t0)), indent=1))
+    out.with_suffix('.json').write_text(json.dumps(run_meta(__file__, argv, boot=a.boot, seconds=round(time.time() - t0)), indent=1))
 
 if __name__ == '__main__': main()

@@ -18,7 +18,7 @@ most like the era), P(target) rises, SSIM. Results: bench/results/grade_ceiling.
 
     MELONPY_SHARED=../shared nice python bench/grade_ceiling.py
 """
-import argparse, datetime, json, os, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import pandas as pd, torch
 from melonpy.core import sample_covers, default_eras
@@ -26,7 +26,7 @@ from melonpy.data import cache_dir
 from melonpy.gatys import image_tensor
 from melonpy.grade import era_grade, ssim
 sys.path.insert(0, str(Path(__file__).parent))
-from style_routes import judge_versions
+from style_routes import judge_versions, run_meta
 from grade_selection import bench_covers
 
 def main(argv=None):
@@ -61,8 +61,7 @@ def main(argv=None):
               .agg(covers=('content', 'nunique'), identified=('id_judge', 'mean'), rises=('rise', 'mean'), ssim=('ssim', 'mean')).reset_index())
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     tab.round(4).to_csv(out.with_suffix('.csv'), index=False)
-    out.with_suffix('.json').write_text(json.dumps(dict(command=' '.join(['python', 'bench/grade_ceiling.py', *(argv or sys.argv[1:])]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), load=os.getloadavg(), threads=a.threads, size=a.size,
+    out.with_suffix('.json').write_text(json.dumps(run_meta(__file__, argv, threads=a.threads, size=a.size,
         steps=a.steps, seed=a.seed, fit_s=fits, seconds=round(time.time() - t0)), indent=1))
     print(tab.round(2).to_string(index=False))
 

@@ -21,7 +21,7 @@ goals of issue 28 ask each of them to be high for every era). Results: bench/res
     MELONPY_SHARED=../shared nice python bench/grade_selection.py --crops none,0.8 --floors 0.7 --seeds 0,1,2,3,4
     MELONPY_SHARED=../shared nice python bench/grade_selection.py --crops 0.8 --floors 0.7,0.8,0.85 --seeds 0,1,2,3,4 --out bench/results/grade_selection_floor
 """
-import argparse, datetime, itertools, json, os, sys, time
+import argparse, itertools, json, os, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from melonpy.core import sample_covers, default_eras
@@ -30,7 +30,7 @@ from melonpy.models import era_judge, export_era_model, load_era_model, predict_
 from melonpy.gatys import image_tensor
 from melonpy.grade import era_grade, era_sample, ssim
 sys.path.insert(0, str(Path(__file__).parent))
-from style_routes import judges, judged_covers, judge_versions, other_decades, spread_of
+from style_routes import judges, judged_covers, judge_versions, other_decades, run_meta, spread_of
 
 def validation(covers, df, eras, learn, avoid:set, folder:Path, n_other:int=48):
     "The validation judge (trained once on collection `covers`, kept in `folder`) and the validation covers of its table `df`, none of `avoid`: (three-era files, other-decade files)."
@@ -97,8 +97,7 @@ def main(argv=None):
                                                          rise_default=('rise_default', 'mean'), rise_validation=('rise_validation', 'mean'), ssim=('ssim', 'mean')).reset_index()
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     per.round(4).to_csv(out.with_suffix('.csv'), index=False)
-    out.with_suffix('.json').write_text(json.dumps(dict(command=' '.join(['python', 'bench/grade_selection.py', *(argv or sys.argv[1:])]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), load=os.getloadavg(), threads=a.threads, size=a.size,
+    out.with_suffix('.json').write_text(json.dumps(run_meta(__file__, argv, threads=a.threads, size=a.size,
         validation_covers=dict(three_eras=len(three), other_decades=len(other)), fit_s=fits, seconds=round(time.time() - t0)), indent=1))
     print(tab.round(2).to_string(index=False))
     print(tab.groupby(['crop', 'floor'], sort=False)[['score', 'worst_era']].mean().round(2).to_string())

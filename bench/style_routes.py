@@ -41,6 +41,11 @@ routes = dict(   # name: style_transfer keywords; 'fit' is how the grade is fitt
     colour=dict(method='color'), fast=dict(method='fast'),
     fast_refine=dict(method='fast', paint=Paint(refine=12)), gatys=dict(method='gatys', paint=Paint(steps=30)))
 
+def run_meta(script, argv, **more) -> dict:
+    "What a bench's saved results record of its run: the command that made them (`script`: the bench's file, `argv`: its arguments, None: the command line's), the date (UTC), the load average, and `more`."
+    return dict(command=' '.join(['python', f'bench/{Path(script).name}', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                load=os.getloadavg(), **more)
+
 def judges(covers, folder:Path):
     "The default classifier and the independent judge (trained once, kept in `folder`), and the covers in both test splits."
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,8 +153,7 @@ def main(argv=None):
                 secs.append(time.perf_counter() - t)
             cmd = dict(first=round(secs[0], 2), warm=round(secs[1], 2))
             print(f'# melonpy stylize (default route): first {secs[0]:.1f}s (fits the grade unless cached), warm {secs[1]:.1f}s')
-    meta = dict(command=' '.join(['python', 'bench/style_routes.py', *(argv or sys.argv[1:])]), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                load=os.getloadavg(), threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
+    meta = run_meta(__file__, argv, threads=a.threads, size=a.size, covers=len(contents), routes=a.routes.split(','), grade_fit_s=fit_s,
                 grades={f'{h} seed {sd}': g.table().to_dict(orient='index') for (h, sd), g in grades.items()}, command_s=cmd, seconds=round(time.time() - t0))
     runs = json.loads(out.with_suffix('.json').read_text()).get('runs', []) if out.with_suffix('.json').exists() else []
     out.with_suffix('.json').write_text(json.dumps(dict(runs=[r for r in runs if not set(r['routes']) <= set(meta['routes'])] + [meta]), indent=1, default=float))
